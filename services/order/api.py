@@ -1,0 +1,241 @@
+"""Thin routes of the order service: authorise, load, decide, append."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from services.order.domain import (
+    ApproveCancellation,
+    CancelOrder,
+    ChangeProduct,
+    ChangeShippingAddress,
+    ConfirmReceipt,
+    CreateOrder,
+    ListProduct,
+    Order,
+    OrderLine,
+    PayOrder,
+    RejectCancellation,
+    ReviewOrder,
+)
+from services.order.schemas import (
+    SKU_PATTERN,
+    CancelIn,
+    OrderIn,
+    OrderOut,
+    PaymentIn,
+    ProductChangeIn,
+    ProductIn,
+    ProductOut,
+    RejectIn,
+    ReviewIn,
+)
+from services.order.service import Guard, OrderService
+from shared.aggregate import NotFound
+from shared.auth import Principal, require
+from shared.events.common import Address
+from shared.problems import Problem
+
+router = APIRouter(prefix="/v1", tags=["order"])
+
+
+def service(request: Request) -> OrderService:
+    svc: OrderService = request.app.state.order_service
+    return svc
+
+
+def can_see(principal: Principal, order: Order) -> bool:
+    """A buyer sees its orders, a seller its shop's, an operator all."""
+    if principal.is_operator:
+        return True
+    if principal.role == "buyer":
+        return order.buyer_id == principal.sub
+    if principal.role == "seller":
+        return order.seller_id == principal.seller_id
+    return False
+
+
+def owned_by(principal: Principal) -> Guard:
+    def guard(order: Order) -> None:
+        if not order.exists or not can_see(principal, order):
+            raise NotFound("order-not-found", "no such order")
+
+    return guard
+
+
+# --- products -------------------------------------------------------------------------------
+
+
+@router.post("/products", status_code=201, response_model=ProductOut)
+async def list_product(
+    body: ProductIn, request: Request, seller: Principal = require("seller")
+) -> ProductOut:
+    assert seller.seller_id
+    command = ListProduct(
+        seller_id=seller.seller_id, **body.model_dump(exclude={"sku"}), sku=body.sku
+    )
+    outcome = await service(request).change_product(seller.seller_id, body.sku, command)
+    return ProductOut.of(outcome.state, outcome.version)
+
+
+@router.put("/products/{sku}", response_model=ProductOut)
+async def change_product(
+    body: ProductChangeIn,
+    request: Request,
+    sku: str = Path(pattern=SKU_PATTERN),
+    seller: Principal = require("seller"),
+) -> ProductOut:
+    assert seller.seller_id
+    if not body.model_fields_set:
+        raise Problem(422, "Validation failed", "nothing to change", code="validation-failed")
+    outcome = await service(request).change_product(
+        seller.seller_id, sku, ChangeProduct(**dict(body))
+    )
+    return ProductOut.of(outcome.state, outcome.version)
+
+
+@router.get("/products/{sku}", response_model=ProductOut)
+async def get_product(
+    request: Request,
+    sku: str = Path(pattern=SKU_PATTERN),
+    seller_id: str | None = Query(None, max_length=100),
+    caller: Principal = require("buyer", "seller", "operator", "carrier", "driver"),
+) -> ProductOut:
+    seller_id = seller_id or caller.seller_id
+    if not seller_id:
+        raise Problem(422, "Validation failed", "seller_id is required", code="validation-failed")
+    product, version = await service(request).product(seller_id, sku)
+    if not product.exists:
+        raise NotFound("product-not-found", f"seller {seller_id} does not list SKU {sku}")
+    return ProductOut.of(product, version)
+
+
+# --- orders ---------------------------------------------------------------------------------
+
+
+@router.post("/orders", status_code=201, response_model=OrderOut)
+async def create_order(
+    body: OrderIn, request: Request, buyer: Principal = require("buyer")
+) -> OrderOut:
+    svc = service(request)
+    order_id = uuid.uuid4()
+    command = CreateOrder(
+        order_id=order_id,
+        buyer_id=buyer.sub,
+        seller_id=body.seller_id,
+        lines=[OrderLine(sku=i.sku, quantity=i.quantity) for i in body.items],
+        listings=await svc.listings(body.seller_id, [i.sku for i in body.items]),
+        shipping_address=body.shipping_address,
+        shipping_option=body.shipping_option,
+        payment_method=body.payment_method,
+        now=svc.runtime.now(),
+    )
+    outcome = await svc.handle(order_id, command)
+    return OrderOut.of(outcome.state, outcome.version)
+
+
+@router.get("/orders/{order_id}", response_model=OrderOut)
+async def get_order(
+    order_id: uuid.UUID,
+    request: Request,
+    caller: Principal = require("buyer", "seller", "operator"),
+) -> OrderOut:
+    order, version = await service(request).order(order_id)
+    owned_by(caller)(order)
+    return OrderOut.of(order, version)
+
+
+@router.post("/orders/{order_id}/payments", response_model=OrderOut)
+async def pay_order(
+    order_id: uuid.UUID, body: PaymentIn, request: Request, buyer: Principal = require("buyer")
+) -> OrderOut:
+    svc = service(request)
+    order, _ = await svc.order(order_id)
+    owned_by(buyer)(order)
+    command = PayOrder(
+        amount=body.amount,
+        transaction_id=body.transaction_id,
+        listings=await svc.listings(order.seller_id, [i.sku for i in order.items]),
+        now=svc.runtime.now(),
+    )
+    outcome = await svc.handle(order_id, command, owned_by(buyer))
+    return OrderOut.of(outcome.state, outcome.version)
+
+
+@router.post("/orders/{order_id}/review", response_model=OrderOut)
+async def review_order(
+    order_id: uuid.UUID, body: ReviewIn, request: Request, operator: Principal = require("operator")
+) -> OrderOut:
+    svc = service(request)
+    command = ReviewOrder(
+        decision=body.decision, reviewer_id=operator.sub, note=body.note, now=svc.runtime.now()
+    )
+    outcome = await svc.handle(order_id, command, owned_by(operator))
+    return OrderOut.of(outcome.state, outcome.version)
+
+
+@router.post(
+    "/orders/{order_id}/cancel",
+    response_model=OrderOut,
+    responses={202: {"description": "a cancellation request is pending the seller's answer"}},
+)
+async def cancel_order(
+    order_id: uuid.UUID,
+    body: CancelIn,
+    request: Request,
+    response: Response,
+    caller: Principal = require("buyer", "seller", "operator"),
+) -> OrderOut:
+    svc = service(request)
+    command = CancelOrder(
+        actor=caller.role,  # type: ignore[arg-type]
+        actor_id=caller.sub,
+        reason_code=body.reason_code,
+        note=body.note,
+        now=svc.runtime.now(),
+    )
+    outcome = await svc.handle(order_id, command, owned_by(caller))
+    if outcome.state.status != "CANCELLED":
+        response.status_code = 202
+    return OrderOut.of(outcome.state, outcome.version)
+
+
+@router.post("/orders/{order_id}/cancellation-request/approve", response_model=OrderOut)
+async def approve_cancellation(
+    order_id: uuid.UUID, request: Request, seller: Principal = require("seller")
+) -> OrderOut:
+    svc = service(request)
+    command = ApproveCancellation(actor_id=seller.sub, now=svc.runtime.now())
+    outcome = await svc.handle(order_id, command, owned_by(seller))
+    return OrderOut.of(outcome.state, outcome.version)
+
+
+@router.post("/orders/{order_id}/cancellation-request/reject", response_model=OrderOut)
+async def reject_cancellation(
+    order_id: uuid.UUID, body: RejectIn, request: Request, seller: Principal = require("seller")
+) -> OrderOut:
+    svc = service(request)
+    command = RejectCancellation(actor_id=seller.sub, reason=body.reason, now=svc.runtime.now())
+    outcome = await svc.handle(order_id, command, owned_by(seller))
+    return OrderOut.of(outcome.state, outcome.version)
+
+
+@router.put("/orders/{order_id}/shipping-address", response_model=OrderOut)
+async def change_shipping_address(
+    order_id: uuid.UUID, body: Address, request: Request, buyer: Principal = require("buyer")
+) -> OrderOut:
+    svc = service(request)
+    command = ChangeShippingAddress(shipping_address=body, now=svc.runtime.now())
+    outcome = await svc.handle(order_id, command, owned_by(buyer))
+    return OrderOut.of(outcome.state, outcome.version)
+
+
+@router.post("/orders/{order_id}/confirm-receipt", response_model=OrderOut)
+async def confirm_receipt(
+    order_id: uuid.UUID, request: Request, buyer: Principal = require("buyer")
+) -> OrderOut:
+    svc = service(request)
+    outcome = await svc.handle(order_id, ConfirmReceipt(now=svc.runtime.now()), owned_by(buyer))
+    return OrderOut.of(outcome.state, outcome.version)

@@ -1,0 +1,34 @@
+"""Wiring of the order service."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.order import api, deadlines
+from services.order.policy import OrderSettings
+from services.order.service import OrderService
+from shared.clock import Clock
+from shared.http import create_app
+from shared.runtime import ServiceRuntime
+from shared.settings import Settings
+
+SERVICE = "order"
+
+
+def create_order_app(
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    order_settings: OrderSettings | None = None,
+) -> FastAPI:
+    runtime = ServiceRuntime(SERVICE, settings or Settings(), clock)
+    order_service = OrderService(runtime, (order_settings or OrderSettings()).policy())
+    for kind, handler in deadlines.handlers(order_service.handle).items():
+        runtime.on_deadline(kind, handler)
+    app = create_app(
+        runtime,
+        [api.router],
+        title="shopflow order service",
+        description="Catalog, order intake, payment, review, cancellation (CONTRACT.md).",
+    )
+    app.state.order_service = order_service
+    return app

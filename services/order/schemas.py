@@ -1,0 +1,188 @@
+"""HTTP bodies of the order service (pydantic v2)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.order.domain import Order, Product
+from shared.events.common import Address, Dimensions, LineItem
+from shared.events.order import OrderStatus, ReviewFailure
+from shared.money import Money
+
+SKU_PATTERN = r"^[A-Za-z0-9._\-]{1,64}$"
+SKU = Field(pattern=SKU_PATTERN)
+Text = Field(min_length=1, max_length=500)
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ProductIn(Body):
+    sku: str = SKU
+    title: str = Field(min_length=1, max_length=300)
+    price: Money
+    weight_g: int = Field(ge=0, le=1_000_000)
+    dimensions: Dimensions | None = None
+
+
+class ProductChangeIn(Body):
+    title: str | None = Field(None, min_length=1, max_length=300)
+    price: Money | None = None
+    weight_g: int | None = Field(None, ge=0, le=1_000_000)
+    dimensions: Dimensions | None = None
+
+
+class ProductOut(BaseModel):
+    seller_id: str
+    sku: str
+    title: str
+    price: Money
+    weight_g: int
+    dimensions: Dimensions | None
+    version: int
+
+    @classmethod
+    def of(cls, product: Product, version: int) -> ProductOut:
+        assert product.price is not None
+        return cls(
+            seller_id=product.seller_id,
+            sku=product.sku,
+            title=product.title,
+            price=product.price,
+            weight_g=product.weight_g,
+            dimensions=product.dimensions,
+            version=version,
+        )
+
+
+class OrderLineIn(Body):
+    sku: str = SKU
+    quantity: int = Field(gt=0, le=10_000)
+
+
+class OrderIn(Body):
+    seller_id: str = Field(min_length=1, max_length=100)
+    items: list[OrderLineIn] = Field(min_length=1, max_length=50)
+    shipping_address: Address
+    shipping_option: str = Field("STANDARD", max_length=40)
+    payment_method: str = Field(min_length=1, max_length=40)
+
+
+class PaymentIn(Body):
+    amount: Money
+    transaction_id: str = Field(min_length=1, max_length=200)
+
+
+class ReviewIn(Body):
+    decision: Literal["APPROVE", "REJECT"]
+    note: str | None = Field(None, max_length=2000)
+
+
+class CancelIn(Body):
+    reason_code: str = Field(pattern=r"^[A-Z_]{2,50}$")
+    note: str | None = Field(None, max_length=2000)
+
+
+class RejectIn(Body):
+    reason: str = Text
+
+
+class CancellationRequestOut(BaseModel):
+    status: str
+    requested_by: str
+    reason_code: str
+    note: str | None
+    requested_at: datetime
+    auto_approve_at: datetime
+    rejection_reason: str | None
+
+
+class CancellationOut(BaseModel):
+    cancelled_by: str
+    reason_code: str
+    seller_fault: bool
+    cancelled_at: datetime
+    refund_due: Money | None
+
+
+class OrderOut(BaseModel):
+    order_id: uuid.UUID
+    seller_id: str
+    buyer_id: str
+    status: OrderStatus
+    items: list[LineItem]
+    subtotal: Money
+    shipping_fee: Money
+    total: Money
+    shipping_address: Address
+    shipping_option: str
+    payment_method: str
+    created_at: datetime
+    pay_by: datetime | None
+    paid_at: datetime | None
+    remorse_until: datetime | None
+    review_passed: bool | None
+    review_failures: list[ReviewFailure]
+    placed_at: datetime | None
+    dispatch_deadline: datetime | None
+    deliver_by: datetime | None
+    cancellation_request: CancellationRequestOut | None
+    cancellation: CancellationOut | None
+    completed_at: datetime | None
+    version: int
+
+    @classmethod
+    def of(cls, order: Order, version: int) -> OrderOut:
+        assert order.order_id and order.status and order.subtotal and order.shipping_fee
+        assert order.total and order.shipping_address and order.created_at
+        request = order.cancellation_request
+        cancelled = order.cancelled
+        return cls(
+            order_id=order.order_id,
+            seller_id=order.seller_id,
+            buyer_id=order.buyer_id,
+            status=order.status,
+            items=list(order.items),
+            subtotal=order.subtotal,
+            shipping_fee=order.shipping_fee,
+            total=order.total,
+            shipping_address=order.shipping_address,
+            shipping_option=order.shipping_option,
+            payment_method=order.payment_method,
+            created_at=order.created_at,
+            pay_by=order.pay_by,
+            paid_at=order.paid_at,
+            remorse_until=order.remorse_until,
+            review_passed=order.review_passed,
+            review_failures=list(order.review_failures),
+            placed_at=order.placed_at,
+            dispatch_deadline=order.dispatch_deadline,
+            deliver_by=order.deliver_by,
+            cancellation_request=CancellationRequestOut(
+                status=request.status,
+                requested_by=request.requested_by,
+                reason_code=request.reason_code,
+                note=request.note,
+                requested_at=request.requested_at,
+                auto_approve_at=request.auto_approve_at,
+                rejection_reason=request.rejection_reason,
+            )
+            if request
+            else None,
+            cancellation=CancellationOut(
+                cancelled_by=cancelled.cancelled_by,
+                reason_code=cancelled.reason_code,
+                seller_fault=cancelled.seller_fault,
+                cancelled_at=cancelled.cancelled_at,
+                refund_due=cancelled.refund_due,
+            )
+            if cancelled
+            else None,
+            completed_at=order.completed_at,
+            version=version,
+        )

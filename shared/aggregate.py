@@ -1,0 +1,119 @@
+"""The one way every service runs a command against an event-sourced aggregate.
+
+An aggregate is a pair of pure functions, `decide(state, command) -> events` and
+`evolve(state, event) -> state`. `execute` loads the stream, folds it, decides and appends
+with optimistic concurrency; on a conflict it reloads and decides again a bounded number of
+times, then gives up with ConcurrencyError (a 409 at the edge).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.db import Database
+from shared.events import Envelope, EventPayload
+from shared.eventstore import ConcurrencyError, EventStore
+
+S = TypeVar("S")
+
+
+class DomainError(Exception):
+    """A command the rules refuse. `status` is the HTTP status at the edge."""
+
+    status = 409
+    title = "Conflict with the current state"
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+class InvalidCommand(DomainError):
+    status = 422
+    title = "Invalid command"
+
+
+class NotFound(DomainError):
+    status = 404
+    title = "Not found"
+
+
+def _no_keys(_: object) -> tuple[uuid.UUID | None, str | None]:
+    return None, None
+
+
+@dataclass(frozen=True)
+class Aggregate(Generic[S]):
+    """`keys` gives the envelope's `order_id` and `seller_id` from a state."""
+
+    initial: S
+    evolve: Callable[[S, EventPayload], S]
+    keys: Callable[[S], tuple[uuid.UUID | None, str | None]] = _no_keys
+
+    def fold(self, events: Iterable[EventPayload], state: S | None = None) -> S:
+        current = self.initial if state is None else state
+        for event in events:
+            current = self.evolve(current, event)
+        return current
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[S]):
+    state: S
+    version: int
+    events: list[Envelope]
+
+
+AfterAppend = Callable[[AsyncConnection, S, list[Envelope]], Awaitable[None]]
+
+
+async def load(
+    conn: AsyncConnection, store: EventStore, aggregate: Aggregate[S], stream_id: str
+) -> tuple[S, int]:
+    envelopes = await store.load(conn, stream_id)
+    return aggregate.fold(e.decode() for e in envelopes), len(envelopes)
+
+
+async def execute(
+    db: Database,
+    store: EventStore,
+    aggregate: Aggregate[S],
+    stream_id: str,
+    decide: Callable[[S], Sequence[EventPayload]],
+    *,
+    now: datetime,
+    after_append: AfterAppend[S] | None = None,
+    max_attempts: int = 5,
+) -> Outcome[S]:
+    """Decide and append in one transaction; `after_append` runs in it too (deadlines,
+    the service's own query rows)."""
+    for attempt in range(1, max_attempts + 1):
+        try:
+            async with db.transaction() as conn:
+                state, version = await load(conn, store, aggregate, stream_id)
+                new_events = list(decide(state))
+                new_state = aggregate.fold(new_events, state)
+                order_id, seller_id = aggregate.keys(new_state)
+                envelopes = await store.append(
+                    conn,
+                    stream_id,
+                    version,
+                    new_events,
+                    occurred_at=now,
+                    order_id=order_id,
+                    seller_id=seller_id,
+                )
+                if after_append is not None and envelopes:
+                    await after_append(conn, new_state, envelopes)
+                return Outcome(new_state, version + len(new_events), envelopes)
+        except ConcurrencyError:
+            if attempt == max_attempts:
+                raise
+    raise AssertionError("unreachable")

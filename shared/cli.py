@@ -1,0 +1,241 @@
+"""`shopflow`: start the whole system, stop it, see its status, mint a token."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO
+
+import httpx
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from shared import embedded
+from shared.auth import ROLES, mint_token
+from shared.migrations import SERVICES_DIR, upgrade
+from shared.settings import SERVICES, Settings
+
+app = typer.Typer(help="shopflow: event-sourced order fulfillment", no_args_is_help=True)
+console = Console(soft_wrap=True)
+COLORS = {
+    "order": "cyan",
+    "fulfillment": "green",
+    "pickup": "yellow",
+    "aftersales": "magenta",
+    "analytics": "blue",
+    "tansu": "white",
+}
+
+
+def available_services() -> list[str]:
+    """The services that exist in this checkout, in contract order."""
+    return [s for s in SERVICES if (SERVICES_DIR / s / "app.py").exists()]
+
+
+def _state_file(settings: Settings) -> Path:
+    return settings.data_dir / "run" / "state.json"
+
+
+def _pump(name: str, stream: IO[bytes]) -> None:
+    color = COLORS.get(name, "white")
+    for raw in iter(stream.readline, b""):
+        line = raw.decode(errors="replace").rstrip()
+        console.print(f"[{color}]{name:>11} |[/] " + escape(line), highlight=False)
+
+
+@app.command()
+def up(
+    services: list[str] = typer.Option(None, "--service", "-s", help="only these services"),
+) -> None:
+    """Start PostgreSQL and the broker (embedded unless configured), migrate, run services."""
+    settings = Settings()
+    names = services or available_services()
+    unknown = sorted(set(names) - set(available_services()))
+    if unknown:
+        raise typer.BadParameter(f"unknown or not yet built services: {', '.join(unknown)}")
+    data_dir = settings.data_dir.resolve()
+    state: dict[str, object] = {"launcher": os.getpid(), "services": {}}
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    tansu: subprocess.Popen[bytes] | None = None
+    pgdata = data_dir / "pgdata"
+    embedded_pg = settings.database_url is None
+    env = dict(os.environ)
+
+    def shutdown(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, shutdown)
+    try:
+        if embedded_pg:
+            console.print(f"[bold]PostgreSQL[/] embedded, data in {pgdata}")
+            server_url = embedded.start_postgres(pgdata)
+        else:
+            server_url = settings.database_url  # type: ignore[assignment]
+            console.print("[bold]PostgreSQL[/] external (DATABASE_URL)")
+        if settings.kafka_bootstrap_servers:
+            bootstrap = settings.kafka_bootstrap_servers
+            console.print(f"[bold]Kafka[/] external at {bootstrap}")
+        else:
+            port = settings.embedded_kafka_port
+            console.print(f"[bold]Kafka[/] embedded Tansu broker on 127.0.0.1:{port} (memory)")
+            tansu = embedded.start_tansu(port, data_dir / "logs" / "tansu.log")
+            bootstrap = f"127.0.0.1:{port}"
+            state["tansu"] = tansu.pid
+        env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
+        for name in names:
+            var = f"SHOPFLOW_{name.upper()}_DATABASE_URL"
+            url = os.environ.get(var) or embedded.ensure_database(server_url, f"shopflow_{name}")
+            upgrade(name, url)
+            env[var] = url
+            console.print(f"[bold]{name}[/] database migrated")
+        for name in names:
+            child = subprocess.Popen(
+                [sys.executable, "-m", f"services.{name}"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            children[name] = child
+            assert child.stdout is not None
+            threading.Thread(target=_pump, args=(name, child.stdout), daemon=True).start()
+            state["services"][name] = {"pid": child.pid, "port": settings.port_for(name)}  # type: ignore[index]
+        _state_file(settings).parent.mkdir(parents=True, exist_ok=True)
+        _state_file(settings).write_text(json.dumps(state))
+        for name in names:
+            url = f"http://{settings.host}:{settings.port_for(name)}/readyz"
+            _wait_ready(url, children[name])
+            console.print(
+                f"[bold green]{name} ready[/] on http://{settings.host}:{settings.port_for(name)}/docs"
+            )
+        console.print("[bold]shopflow is up.[/] Ctrl-C stops everything.")
+        while all(c.poll() is None for c in children.values()):
+            time.sleep(0.5)
+        crashed = [n for n, c in children.items() if c.poll() is not None]
+        console.print(f"[red]service exited: {', '.join(crashed)}[/]; stopping")
+    except KeyboardInterrupt:
+        console.print("\n[bold]stopping[/]")
+    finally:
+        for child in children.values():
+            _terminate(child)
+        if tansu is not None:
+            _terminate(tansu)
+        if embedded_pg and pgdata.exists():
+            embedded.stop_postgres(pgdata)
+        _state_file(settings).unlink(missing_ok=True)
+        console.print("stopped")
+
+
+def _wait_ready(url: str, child: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and child.poll() is None:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    if child.poll() is not None:
+        raise RuntimeError(f"the service exited with {child.returncode}; see its log above")
+    raise RuntimeError(f"{url} did not become ready in {timeout_s:.0f}s")
+
+
+def _terminate(process: subprocess.Popen[bytes], timeout_s: float = 15) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@app.command()
+def down() -> None:
+    """Stop a running `shopflow up` (by the PIDs it recorded)."""
+    settings = Settings()
+    path = _state_file(settings)
+    if not path.exists():
+        console.print("nothing is running (no state file)")
+        raise typer.Exit(0)
+    state = json.loads(path.read_text())
+    try:
+        os.kill(state["launcher"], signal.SIGTERM)
+    except ProcessLookupError:
+        pids = [s["pid"] for s in state["services"].values()] + [state.get("tansu")]
+        for pid in filter(None, pids):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        embedded.stop_postgres(settings.data_dir.resolve() / "pgdata")
+        path.unlink(missing_ok=True)
+    console.print("stop requested")
+
+
+@app.command()
+def status() -> None:
+    """Show what is running and whether each service is ready."""
+    settings = Settings()
+    path = _state_file(settings)
+    if not path.exists():
+        console.print("not running")
+        raise typer.Exit(1)
+    state = json.loads(path.read_text())
+    for name, info in state["services"].items():
+        url = f"http://{settings.host}:{info['port']}/readyz"
+        try:
+            body = httpx.get(url, timeout=3).json()
+        except httpx.HTTPError as exc:
+            body = {"status": f"unreachable ({exc.__class__.__name__})"}
+        console.print(f"{name:>11}  pid {info['pid']:>7}  port {info['port']}  {body}")
+    if state.get("tansu"):
+        console.print(f"{'tansu':>11}  pid {state['tansu']:>7}")
+
+
+@app.command()
+def token(
+    role: str = typer.Argument(..., help=" | ".join(ROLES)),
+    sub: str = typer.Option("user-1", help="the caller's id"),
+    seller_id: str = typer.Option(None, help="for sellers (defaults to sub)"),
+    carrier: str = typer.Option(None, help="for carriers"),
+    provider: str = typer.Option(None, help="for drivers"),
+    hours: float = typer.Option(12, help="lifetime"),
+) -> None:
+    """Mint a JWT for trying the API by hand."""
+    from datetime import timedelta
+
+    settings = Settings()
+    try:
+        print(
+            mint_token(
+                settings.effective_jwt_secret,
+                sub=sub,
+                role=role,
+                ttl=timedelta(hours=hours),
+                seller_id=seller_id,
+                carrier=carrier,
+                provider=provider,
+            )
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+@app.command()
+def migrate(
+    service: str = typer.Argument(..., help="the service"), url: str = typer.Option(...)
+) -> None:
+    """Run a service's migrations against a database URL."""
+    upgrade(service, url)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,231 @@
+"""The consumer runner: an aiokafka consumer group whose handler runs in one database
+transaction together with an inbox record (consumer, event_id), so a redelivered event is a
+no-op. Offsets are committed after that transaction. An event that keeps failing is parked in
+`dead_letters` with its error, and the partition goes on; operators can retry it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import CommitFailedError, KafkaError
+from pydantic import ValidationError
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared import context, metrics
+from shared.db import Database
+from shared.events import Envelope
+from shared.settings import Settings
+
+log = structlog.get_logger()
+
+Handler = Callable[[AsyncConnection, Envelope], Awaitable[None]]
+
+_CLAIM = text(
+    "INSERT INTO inbox (consumer, event_id) VALUES (:consumer, :event_id) "
+    "ON CONFLICT DO NOTHING RETURNING 1"
+)
+_PARK = text(
+    """
+    INSERT INTO dead_letters (consumer, topic, partition, "offset", event_id, key, value, error,
+                              attempts)
+    VALUES (:consumer, :topic, :partition, :offset, :event_id, :key, :value, :error, :attempts)
+    RETURNING id
+    """
+)
+
+
+@dataclass(frozen=True)
+class Message:
+    """What the runner needs of a Kafka record (also rebuilt from a dead letter)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    value: str
+
+
+class DeadLetterNotFound(LookupError):
+    pass
+
+
+class ConsumerRunner:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        name: str,
+        topics: list[str],
+        handlers: Mapping[str, Handler],
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.name = name
+        self.topics = topics
+        self.handlers = handlers
+        self.consumer: AIOKafkaConsumer | None = None
+        self.applied = 0
+
+    async def apply(self, envelope: Envelope) -> bool:
+        """Run the handler once for this event; False if the inbox had it already or no
+        handler wants it."""
+        handler = self.handlers.get(envelope.event_type)
+        if handler is None:
+            return False
+        async with self.db.transaction() as conn:
+            claimed = await conn.execute(
+                _CLAIM, {"consumer": self.name, "event_id": envelope.event_id}
+            )
+            if claimed.first() is None:
+                return False
+            context.correlation_id.set(envelope.correlation_id)
+            context.causation_id.set(str(envelope.event_id))
+            await handler(conn, envelope)
+        self.applied += 1
+        return True
+
+    async def process(self, message: Message) -> None:
+        """Apply with bounded retries; park the event when it still fails."""
+        attempts = 0
+        error: Exception | None = None
+        envelope: Envelope | None = None
+        try:
+            envelope = Envelope.model_validate_json(message.value)
+        except ValidationError as exc:
+            error = exc
+        while envelope is not None and attempts < self.settings.consumer_max_attempts:
+            attempts += 1
+            try:
+                applied = await self.apply(envelope)
+                metrics.CONSUMED.labels(self.name, "applied" if applied else "duplicate").inc()
+                return
+            except Exception as exc:
+                error = exc
+                log.warning(
+                    "handler failed",
+                    consumer=self.name,
+                    event_id=str(envelope.event_id),
+                    attempt=attempts,
+                    error=repr(exc),
+                )
+                await asyncio.sleep(0.05 * 2**attempts)  # back-off before a retry
+        await self.park(message, envelope, error, max(attempts, 1))
+
+    async def park(
+        self, message: Message, envelope: Envelope | None, error: Exception | None, attempts: int
+    ) -> int:
+        async with self.db.transaction() as conn:
+            row = await conn.execute(
+                _PARK,
+                {
+                    "consumer": self.name,
+                    "topic": message.topic,
+                    "partition": message.partition,
+                    "offset": message.offset,
+                    "event_id": envelope.event_id if envelope else None,
+                    "key": message.key,
+                    "value": message.value,
+                    "error": repr(error),
+                    "attempts": attempts,
+                },
+            )
+            dead_letter_id = int(row.scalar_one())
+        metrics.DEAD_LETTERS.labels(self.name).inc()
+        log.error("event parked as dead letter", consumer=self.name, id=dead_letter_id)
+        return dead_letter_id
+
+    async def retry_dead_letter(self, dead_letter_id: int) -> dict[str, Any]:
+        """Apply a parked event again; on success it is resolved, else its error updated."""
+        async with self.db.connect() as conn:
+            row = (
+                await conn.execute(
+                    text(
+                        "SELECT value FROM dead_letters WHERE id = :id AND consumer = :consumer "
+                        "AND resolved_at IS NULL"
+                    ),
+                    {"id": dead_letter_id, "consumer": self.name},
+                )
+            ).first()
+        if row is None:
+            raise DeadLetterNotFound(dead_letter_id)
+        try:
+            await self.apply(Envelope.model_validate_json(row.value))
+        except Exception as exc:
+            async with self.db.transaction() as conn:
+                await conn.execute(
+                    text(
+                        "UPDATE dead_letters SET retried_at = now(), attempts = attempts + 1, "
+                        "error = :error WHERE id = :id"
+                    ),
+                    {"id": dead_letter_id, "error": repr(exc)},
+                )
+            return {"id": dead_letter_id, "resolved": False, "error": repr(exc)}
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                text(
+                    "UPDATE dead_letters SET retried_at = now(), resolved_at = now() WHERE id = :id"
+                ),
+                {"id": dead_letter_id},
+            )
+        return {"id": dead_letter_id, "resolved": True, "error": None}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self.consumer = AIOKafkaConsumer(
+            *self.topics,
+            bootstrap_servers=self.settings.bootstrap_servers(),
+            group_id=self.name,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=200,
+        )
+        await self.consumer.start()
+        try:
+            while not stop.is_set():
+                batch = await self.consumer.getmany(timeout_ms=200, max_records=200)
+                for records in batch.values():
+                    for record in records:
+                        await self.process(
+                            Message(
+                                topic=record.topic,
+                                partition=record.partition,
+                                offset=record.offset,
+                                key=record.key.decode() if record.key else None,
+                                value=record.value.decode() if record.value else "",
+                            )
+                        )
+                if batch:
+                    await self._commit()
+        finally:
+            await self.consumer.stop()
+            self.consumer = None
+
+    async def _commit(self) -> None:
+        assert self.consumer is not None
+        try:
+            await self.consumer.commit()
+        except (CommitFailedError, KafkaError) as exc:
+            # A rebalance took the partitions: the next owner re-reads from the last commit
+            # and the inbox turns the repeats into no-ops.
+            log.warning("offset commit failed", consumer=self.name, error=repr(exc))
+
+    async def positions(self) -> dict[str, dict[str, int]]:
+        """Own position and lag per partition (the admin API's group offsets fail on Tansu)."""
+        if self.consumer is None:
+            return {}
+        assigned = self.consumer.assignment()
+        ends = await self.consumer.end_offsets(list(assigned))
+        return {
+            f"{tp.topic}:{tp.partition}": {
+                "position": (pos := await self.consumer.position(tp)),
+                "end": ends[tp],
+                "lag": max(ends[tp] - pos, 0),
+            }
+            for tp in sorted(assigned)
+        }

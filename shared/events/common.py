@@ -1,0 +1,38 @@
+"""Value types shared by events of several services."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.money import Money
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    recipient_name: str = Field(min_length=1, max_length=200)
+    phone: str = Field(min_length=3, max_length=40, pattern=r"^\+?[0-9 ()\-]{3,40}$")
+    line1: str = Field(min_length=1, max_length=300)
+    line2: str | None = Field(None, max_length=300)
+    city: str = Field(min_length=1, max_length=120)
+    region: str | None = Field(None, max_length=120)
+    postal_code: str = Field(min_length=1, max_length=20)
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
+
+
+class Dimensions(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    length_mm: int = Field(gt=0, le=10_000)
+    width_mm: int = Field(gt=0, le=10_000)
+    height_mm: int = Field(gt=0, le=10_000)
+
+
+class LineItem(BaseModel):
+    """An ordered SKU with the unit price and weight fixed at order time."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    sku: str
+    title: str
+    quantity: int = Field(gt=0)
+    unit_price: Money
+    weight_g: int = Field(ge=0)
+    dimensions: Dimensions | None = None

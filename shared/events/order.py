@@ -1,0 +1,170 @@
+"""Events of the order service (topic shopflow.order.events)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events import EventPayload, register
+from shared.events.common import Address, Dimensions, LineItem
+from shared.money import Money
+
+SERVICE = "order"
+
+OrderStatus = Literal[
+    "UNPAID",
+    "ON_HOLD",
+    "AWAITING_SHIPMENT",
+    "PARTIALLY_SHIPPING",
+    "AWAITING_COLLECTION",
+    "IN_TRANSIT",
+    "DELIVERED",
+    "COMPLETED",
+    "CANCELLED",
+]
+Actor = Literal["buyer", "seller", "operator", "system"]
+
+
+@register("ProductListed", service=SERVICE)
+class ProductListed(EventPayload):
+    seller_id: str
+    sku: str
+    title: str
+    price: Money
+    weight_g: int
+    dimensions: Dimensions | None = None
+
+
+@register("ProductChanged", service=SERVICE)
+class ProductChanged(EventPayload):
+    seller_id: str
+    sku: str
+    title: str
+    price: Money
+    weight_g: int
+    dimensions: Dimensions | None = None
+
+
+@register("OrderCreated", service=SERVICE)
+class OrderCreated(EventPayload):
+    order_id: uuid.UUID
+    buyer_id: str
+    seller_id: str
+    items: list[LineItem]
+    shipping_address: Address
+    shipping_option: str
+    payment_method: str
+    subtotal: Money
+    shipping_fee: Money
+    total: Money
+    created_at: datetime
+    pay_by: datetime
+
+
+@register("OrderPaid", service=SERVICE)
+class OrderPaid(EventPayload):
+    order_id: uuid.UUID
+    amount: Money
+    transaction_id: str
+    paid_at: datetime
+
+
+class ReviewFailure(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    code: str
+    detail: str
+
+
+@register("OrderPutOnHold", service=SERVICE)
+class OrderPutOnHold(EventPayload):
+    """The order is held: always for the remorse window, and for as long as the automatic
+    review has failures an operator must look at."""
+
+    order_id: uuid.UUID
+    remorse_until: datetime
+    review_passed: bool
+    review_failures: list[ReviewFailure] = Field(default_factory=list)
+
+
+@register("OrderReviewed", service=SERVICE)
+class OrderReviewed(EventPayload):
+    order_id: uuid.UUID
+    decision: Literal["APPROVE", "REJECT"]
+    reviewer_id: str
+    note: str | None = None
+
+
+@register("OrderPlaced", service=SERVICE)
+class OrderPlaced(EventPayload):
+    """Carries what fulfillment, pickup and analytics need, so nobody calls back."""
+
+    order_id: uuid.UUID
+    buyer_id: str
+    seller_id: str
+    items: list[LineItem]
+    shipping_address: Address
+    shipping_option: str
+    subtotal: Money
+    shipping_fee: Money
+    total: Money
+    created_at: datetime
+    paid_at: datetime
+    placed_at: datetime
+    dispatch_deadline: datetime
+    deliver_by: datetime
+
+
+@register("ShippingAddressChanged", service=SERVICE)
+class ShippingAddressChanged(EventPayload):
+    order_id: uuid.UUID
+    shipping_address: Address
+    changed_at: datetime
+
+
+@register("CancellationRequested", service=SERVICE)
+class CancellationRequested(EventPayload):
+    order_id: uuid.UUID
+    requested_by: str
+    reason_code: str
+    note: str | None = None
+    requested_at: datetime
+    auto_approve_at: datetime
+
+
+@register("CancellationRejected", service=SERVICE)
+class CancellationRejected(EventPayload):
+    order_id: uuid.UUID
+    rejected_by: str
+    reason: str
+    rejected_at: datetime
+
+
+@register("OrderCancelled", service=SERVICE)
+class OrderCancelled(EventPayload):
+    order_id: uuid.UUID
+    cancelled_by: Actor
+    actor_id: str
+    reason_code: str
+    note: str | None = None
+    seller_fault: bool
+    cancelled_at: datetime
+    was_paid: bool
+    refund_due: Money | None = None
+
+
+@register("OrderStatusChanged", service=SERVICE)
+class OrderStatusChanged(EventPayload):
+    order_id: uuid.UUID
+    from_status: OrderStatus | None
+    to_status: OrderStatus
+    changed_at: datetime
+
+
+@register("OrderCompleted", service=SERVICE)
+class OrderCompleted(EventPayload):
+    order_id: uuid.UUID
+    completed_at: datetime
+    auto: bool

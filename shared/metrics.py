@@ -1,0 +1,31 @@
+"""Prometheus metrics, defined once per process; every series is labelled by service."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HTTP_REQUESTS = Counter(
+    "shopflow_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "shopflow_http_request_duration_seconds", "HTTP request latency", ["service", "route"]
+)
+EVENTS_APPENDED = Counter(
+    "shopflow_events_appended_total", "Events appended to the store", ["service", "event_type"]
+)
+COMMAND_CONFLICTS = Counter(
+    "shopflow_command_conflicts_total", "Optimistic concurrency conflicts", ["service"]
+)
+OUTBOX_PUBLISHED = Counter(
+    "shopflow_outbox_published_total", "Outbox rows acknowledged by the broker", ["service"]
+)
+OUTBOX_PENDING = Gauge("shopflow_outbox_pending", "Unpublished outbox rows seen", ["service"])
+RELAY_LEADER = Gauge("shopflow_outbox_relay_leader", "1 while this process leads", ["service"])
+CONSUMED = Counter(
+    "shopflow_consumer_events_total", "Events handled by consumers", ["consumer", "outcome"]
+)
+DEAD_LETTERS = Counter("shopflow_dead_letters_total", "Events parked as dead letters", ["consumer"])
+DEADLINES_FIRED = Counter(
+    "shopflow_deadlines_fired_total", "Deadlines fired", ["service", "kind", "outcome"]
+)
+PURGED = Counter("shopflow_purged_rows_total", "Rows purged after retention", ["service", "table"])

@@ -1,0 +1,95 @@
+"""What a running service is made of: its database, event store, outbox relay, consumers
+and deadline scheduler, started and stopped together with the HTTP app."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+
+import structlog
+
+from shared.clock import Clock, clock_for_speed
+from shared.consumer import ConsumerRunner, Handler
+from shared.db import Database
+from shared.deadlines import DeadlineHandler, DeadlineScheduler
+from shared.eventstore import EventStore
+from shared.kafka import broker_reachable, ensure_topics
+from shared.outbox import OutboxRelay
+from shared.settings import Settings
+from shared.waiting import pause
+
+log = structlog.get_logger()
+
+
+class ServiceRuntime:
+    def __init__(self, service: str, settings: Settings, clock: Clock | None = None) -> None:
+        self.service = service
+        self.settings = settings
+        self.clock = clock or clock_for_speed(settings.clock_speed)
+        self.db = Database(settings.database_url_for(service))
+        self.topic = settings.topic(service)
+        self.store = EventStore(service, self.topic)
+        self.relay = OutboxRelay(self.db, settings, service, {self.topic})
+        self.scheduler = DeadlineScheduler(
+            self.db, self.clock, service, {}, interval_s=settings.scheduler_interval_s
+        )
+        self.consumers: dict[str, ConsumerRunner] = {}
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def add_consumer(
+        self, name: str, from_services: list[str], handlers: Mapping[str, Handler]
+    ) -> ConsumerRunner:
+        group = f"{self.settings.kafka_topic_prefix}shopflow.{self.service}.{name}"
+        runner = ConsumerRunner(
+            self.db, self.settings, group, [self.settings.topic(s) for s in from_services], handlers
+        )
+        self.consumers[group] = runner
+        return runner
+
+    def on_deadline(self, kind: str, handler: DeadlineHandler) -> None:
+        self.scheduler.handlers[kind] = handler
+
+    async def start(self) -> None:
+        topics = {self.topic} | {t for c in self.consumers.values() for t in c.topics}
+        await ensure_topics(self.settings, sorted(topics))
+        self._stop.clear()
+        self._spawn("relay", self.relay.run)
+        self._spawn("scheduler", self.scheduler.run)
+        for name, consumer in self.consumers.items():
+            self._spawn(name, consumer.run)
+        log.info("service started", topics=sorted(topics))
+
+    def _spawn(self, name: str, loop: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+        self._tasks.append(asyncio.create_task(self._supervise(name, loop), name=name))
+
+    async def _supervise(self, name: str, loop: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+        """Run a background loop until stop; restart it after a crash (e.g. broker down)."""
+        while not self._stop.is_set():
+            try:
+                await loop(self._stop)
+            except Exception as exc:
+                log.error("background loop crashed, restarting", loop=name, error=repr(exc))
+                await pause(self._stop, 2.0)
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=10)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        self._tasks.clear()
+        await self.db.close()
+
+    async def ready(self) -> dict[str, bool]:
+        checks = {"database": True, "broker": await broker_reachable(self.settings)}
+        try:
+            await self.db.ping()
+        except Exception:
+            checks["database"] = False
+        return checks

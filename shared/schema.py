@@ -1,0 +1,111 @@
+"""DDL of the tables every service has (event store, outbox, inbox, dead letters, deadlines,
+idempotency keys). Each service's first Alembic migration calls `create_platform_tables`;
+later changes get migrations of their own, so stored history never changes under us."""
+
+from __future__ import annotations
+
+from alembic import op
+
+PLATFORM_DDL = [
+    """
+    CREATE TABLE events (
+        position bigserial PRIMARY KEY,
+        tx_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
+        event_id uuid NOT NULL UNIQUE,
+        stream_id text NOT NULL,
+        stream_version integer NOT NULL CHECK (stream_version > 0),
+        event_type text NOT NULL,
+        schema_version integer NOT NULL,
+        occurred_at timestamptz NOT NULL,
+        order_id uuid,
+        seller_id text,
+        correlation_id text,
+        causation_id text,
+        payload jsonb NOT NULL,
+        recorded_at timestamptz NOT NULL DEFAULT now(),
+        CONSTRAINT events_stream_version_key UNIQUE (stream_id, stream_version)
+    )
+    """,
+    "CREATE INDEX events_tx_position_idx ON events (tx_id, position)",
+    """
+    CREATE TABLE outbox (
+        position bigserial PRIMARY KEY,
+        tx_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
+        event_id uuid NOT NULL,
+        topic text NOT NULL,
+        key text NOT NULL,
+        value text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        published_at timestamptz
+    )
+    """,
+    "CREATE INDEX outbox_unpublished_idx ON outbox (tx_id, position) WHERE published_at IS NULL",
+    "CREATE INDEX outbox_published_idx ON outbox (published_at) WHERE published_at IS NOT NULL",
+    """
+    CREATE TABLE inbox (
+        consumer text NOT NULL,
+        event_id uuid NOT NULL,
+        processed_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (consumer, event_id)
+    )
+    """,
+    "CREATE INDEX inbox_processed_idx ON inbox (processed_at)",
+    """
+    CREATE TABLE dead_letters (
+        id bigserial PRIMARY KEY,
+        consumer text NOT NULL,
+        topic text NOT NULL,
+        partition integer NOT NULL,
+        "offset" bigint NOT NULL,
+        event_id uuid,
+        key text,
+        value text NOT NULL,
+        error text NOT NULL,
+        attempts integer NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        retried_at timestamptz,
+        resolved_at timestamptz
+    )
+    """,
+    "CREATE INDEX dead_letters_open_idx ON dead_letters (consumer) WHERE resolved_at IS NULL",
+    """
+    CREATE TABLE deadlines (
+        id bigserial PRIMARY KEY,
+        kind text NOT NULL,
+        stream_id text NOT NULL,
+        due_at timestamptz NOT NULL,
+        payload jsonb NOT NULL DEFAULT '{}',
+        created_at timestamptz NOT NULL DEFAULT now(),
+        fired_at timestamptz,
+        attempts integer NOT NULL DEFAULT 0,
+        last_error text,
+        CONSTRAINT deadlines_once UNIQUE (kind, stream_id, due_at)
+    )
+    """,
+    "CREATE INDEX deadlines_due_idx ON deadlines (due_at) WHERE fired_at IS NULL",
+    """
+    CREATE TABLE idempotency_keys (
+        caller text NOT NULL,
+        key text NOT NULL,
+        request_hash text NOT NULL,
+        status_code integer,
+        content_type text,
+        body bytea,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (caller, key)
+    )
+    """,
+    "CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at)",
+]
+
+PLATFORM_TABLES = ["idempotency_keys", "deadlines", "dead_letters", "inbox", "outbox", "events"]
+
+
+def create_platform_tables() -> None:
+    for statement in PLATFORM_DDL:
+        op.execute(statement)
+
+
+def drop_platform_tables() -> None:
+    for table in PLATFORM_TABLES:
+        op.execute(f"DROP TABLE IF EXISTS {table}")

@@ -1,0 +1,92 @@
+"""Configuration from the environment (pydantic-settings).
+
+Every service reads the same `Settings`; a per-service database URL
+(`SHOPFLOW_<SERVICE>_DATABASE_URL`) wins over the shared `DATABASE_URL`.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "shopflow-dev-secret-change-me-0123456789"
+SERVICE_PORTS = {
+    "order": 8001,
+    "fulfillment": 8002,
+    "pickup": 8003,
+    "aftersales": 8004,
+    "analytics": 8005,
+}
+SERVICES = tuple(SERVICE_PORTS)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHOPFLOW_", extra="ignore")
+
+    environment: str = Field("development", description="development | test | production")
+    database_url: str | None = Field(None, validation_alias="DATABASE_URL")
+    kafka_bootstrap_servers: str | None = Field(None, validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    kafka_idempotence: bool = Field(False, description="on for Apache Kafka, off for Tansu")
+    kafka_partitions: int = 3
+    kafka_replication_factor: int = 1
+    kafka_topic_prefix: str = Field("", description="namespace for topics, e.g. per test run")
+    jwt_secret: str | None = None
+    carrier_secrets: dict[str, str] = Field(default_factory=dict)
+    host: str = "127.0.0.1"
+    data_dir: Path = Path(".shopflow")
+    embedded_kafka_port: int = 9092
+    clock_speed: float = Field(1.0, description="1 = real time; >1 runs the simulated clock faster")
+    scheduler_interval_s: float = 1.0
+    relay_poll_interval_s: float = 1.0
+    relay_batch_size: int = 500
+    consumer_max_attempts: int = 3
+    command_max_attempts: int = 5
+    retention_days: int = 7
+
+    @model_validator(mode="after")
+    def _production_needs_secret(self) -> Settings:
+        if self.environment == "production" and not self.jwt_secret:
+            raise ValueError("SHOPFLOW_JWT_SECRET must be set when SHOPFLOW_ENVIRONMENT=production")
+        return self
+
+    @cached_property
+    def effective_jwt_secret(self) -> str:
+        return self.jwt_secret or DEV_JWT_SECRET
+
+    def database_url_for(self, service: str) -> str:
+        """The SQLAlchemy URL of a service's own database."""
+        url = os.environ.get(f"SHOPFLOW_{service.upper()}_DATABASE_URL") or self.database_url
+        if not url:
+            raise RuntimeError(
+                f"no database configured for {service}: set DATABASE_URL or "
+                f"SHOPFLOW_{service.upper()}_DATABASE_URL (the launcher does this for you)"
+            )
+        return to_sqlalchemy_url(url)
+
+    def bootstrap_servers(self) -> str:
+        if not self.kafka_bootstrap_servers:
+            raise RuntimeError(
+                "KAFKA_BOOTSTRAP_SERVERS is not set (the launcher does this for you)"
+            )
+        return self.kafka_bootstrap_servers
+
+    def topic(self, service: str) -> str:
+        return f"{self.kafka_topic_prefix}shopflow.{service}.events"
+
+    def port_for(self, service: str) -> int:
+        return int(os.environ.get(f"SHOPFLOW_{service.upper()}_PORT", SERVICE_PORTS[service]))
+
+
+def to_sqlalchemy_url(url: str) -> str:
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url
+
+
+def to_libpq_url(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
