@@ -72,6 +72,7 @@ class ConsumerRunner:
         self.handlers = handlers
         self.consumer: AIOKafkaConsumer | None = None
         self.applied = 0
+        self.seen = 0
 
     async def apply(self, envelope: Envelope) -> bool:
         """Run the handler once for this event; False if the inbox had it already or no
@@ -93,6 +94,7 @@ class ConsumerRunner:
 
     async def process(self, message: Message) -> None:
         """Apply with bounded retries; park the event when it still fails."""
+        self.seen += 1
         attempts = 0
         error: Exception | None = None
         envelope: Envelope | None = None

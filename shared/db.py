@@ -10,14 +10,14 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from shared.settings import to_libpq_url
+from shared.settings import to_libpq_url, to_sqlalchemy_url
 
 
 class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
-        self.url = url
+        self.url = to_sqlalchemy_url(url)
         self.engine: AsyncEngine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
         )
 
     @property

@@ -1,0 +1,156 @@
+"""Test infrastructure: the real PostgreSQL and the real broker.
+
+By default one embedded PostgreSQL server and one Tansu broker are started for the whole
+session (in a temporary folder, on a free port). With DATABASE_URL and
+KAFKA_BOOTSTRAP_SERVERS set, the tests use those instead. Every test gets its own database,
+cloned from a migrated template, and its own topic namespace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from shared import embedded
+from shared.migrations import upgrade
+from shared.settings import Settings
+
+
+@dataclass(frozen=True)
+class Infra:
+    server_url: str
+    bootstrap: str
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infra]:
+    external_db = os.environ.get("DATABASE_URL")
+    external_kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    workdir = Path(tempfile.mkdtemp(prefix="sf-"))
+    tansu: subprocess.Popen[bytes] | None = None
+    pgdata = workdir / "pg"
+    try:
+        server_url = external_db or embedded.start_postgres(pgdata)
+        if external_kafka:
+            bootstrap = external_kafka
+        else:
+            port = embedded.free_port()
+            tansu = embedded.start_tansu(port, workdir / "tansu.log")
+            bootstrap = f"127.0.0.1:{port}"
+        yield Infra(server_url, bootstrap)
+    finally:
+        if tansu is not None:
+            tansu.terminate()
+            tansu.wait(10)
+        if not external_db:
+            embedded.stop_postgres(pgdata)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+_templates: dict[str, str] = {}
+
+
+async def _admin(infra: Infra) -> asyncpg.Connection:
+    return await asyncpg.connect(embedded.database_url(infra.server_url, "postgres"))
+
+
+async def fresh_database(infra: Infra, service: str) -> str:
+    """A new database of `service`, migrated (cloned from a template migrated once)."""
+    if service not in _templates:
+        template = f"sf_template_{service}_{uuid.uuid4().hex[:6]}"
+        conn = await _admin(infra)
+        try:
+            await conn.execute(f'CREATE DATABASE "{template}"')
+        finally:
+            await conn.close()
+        url = embedded.database_url(infra.server_url, template)
+        await asyncio.to_thread(upgrade, service, url)
+        _templates[service] = template
+    name = f"sf_test_{uuid.uuid4().hex[:10]}"
+    conn = await _admin(infra)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{_templates[service]}"')
+    finally:
+        await conn.close()
+    return embedded.database_url(infra.server_url, name)
+
+
+def make_settings(infra: Infra, database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap,
+        "kafka_topic_prefix": f"t{uuid.uuid4().hex[:8]}.",
+        "environment": "test",
+        "scheduler_interval_s": 0.05,
+        "relay_poll_interval_s": 0.2,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def order_db(infra: Infra) -> str:
+    return await fresh_database(infra, "order")
+
+
+@dataclass
+class RunningApp:
+    app: FastAPI
+    base_url: str
+
+
+@pytest.fixture
+async def serve_app() -> AsyncIterator[object]:
+    """Serve FastAPI apps with a real uvicorn on 127.0.0.1 (random port); stop them after."""
+    servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
+
+    async def start(app: FastAPI) -> RunningApp:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        deadline = asyncio.get_running_loop().time() + 30
+        while not server.started:
+            if task.done():
+                task.result()
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError("uvicorn did not start")
+            await asyncio.sleep(0.02)
+        servers.append((server, task))
+        return RunningApp(app, f"http://127.0.0.1:{port}")
+
+    yield start
+
+    for server, task in servers:
+        server.should_exit = True
+        await task
+
+
+async def eventually(check, timeout: float = 20.0, interval: float = 0.05):  # type: ignore[no-untyped-def]
+    """Poll `check` (sync or async) until it returns a truthy value or the deadline passes."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last: object = None
+    while loop.time() < deadline:
+        last = check()
+        if asyncio.iscoroutine(last):
+            last = await last
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+

@@ -1,0 +1,199 @@
+"""Event store contract: optimistic concurrency, retries, and a gap-safe global reader."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+
+from services.order.domain import ORDER, CancelOrder, CreateOrder, OrderLine, Product, decide_order
+from shared.aggregate import execute, load
+from shared.db import Database
+from shared.events.common import Address
+from shared.events.order import ProductChanged, ProductListed
+from shared.eventstore import ConcurrencyError, EventStore, Position
+from shared.money import Money
+
+NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
+
+
+def listed(n: int) -> ProductListed:
+    return ProductListed(
+        seller_id="s1", sku=f"SKU-{n}", title="t", price=Money(amount=100, currency="USD"), weight_g=1
+    )
+
+
+@pytest.fixture
+async def db(order_db: str):
+    database = Database(order_db)
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+def store() -> EventStore:
+    return EventStore("order", "shopflow.order.events")
+
+
+async def test_append_and_load_round_trip(db: Database, store: EventStore) -> None:
+    async with db.transaction() as conn:
+        written = await store.append(conn, "s-1", 0, [listed(1), listed(2)], occurred_at=NOW)
+    async with db.connect() as conn:
+        loaded = await store.load(conn, "s-1")
+    assert [e.event_id for e in loaded] == [e.event_id for e in written]
+    assert [e.stream_version for e in loaded] == [1, 2]
+    assert loaded[1].decode() == listed(2)
+    async with db.connect() as conn:
+        outbox = (await conn.execute(text("SELECT count(*) FROM outbox"))).scalar_one()
+    assert outbox == 2
+
+
+async def test_two_writers_on_one_stream_exactly_one_wins(db: Database, store: EventStore) -> None:
+    async with db.transaction() as conn:
+        await store.append(conn, "s-2", 0, [listed(1)], occurred_at=NOW)
+
+    gate = asyncio.Barrier(2)
+
+    async def writer(n: int) -> str:
+        async with db.transaction() as conn:
+            await store.load(conn, "s-2")
+            await gate.wait()  # both have read version 1 before either writes
+            try:
+                await store.append(conn, "s-2", 1, [listed(n)], occurred_at=NOW)
+            except ConcurrencyError:
+                return "lost"
+        return "won"
+
+    results = await asyncio.gather(writer(10), writer(11))
+    assert sorted(results) == ["lost", "won"]
+    async with db.connect() as conn:
+        assert len(await store.load(conn, "s-2")) == 2
+
+
+async def test_conflicting_commands_are_retried_and_both_decided(
+    db: Database, store: EventStore
+) -> None:
+    """Concurrent commands on one order: the loser reloads and decides on the new state."""
+    order_id = uuid.uuid4()
+    listing = Product(
+        seller_id="s1", sku="A", title="A", price=Money(amount=500, currency="USD"), weight_g=100
+    )
+    create = CreateOrder(
+        order_id=order_id,
+        buyer_id="b1",
+        seller_id="s1",
+        lines=[OrderLine("A", 1)],
+        listings={"A": listing},
+        shipping_address=Address(
+            recipient_name="R", phone="+1 555", line1="x", city="c", postal_code="12345", country="US"
+        ),
+        shipping_option="STANDARD",
+        payment_method="CARD",
+        now=NOW,
+    )
+    stream = f"order/{order_id}"
+    await execute(db, store, ORDER, stream, lambda s: decide_order(s, create), now=NOW)
+
+    outcomes: list[str] = []
+
+    async def cancel(actor: str, reason: str) -> None:
+        command = CancelOrder(actor=actor, actor_id=actor, reason_code=reason, note=None, now=NOW)  # type: ignore[arg-type]
+        try:
+            await execute(db, store, ORDER, stream, lambda s: decide_order(s, command), now=NOW)
+            outcomes.append("cancelled")
+        except Exception as exc:  # the second decides against a cancelled order
+            outcomes.append(getattr(exc, "code", repr(exc)))
+
+    await asyncio.gather(*(cancel("buyer", "CHANGED_MIND") for _ in range(4)))
+    assert sorted(outcomes) == ["already-cancelled"] * 3 + ["cancelled"]
+    async with db.connect() as conn:
+        state, version = await load(conn, store, ORDER, stream)
+    assert state.status == "CANCELLED"
+    assert version == 4  # created, status, cancelled, status
+
+
+async def test_gap_safe_reader_sees_every_event_under_concurrent_writers(
+    db: Database, store: EventStore
+) -> None:
+    """Many writers commit out of position order; a reader following (tx_id, position)
+    checkpoints must still see every event exactly once."""
+    writers, per_writer = 8, 25
+    done = asyncio.Event()
+    seen: list[uuid.UUID] = []
+
+    async def writer(w: int) -> None:
+        for i in range(per_writer):
+            async with db.transaction() as conn:
+                await store.append(conn, f"w{w}-{i}", 0, [listed(i)], occurred_at=NOW)
+                if i % 3 == 0:
+                    # hold the transaction so later positions commit before this one
+                    await conn.execute(text("SELECT pg_sleep(0.01)"))
+
+    async def reader() -> None:
+        checkpoint = Position()
+        while True:
+            finished = done.is_set()
+            async with db.connect() as conn:
+                batch = await store.read_all(conn, checkpoint, limit=37)
+            for stored in batch:
+                assert stored.position > checkpoint
+                checkpoint = stored.position
+                seen.append(stored.envelope.event_id)
+            if finished and not batch:
+                return
+            if not batch:
+                await asyncio.sleep(0.005)
+
+    reading = asyncio.create_task(reader())
+    await asyncio.gather(*(writer(w) for w in range(writers)))
+    done.set()
+    await asyncio.wait_for(reading, 60)
+    async with db.connect() as conn:
+        all_ids = [
+            r[0] for r in await conn.execute(text("SELECT event_id FROM events ORDER BY position"))
+        ]
+    assert len(seen) == len(set(seen)) == writers * per_writer
+    assert set(seen) == set(all_ids)
+
+
+async def test_a_naive_position_reader_would_skip_a_late_commit(
+    db: Database, store: EventStore
+) -> None:
+    """Shows the defect the guard prevents: position 1 commits after position 2."""
+    early = await db.engine.connect()
+    tx = await early.begin()
+    await store.append(early, "late", 0, [listed(1)], occurred_at=NOW)  # lower position
+    async with db.transaction() as conn:
+        await store.append(conn, "fast", 0, [listed(2)], occurred_at=NOW)  # higher, commits first
+    async with db.connect() as conn:
+        naive = (await conn.execute(text("SELECT max(position) FROM events"))).scalar_one()
+        guarded = await store.read_all(conn, Position())
+    assert naive == 2  # a position-only reader would checkpoint 2 here and never see 1
+    assert guarded == []  # the guard holds back everything after the open transaction
+    await tx.commit()
+    await early.close()
+    async with db.connect() as conn:
+        after = await store.read_all(conn, Position())
+    assert [e.envelope.stream_id for e in after] == ["late", "fast"]
+
+
+async def test_upcasting_on_read(db: Database, store: EventStore) -> None:
+    """Stored events are never rewritten; an old schema_version is upcast when decoded."""
+    from shared.events import EventRegistry, EventPayload
+
+    registry = EventRegistry()
+
+    @registry.register("Renamed", service="order", version=2)
+    class Renamed(EventPayload):
+        full_name: str
+
+    @registry.upcaster("Renamed", from_version=1)
+    def v1_to_v2(data: dict) -> dict:  # type: ignore[type-arg]
+        return {"full_name": data["name"]}
+
+    assert registry.decode("Renamed", 1, {"name": "x"}) == Renamed(full_name="x")
+    assert registry.decode("Renamed", 2, {"full_name": "y"}) == Renamed(full_name="y")
+    assert ProductChanged.event_type == "ProductChanged"
