@@ -140,10 +140,10 @@ async def serve_app() -> AsyncIterator[object]:
         await task
 
 
-async def eventually(check, timeout: float = 20.0, interval: float = 0.05):  # type: ignore[no-untyped-def]
+async def eventually(check, within: float = 20.0, interval: float = 0.05):  # type: ignore[no-untyped-def]
     """Poll `check` (sync or async) until it returns a truthy value or the deadline passes."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     last: object = None
     while loop.time() < deadline:
         last = check()
@@ -152,5 +152,4 @@ async def eventually(check, timeout: float = 20.0, interval: float = 0.05):  # t
         if last:
             return last
         await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
-
+    raise AssertionError(f"condition not met within {within}s (last value: {last!r})")

@@ -22,7 +22,11 @@ NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
 
 def listed(n: int) -> ProductListed:
     return ProductListed(
-        seller_id="s1", sku=f"SKU-{n}", title="t", price=Money(amount=100, currency="USD"), weight_g=1
+        seller_id="s1",
+        sku=f"SKU-{n}",
+        title="t",
+        price=Money(amount=100, currency="USD"),
+        weight_g=1,
     )
 
 
@@ -88,7 +92,12 @@ async def test_conflicting_commands_are_retried_and_both_decided(
         lines=[OrderLine("A", 1)],
         listings={"A": listing},
         shipping_address=Address(
-            recipient_name="R", phone="+1 555", line1="x", city="c", postal_code="12345", country="US"
+            recipient_name="R",
+            phone="+1 555",
+            line1="x",
+            city="c",
+            postal_code="12345",
+            country="US",
         ),
         shipping_option="STANDARD",
         payment_method="CARD",
@@ -182,7 +191,7 @@ async def test_a_naive_position_reader_would_skip_a_late_commit(
 
 async def test_upcasting_on_read(db: Database, store: EventStore) -> None:
     """Stored events are never rewritten; an old schema_version is upcast when decoded."""
-    from shared.events import EventRegistry, EventPayload
+    from shared.events import EventPayload, EventRegistry
 
     registry = EventRegistry()
 

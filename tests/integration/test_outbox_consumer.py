@@ -52,7 +52,9 @@ async def env(infra, order_db):
     await db.close()
 
 
-async def append_orders(db: Database, store: EventStore, orders: int, versions: int) -> list[uuid.UUID]:
+async def append_orders(
+    db: Database, store: EventStore, orders: int, versions: int
+) -> list[uuid.UUID]:
     """Interleave appends of several orders, `versions` events each."""
     ids = [uuid.uuid4() for _ in range(orders)]
     for v in range(versions):
@@ -104,14 +106,16 @@ async def applied_count(db: Database) -> int:
 
 
 def runner_for(settings: Settings, db: Database, group: str, handler=record) -> ConsumerRunner:
-    return ConsumerRunner(db, settings, group, [settings.topic("order")], {"OrderCompleted": handler})
+    return ConsumerRunner(
+        db, settings, group, [settings.topic("order")], {"OrderCompleted": handler}
+    )
 
 
 async def run_until(runner: ConsumerRunner, condition) -> None:
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run(stop))
     try:
-        await eventually(condition, timeout=40)
+        await eventually(condition, within=40)
     finally:
         stop.set()
         await asyncio.wait_for(task, 20)
@@ -131,7 +135,7 @@ async def test_events_reach_the_topic_with_the_envelope_in_per_order_order(env) 
     assert len(records) == 20
     by_key: dict[str, list[int]] = defaultdict(list)
     for r in records:
-        assert REQUIRED_ENVELOPE_FIELDS <= r.keys()
+        assert r.keys() >= REQUIRED_ENVELOPE_FIELDS
         assert r["producer"] == "order" and r["event_type"] == "OrderCompleted"
         assert r["key"] == r["order_id"]
         by_key[r["key"]].append(r["stream_version"])
@@ -148,7 +152,13 @@ async def test_relay_refuses_unknown_topics(env) -> None:
     settings, db, _ = env
     stray = EventStore("order", "not.a.shopflow.topic")
     async with db.transaction() as conn:
-        await stray.append(conn, "x", 0, [OrderCompleted(order_id=uuid.uuid4(), completed_at=NOW, auto=False)], occurred_at=NOW)
+        await stray.append(
+            conn,
+            "x",
+            0,
+            [OrderCompleted(order_id=uuid.uuid4(), completed_at=NOW, auto=False)],
+            occurred_at=NOW,
+        )
     relay = OutboxRelay(db, settings, "order", {settings.topic("order")})
     await relay.start()
     try:
@@ -180,7 +190,9 @@ async def test_relay_killed_between_publish_and_mark_republishes_and_consumer_ap
     await run_until(runner, lambda: runner.seen >= 12)
     assert await applied_count(db) == 6
     async with db.connect() as conn:
-        distinct = (await conn.execute(text("SELECT count(DISTINCT event_id) FROM applied"))).scalar_one()
+        distinct = (
+            await conn.execute(text("SELECT count(DISTINCT event_id) FROM applied"))
+        ).scalar_one()
     assert distinct == 6
 
 
@@ -237,7 +249,9 @@ async def test_poison_event_is_parked_while_its_partition_proceeds_and_can_be_re
             )
         key = str(order_id).encode()
         for i, envelope in enumerate(envelopes):
-            await producer.send_and_wait(settings.topic("order"), envelope.model_dump_json().encode(), key=key)
+            await producer.send_and_wait(
+                settings.topic("order"), envelope.model_dump_json().encode(), key=key
+            )
             if i == 2:  # a malformed record in the middle of the same partition
                 await producer.send_and_wait(settings.topic("order"), b"{not json", key=key)
     finally:
