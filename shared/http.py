@@ -126,9 +126,16 @@ async def _observability_middleware(
     return response
 
 
+# A claim left by a request that died mid-way (no response stored) expires after a minute.
 _CLAIM_KEY = text(
-    "INSERT INTO idempotency_keys (caller, key, request_hash) VALUES (:caller, :key, :hash) "
-    "ON CONFLICT DO NOTHING RETURNING 1"
+    """
+    INSERT INTO idempotency_keys AS k (caller, key, request_hash)
+    VALUES (:caller, :key, :hash)
+    ON CONFLICT (caller, key) DO UPDATE
+        SET request_hash = EXCLUDED.request_hash, created_at = now()
+        WHERE k.status_code IS NULL AND k.created_at < now() - interval '60 seconds'
+    RETURNING 1
+    """
 )
 _GET_KEY = text(
     "SELECT request_hash, status_code, content_type, body FROM idempotency_keys "

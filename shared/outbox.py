@@ -37,12 +37,13 @@ _FETCH = text(
     """
 )
 _MARK = text("UPDATE outbox SET published_at = now() WHERE position = ANY(:positions)")
+_OLDER_THAN = "< now() - CAST(:age AS interval)"
 _PURGE = {
     "outbox": text(
-        "DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < now() - :age"
+        f"DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at {_OLDER_THAN}"
     ),
-    "inbox": text("DELETE FROM inbox WHERE processed_at < now() - :age"),
-    "idempotency_keys": text("DELETE FROM idempotency_keys WHERE created_at < now() - :age"),
+    "inbox": text(f"DELETE FROM inbox WHERE processed_at {_OLDER_THAN}"),
+    "idempotency_keys": text(f"DELETE FROM idempotency_keys WHERE created_at {_OLDER_THAN}"),
 }
 
 

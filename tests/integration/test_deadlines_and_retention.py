@@ -1,0 +1,109 @@
+"""The deadline scheduler and the retention purge against the real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from shared.clock import SimulatedClock
+from shared.db import Database
+from shared.deadlines import Deadline, DeadlineScheduler, schedule
+from shared.outbox import OutboxRelay
+from tests.conftest import make_settings
+
+T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
+
+
+@pytest.fixture
+async def db(order_db: str):
+    database = Database(order_db)
+    yield database
+    await database.close()
+
+
+async def test_deadlines_fire_once_when_due_even_with_competing_schedulers(db: Database) -> None:
+    clock = SimulatedClock(start=T0)
+    fired: Counter[str] = Counter()
+
+    async def handler(deadline: Deadline, now: datetime) -> None:
+        await asyncio.sleep(0.001)
+        fired[deadline.stream_id] += 1
+
+    async with db.transaction() as conn:
+        for i in range(60):
+            await schedule(conn, "test", f"s{i}", T0 + timedelta(minutes=i % 3))
+        await schedule(conn, "test", "s0", T0)  # the same deadline twice is one deadline
+    schedulers = [
+        DeadlineScheduler(db, clock, "order", {"test": handler}, batch_size=7) for _ in range(3)
+    ]
+
+    async def drain(s: DeadlineScheduler) -> None:
+        while await s.fire_due():
+            pass
+
+    await asyncio.gather(*(drain(s) for s in schedulers))
+    assert sum(fired.values()) == 20  # only the ones due at T0
+    clock.advance(timedelta(minutes=5))
+    await asyncio.gather(*(drain(s) for s in schedulers))
+    assert len(fired) == 60 and set(fired.values()) == {1}
+
+
+async def test_a_failing_deadline_is_retried_later_not_lost(db: Database) -> None:
+    clock = SimulatedClock(start=T0)
+    calls: list[datetime] = []
+
+    async def flaky(deadline: Deadline, now: datetime) -> None:
+        calls.append(now)
+        if len(calls) == 1:
+            raise RuntimeError("downstream unavailable")
+
+    async with db.transaction() as conn:
+        await schedule(conn, "flaky", "x", T0)
+    scheduler = DeadlineScheduler(db, clock, "order", {"flaky": flaky})
+    assert await scheduler.fire_due() == 1
+    assert await scheduler.fire_due() == 0  # backed off
+    async with db.connect() as conn:
+        row = (
+            await conn.execute(text("SELECT attempts, last_error, fired_at FROM deadlines"))
+        ).one()
+    assert row.attempts == 1 and "downstream unavailable" in row.last_error and row.fired_at is None
+    clock.advance(timedelta(minutes=2))
+    assert await scheduler.fire_due() == 1
+    assert len(calls) == 2
+
+
+async def test_retention_purges_old_published_outbox_and_inbox_rows_only(
+    infra, order_db, db
+) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            text(
+                """
+                INSERT INTO outbox (event_id, topic, key, value, created_at, published_at) VALUES
+                  (gen_random_uuid(), 't', 'k', '{}', now() - interval '30 days',
+                   now() - interval '30 days'),
+                  (gen_random_uuid(), 't', 'k', '{}', now() - interval '30 days', NULL),
+                  (gen_random_uuid(), 't', 'k', '{}', now(), now())
+                """
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO inbox (consumer, event_id, processed_at) VALUES "
+                "('c', gen_random_uuid(), now() - interval '30 days'), "
+                "('c', gen_random_uuid(), now())"
+            )
+        )
+    relay = OutboxRelay(db, make_settings(infra, order_db), "order", set())
+    await relay.purge()
+    async with db.connect() as conn:
+        outbox = (
+            await conn.execute(text("SELECT published_at IS NULL AS pending FROM outbox"))
+        ).all()
+        inbox = (await conn.execute(text("SELECT count(*) FROM inbox"))).scalar_one()
+    assert sorted(r.pending for r in outbox) == [False, True]  # the unpublished row is never purged
+    assert inbox == 1

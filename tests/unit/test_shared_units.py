@@ -1,0 +1,86 @@
+"""Pure parts of shared/: settings, clock, auth tokens, event registry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from shared.auth import decode_token, mint_token
+from shared.clock import SimulatedClock
+from shared.events import REGISTRY, UnknownEventType
+from shared.events import order as order_events
+from shared.problems import Problem
+from shared.settings import Settings, to_libpq_url, to_sqlalchemy_url
+
+CONTRACT_ORDER_EVENTS = {
+    "ProductListed",
+    "ProductChanged",
+    "OrderCreated",
+    "OrderPaid",
+    "OrderPutOnHold",
+    "OrderPlaced",
+    "ShippingAddressChanged",
+    "CancellationRequested",
+    "CancellationRejected",
+    "OrderCancelled",
+    "OrderStatusChanged",
+    "OrderCompleted",
+}
+
+
+def test_production_refuses_to_start_without_a_jwt_secret() -> None:
+    with pytest.raises(ValidationError, match="SHOPFLOW_JWT_SECRET"):
+        Settings(environment="production")
+    assert Settings(environment="production", jwt_secret="s" * 32).effective_jwt_secret == "s" * 32
+
+
+def test_per_service_database_url_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@h/shared")
+    monkeypatch.setenv("SHOPFLOW_ORDER_DATABASE_URL", "postgresql://u@h/order")
+    settings = Settings()
+    assert settings.database_url_for("order") == "postgresql+asyncpg://u@h/order"
+    assert settings.database_url_for("pickup") == "postgresql+asyncpg://u@h/shared"
+    assert to_libpq_url(to_sqlalchemy_url("postgres://a@b/c")) == "postgresql://a@b/c"
+
+
+def test_topics_are_named_by_contract_and_prefixable() -> None:
+    assert Settings().topic("order") == "shopflow.order.events"
+    assert Settings(kafka_topic_prefix="test1.").topic("pickup") == "test1.shopflow.pickup.events"
+
+
+def test_simulated_clock_advances_and_accelerates() -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    frozen = SimulatedClock(start=start)
+    assert frozen.now() == start
+    assert frozen.advance(timedelta(hours=3)) == start + timedelta(hours=3)
+    fast = SimulatedClock(start=start, speed=3600.0)
+    assert fast.now() >= start
+    with pytest.raises(ValueError):
+        SimulatedClock(start=datetime(2026, 1, 1))
+
+
+def test_tokens_round_trip_and_are_checked() -> None:
+    secret = "x" * 40
+    principal = decode_token(secret, mint_token(secret, sub="u1", role="seller"))
+    assert principal.role == "seller" and principal.seller_id == "u1"
+    with pytest.raises(Problem) as err:
+        decode_token("y" * 40, mint_token(secret, sub="u1", role="buyer"))
+    assert err.value.status == 401
+    expired = mint_token(secret, sub="u1", role="buyer", ttl=timedelta(seconds=-1))
+    with pytest.raises(Problem):
+        decode_token(secret, expired)
+    with pytest.raises(ValueError):
+        mint_token(secret, sub="u1", role="admin")
+
+
+def test_every_contract_event_of_the_order_service_is_registered() -> None:
+    assert set(REGISTRY.names("order")) >= CONTRACT_ORDER_EVENTS
+    assert order_events.OrderCancelled.model_fields.keys() >= {
+        "cancelled_by",
+        "reason_code",
+        "seller_fault",
+    }
+    with pytest.raises(UnknownEventType):
+        REGISTRY.decode("NoSuchEvent", 1, {})
