@@ -230,6 +230,15 @@ def token(
 
 
 @app.command()
+def schemas(out: Path = typer.Option(Path("docs/events"), help="where to write them")) -> None:
+    """Write the events' JSON Schemas and the AsyncAPI document."""
+    from shared.events.docs import write
+
+    for path in write(out):
+        console.print(f"wrote {path}")
+
+
+@app.command()
 def migrate(
     service: str = typer.Argument(..., help="the service"), url: str = typer.Option(...)
 ) -> None:

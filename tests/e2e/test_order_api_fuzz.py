@@ -1,0 +1,105 @@
+"""Schemathesis fuzzes every order operation from the service's own OpenAPI, as each role:
+whatever the input, the answer is never a 5xx.
+
+The service runs as its own process (`python -m services.order`), as `make run` starts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+
+from shared.auth import mint_token
+from shared.embedded import free_port, wait_for_port
+from tests.conftest import Infra, fresh_database
+
+SECRET = "fuzz-secret-0123456789abcdef0123456789"
+
+
+@pytest.fixture(scope="module")
+def order_process(infra: Infra) -> Iterator[str]:
+    with ThreadPoolExecutor(1) as pool:  # its own event loop, off the test loop
+        url = pool.submit(asyncio.run, fresh_database(infra, "order")).result()
+    port = free_port()
+    env = {
+        **os.environ,
+        "SHOPFLOW_ORDER_DATABASE_URL": url,
+        "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap,
+        "SHOPFLOW_ORDER_PORT": str(port),
+        "SHOPFLOW_JWT_SECRET": SECRET,
+        "SHOPFLOW_KAFKA_TOPIC_PREFIX": f"fuzz{port}.",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.order"], env=env, stdout=subprocess.DEVNULL
+    )
+    try:
+        wait_for_port("127.0.0.1", port, process)  # type: ignore[arg-type]
+        base = f"http://127.0.0.1:{port}"
+        seller = {"Authorization": f"Bearer {mint_token(SECRET, sub='shop-1', role='seller')}"}
+        httpx.post(
+            f"{base}/v1/products",
+            headers=seller,
+            json={
+                "sku": "TEE-1",
+                "title": "T",
+                "price": {"amount": 100, "currency": "USD"},
+                "weight_g": 1,
+            },
+        ).raise_for_status()
+        yield base
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+@pytest.fixture(scope="module")
+def order_schema(order_process: str):  # type: ignore[no-untyped-def]
+    return schemathesis.openapi.from_url(f"{order_process}/openapi.json")
+
+
+def test_no_input_makes_a_server_error(order_process: str, order_schema) -> None:  # type: ignore[no-untyped-def]
+    tokens = [
+        {
+            "Authorization": "Bearer "
+            + mint_token(SECRET, sub=f"{role}-1", role=role, seller_id="shop-1")
+        }
+        for role in ("buyer", "seller", "operator")
+    ]
+    operations = [result.ok() for result in order_schema.get_all_operations()]
+    assert len(operations) >= 11
+
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=15,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )
+        def fuzz(case) -> None:  # type: ignore[no-untyped-def]
+            for headers in tokens:
+                case.call_and_validate(
+                    base_url=order_process, headers=headers, checks=[not_a_server_error]
+                )
+
+        fuzz()
+
+    metrics = httpx.get(f"{order_process}/metrics").text
+    served = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("shopflow_http_requests_total{")
+    )
+    assert served > 3 * len(operations)  # the fuzzing really reached the service
