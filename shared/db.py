@@ -17,7 +17,7 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = to_sqlalchemy_url(url)
         self.engine: AsyncEngine = create_async_engine(
-            self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            self.url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
         )
 
     @property

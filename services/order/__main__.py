@@ -1,3 +1,3 @@
 from shared.serve import serve
 
-serve("order", "services.order.app:create_order_app")
+serve("order")

@@ -178,7 +178,7 @@ async def test_order_journey_create_pay_and_place_on_the_broker(stack) -> None:
 
     clock.advance(timedelta(hours=1, seconds=1))  # the remorse window passes
     placed = await eventually(
-        lambda: _status(api, order["order_id"], "AWAITING_SHIPMENT"), timeout=20
+        lambda: _status(api, order["order_id"], "AWAITING_SHIPMENT"), within=20
     )
     assert placed["dispatch_deadline"] and placed["deliver_by"]
 

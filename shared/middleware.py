@@ -1,0 +1,207 @@
+"""Pure ASGI middleware (cheaper than Starlette's BaseHTTPMiddleware on every request):
+correlation ids and metrics, and Idempotency-Key replay."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from typing import Any
+
+from sqlalchemy import text
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared import context, metrics
+from shared.auth import decode_token
+from shared.problems import Problem, problem_response
+from shared.runtime import ServiceRuntime
+
+IDEMPOTENT_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class ObservabilityMiddleware:
+    """Binds the correlation id (X-Correlation-ID, or a new one) and counts requests."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cid = _header(scope, b"x-correlation-id") or str(uuid.uuid4())
+        context.correlation_id.set(cid)
+        context.causation_id.set(None)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-correlation-id", cid.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            metrics.HTTP_REQUESTS.labels(self.service, scope["method"], route, status).inc()
+            metrics.HTTP_LATENCY.labels(self.service, route).observe(time.perf_counter() - started)
+
+
+# A claim left by a request that died mid-way (no response stored) expires after a minute.
+_CLAIM_KEY = text(
+    """
+    INSERT INTO idempotency_keys AS k (caller, key, request_hash)
+    VALUES (:caller, :key, :hash)
+    ON CONFLICT (caller, key) DO UPDATE
+        SET request_hash = EXCLUDED.request_hash, created_at = now()
+        WHERE k.status_code IS NULL AND k.created_at < now() - interval '60 seconds'
+    RETURNING 1
+    """
+)
+_GET_KEY = text(
+    "SELECT request_hash, status_code, content_type, body FROM idempotency_keys "
+    "WHERE caller = :caller AND key = :key"
+)
+_SAVE_KEY = text(
+    "UPDATE idempotency_keys SET status_code = :status, content_type = :ctype, body = :body "
+    "WHERE caller = :caller AND key = :key"
+)
+_RELEASE_KEY = text("DELETE FROM idempotency_keys WHERE caller = :caller AND key = :key")
+
+
+class IdempotencyMiddleware:
+    """A retry with the same Idempotency-Key and body gets the first response and changes
+    nothing; the same key with another body is a 422. Keys are scoped to the caller."""
+
+    def __init__(self, app: ASGIApp, runtime: ServiceRuntime) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = _header(scope, b"idempotency-key") if scope["type"] == "http" else None
+        caller = self._caller(scope) if key and scope["method"] in IDEMPOTENT_METHODS else None
+        if key is None or caller is None:  # nothing to do, or no valid token: the route answers
+            await self.app(scope, receive, send)
+            return
+        if len(key) > 200:
+            await problem_response(
+                422,
+                "Invalid Idempotency-Key",
+                "the key is longer than 200 characters",
+                "invalid-key",
+            )(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        digest = hashlib.sha256(
+            b"|".join([scope["method"].encode(), scope["path"].encode(), body])
+        ).hexdigest()
+        params = {"caller": caller, "key": key}
+        async with self.runtime.db.transaction() as conn:
+            claimed = (await conn.execute(_CLAIM_KEY, {**params, "hash": digest})).first()
+            stored = None if claimed else (await conn.execute(_GET_KEY, params)).first()
+        if stored is not None:
+            await self._answer_repeat(stored, digest)(scope, receive, send)
+            return
+        await self._first_request(scope, receive, send, body, params)
+
+    async def _first_request(
+        self, scope: Scope, receive: Receive, send: Send, body: bytes, params: dict[str, str]
+    ) -> None:
+        replayed = False
+
+        async def replay_body() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        status = 500
+        content_type: str | None = None
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal status, content_type
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                for name, value in message.get("headers", []):
+                    if name.lower() == b"content-type":
+                        content_type = value.decode("latin-1")
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, replay_body, capture)
+        except BaseException:
+            await self._release(params)
+            raise
+        if status >= 500:
+            await self._release(params)
+            return
+        async with self.runtime.db.transaction() as conn:
+            await conn.execute(
+                _SAVE_KEY,
+                {**params, "status": status, "ctype": content_type, "body": b"".join(chunks)},
+            )
+
+    async def _release(self, params: dict[str, str]) -> None:
+        async with self.runtime.db.transaction() as conn:
+            await conn.execute(_RELEASE_KEY, params)
+
+    @staticmethod
+    def _answer_repeat(stored: Any, digest: str) -> Response:
+        if stored.request_hash != digest:
+            return problem_response(
+                422,
+                "Idempotency-Key reused",
+                "this Idempotency-Key was used with a different request",
+                "idempotency-key-reused",
+            )
+        if stored.status_code is None:
+            return problem_response(
+                409,
+                "Request in progress",
+                "a request with this Idempotency-Key is still being processed",
+                "idempotency-in-progress",
+            )
+        return Response(
+            content=bytes(stored.body),
+            status_code=stored.status_code,
+            media_type=stored.content_type,
+            headers={"Idempotent-Replayed": "true"},
+        )
+
+    def _caller(self, scope: Scope) -> str | None:
+        auth = _header(scope, b"authorization") or ""
+        if not auth.lower().startswith("bearer "):
+            return None
+        try:
+            principal = decode_token(self.runtime.settings.effective_jwt_secret, auth[7:])
+        except Problem:
+            return None
+        return f"{principal.role}:{principal.sub}"
+
+
+async def _read_body(receive: Receive) -> bytes:
+    parts = []
+    while True:
+        message = await receive()
+        parts.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(parts)
