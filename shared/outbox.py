@@ -65,6 +65,7 @@ class OutboxRelay:
         self.allowed_topics = allowed_topics
         self.lock_key = zlib.crc32(f"shopflow-relay-{service}".encode())
         self.is_leader = False
+        self.passes = 0
         self._wake = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
 
@@ -139,7 +140,6 @@ class OutboxRelay:
                 await conn.close()
 
     async def _lead(self, stop: asyncio.Event, conn: asyncpg.Connection, interval: float) -> None:
-        cycles = 0
         while not stop.is_set() and not conn.is_closed():
             self._wake.clear()
             try:
@@ -148,8 +148,8 @@ class OutboxRelay:
                 log.error("outbox relay failed, retrying", error=repr(exc))
                 await pause(stop, interval)
                 continue
-            cycles += 1
-            if cycles % 600 == 0:
+            self.passes += 1
+            if self.passes % 600 == 0:
                 await self.purge()
             if published < self.settings.relay_batch_size:
                 await pause(stop, interval, self._wake)

@@ -93,6 +93,7 @@ class RejectIn(Body):
 
 
 class CancellationRequestOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     status: str
     requested_by: str
     reason_code: str
@@ -103,6 +104,7 @@ class CancellationRequestOut(BaseModel):
 
 
 class CancellationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     cancelled_by: str
     reason_code: str
     seller_fault: bool
@@ -138,51 +140,5 @@ class OrderOut(BaseModel):
 
     @classmethod
     def of(cls, order: Order, version: int) -> OrderOut:
-        assert order.order_id and order.status and order.subtotal and order.shipping_fee
-        assert order.total and order.shipping_address and order.created_at
-        request = order.cancellation_request
-        cancelled = order.cancelled
-        return cls(
-            order_id=order.order_id,
-            seller_id=order.seller_id,
-            buyer_id=order.buyer_id,
-            status=order.status,
-            items=list(order.items),
-            subtotal=order.subtotal,
-            shipping_fee=order.shipping_fee,
-            total=order.total,
-            shipping_address=order.shipping_address,
-            shipping_option=order.shipping_option,
-            payment_method=order.payment_method,
-            created_at=order.created_at,
-            pay_by=order.pay_by,
-            paid_at=order.paid_at,
-            remorse_until=order.remorse_until,
-            review_passed=order.review_passed,
-            review_failures=list(order.review_failures),
-            placed_at=order.placed_at,
-            dispatch_deadline=order.dispatch_deadline,
-            deliver_by=order.deliver_by,
-            cancellation_request=CancellationRequestOut(
-                status=request.status,
-                requested_by=request.requested_by,
-                reason_code=request.reason_code,
-                note=request.note,
-                requested_at=request.requested_at,
-                auto_approve_at=request.auto_approve_at,
-                rejection_reason=request.rejection_reason,
-            )
-            if request
-            else None,
-            cancellation=CancellationOut(
-                cancelled_by=cancelled.cancelled_by,
-                reason_code=cancelled.reason_code,
-                seller_fault=cancelled.seller_fault,
-                cancelled_at=cancelled.cancelled_at,
-                refund_due=cancelled.refund_due,
-            )
-            if cancelled
-            else None,
-            completed_at=order.completed_at,
-            version=version,
-        )
+        fields = {**vars(order), "cancellation": order.cancelled, "version": version}
+        return cls.model_validate(fields, from_attributes=True)

@@ -48,19 +48,24 @@ class ProductChanged(EventPayload):
     dimensions: Dimensions | None = None
 
 
-@register("OrderCreated", service=SERVICE)
-class OrderCreated(EventPayload):
+class OrderFacts(EventPayload):
+    """What an order is, carried whole by OrderCreated and OrderPlaced."""
+
     order_id: uuid.UUID
     buyer_id: str
     seller_id: str
     items: list[LineItem]
     shipping_address: Address
     shipping_option: str
-    payment_method: str
     subtotal: Money
     shipping_fee: Money
     total: Money
     created_at: datetime
+
+
+@register("OrderCreated", service=SERVICE)
+class OrderCreated(OrderFacts):
+    payment_method: str
     pay_by: datetime
 
 
@@ -98,19 +103,9 @@ class OrderReviewed(EventPayload):
 
 
 @register("OrderPlaced", service=SERVICE)
-class OrderPlaced(EventPayload):
+class OrderPlaced(OrderFacts):
     """Carries what fulfillment, pickup and analytics need, so nobody calls back."""
 
-    order_id: uuid.UUID
-    buyer_id: str
-    seller_id: str
-    items: list[LineItem]
-    shipping_address: Address
-    shipping_option: str
-    subtotal: Money
-    shipping_fee: Money
-    total: Money
-    created_at: datetime
     paid_at: datetime
     placed_at: datetime
     dispatch_deadline: datetime

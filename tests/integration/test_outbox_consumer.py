@@ -322,3 +322,22 @@ async def test_a_rebalance_while_events_flow_loses_nothing_and_applies_each_once
 
 async def _applied_at_least(db: Database, n: int) -> bool:
     return await applied_count(db) >= n
+
+
+async def test_the_leading_relay_is_woken_by_notify_not_by_its_polling(infra, order_db) -> None:
+    settings = make_settings(infra, order_db, relay_poll_interval_s=120)
+    db = Database(order_db)
+    store = EventStore("order", settings.topic("order"))
+    await ensure_topics(settings, [settings.topic("order")])
+    relay = OutboxRelay(db, settings, "order", {settings.topic("order")})
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await eventually(lambda: relay.passes >= 1)  # the first, empty pass: now it waits
+        await append_orders(db, store, orders=1, versions=2)
+        records = await read_topic(settings, 2)  # reads for at most 30 s, far below 120 s
+        assert [r["stream_version"] for r in records] == [1, 2]
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 20)
+        await db.close()
