@@ -230,6 +230,47 @@ def token(
 
 
 @app.command()
+def events(
+    service: str = typer.Argument("order", help="whose topic: shopflow.<service>.events"),
+    seconds: float = typer.Option(5.0, help="how long to read"),
+    full: bool = typer.Option(False, help="print whole envelopes"),
+) -> None:
+    """Print the events on a service's topic, from the beginning."""
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer
+
+    settings = Settings()
+    bootstrap = settings.kafka_bootstrap_servers or f"127.0.0.1:{settings.embedded_kafka_port}"
+
+    async def read() -> None:
+        consumer = AIOKafkaConsumer(
+            settings.topic(service), bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+        )
+        await consumer.start()
+        try:
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                batch = await consumer.getmany(timeout_ms=500)
+                for records in batch.values():
+                    for record in records:
+                        envelope = json.loads(record.value)
+                        if full:
+                            console.print_json(data=envelope)
+                        else:
+                            console.print(
+                                f"{record.partition}:{record.offset:<6} "
+                                f"{envelope['event_type']:<24} "
+                                f"{envelope['stream_id']} v{envelope['stream_version']}",
+                                highlight=False,
+                            )
+        finally:
+            await consumer.stop()
+
+    asyncio.run(read())
+
+
+@app.command()
 def schemas(out: Path = typer.Option(Path("docs/events"), help="where to write them")) -> None:
     """Write the events' JSON Schemas and the AsyncAPI document."""
     from shared.events.docs import write
