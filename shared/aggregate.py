@@ -9,7 +9,8 @@ times, then gives up with ConcurrencyError (a 409 at the edge).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -74,6 +75,16 @@ class Outcome(Generic[S]):
 AfterAppend = Callable[[AsyncConnection, S, list[Envelope]], Awaitable[None]]
 
 
+@asynccontextmanager
+async def _attempt(db: Database, within: AsyncConnection | None) -> AsyncIterator[AsyncConnection]:
+    if within is None:
+        async with db.transaction() as conn:
+            yield conn
+    else:
+        async with within.begin_nested():
+            yield within
+
+
 async def load(
     conn: AsyncConnection, store: EventStore, aggregate: Aggregate[S], stream_id: str
 ) -> tuple[S, int]:
@@ -91,12 +102,14 @@ async def execute(
     now: datetime,
     after_append: AfterAppend[S] | None = None,
     max_attempts: int = 5,
+    within: AsyncConnection | None = None,
 ) -> Outcome[S]:
     """Decide and append in one transaction; `after_append` runs in it too (deadlines,
-    the service's own query rows)."""
+    the service's own query rows). `within` runs each attempt in a savepoint of a caller's
+    transaction instead (a consumer's handler, together with its inbox row)."""
     for attempt in range(1, max_attempts + 1):
         try:
-            async with db.transaction() as conn:
+            async with _attempt(db, within) as conn:
                 state, version = await load(conn, store, aggregate, stream_id)
                 new_events = list(decide(state))
                 new_state = aggregate.fold(new_events, state)

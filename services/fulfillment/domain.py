@@ -1,0 +1,560 @@
+"""The fulfillment service's aggregates, pure: warehouses, each seller's stock, and each
+order's fulfillment (its packages). Rules: DOMAIN.md section 2.
+
+Allocation strategy (stated and tested): all or nothing per order. If one warehouse can
+cover every line, the order ships from it (the one with most units available, then the
+lowest id). Otherwise each SKU is taken from the warehouses with most available units first.
+If the seller's stock cannot cover a SKU, nothing is reserved: StockShortage.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from shared.aggregate import Aggregate, DomainError, InvalidCommand, NotFound
+from shared.events import EventPayload
+from shared.events.common import Address
+from shared.events.fulfillment import (
+    Allocation,
+    Contact,
+    FulfillmentRequested,
+    OrderLine,
+    PackagesCancelled,
+    PackagesPlanned,
+    PlannedPackage,
+    Shortfall,
+    SkuQuantity,
+    StockAdjusted,
+    StockReleased,
+    StockReserved,
+    StockShortage,
+    WarehouseAddressChanged,
+    WarehouseRegistered,
+)
+
+# --- warehouses -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    warehouse_id: uuid.UUID | None = None
+    seller_id: str = ""
+    name: str = ""
+    address: Address | None = None
+    contact: Contact | None = None
+
+    @property
+    def exists(self) -> bool:
+        return self.warehouse_id is not None
+
+
+@dataclass(frozen=True)
+class RegisterWarehouse:
+    warehouse_id: uuid.UUID
+    seller_id: str
+    name: str
+    address: Address
+    contact: Contact
+
+
+@dataclass(frozen=True)
+class ChangeWarehouseAddress:
+    address: Address
+
+
+def decide_warehouse(
+    state: Warehouse, command: RegisterWarehouse | ChangeWarehouseAddress
+) -> list[EventPayload]:
+    match command:
+        case RegisterWarehouse():
+            if state.exists:
+                raise DomainError("warehouse-exists", "this warehouse exists already")
+            return [WarehouseRegistered(**command.__dict__)]
+        case ChangeWarehouseAddress():
+            if not state.exists or state.warehouse_id is None or state.contact is None:
+                raise NotFound("warehouse-not-found", "no such warehouse")
+            if command.address == state.address:
+                return []
+            return [
+                WarehouseAddressChanged(
+                    warehouse_id=state.warehouse_id,
+                    seller_id=state.seller_id,
+                    name=state.name,
+                    address=command.address,
+                    contact=state.contact,
+                )
+            ]
+
+
+def evolve_warehouse(state: Warehouse, event: EventPayload) -> Warehouse:
+    if isinstance(event, WarehouseRegistered | WarehouseAddressChanged):
+        return Warehouse(
+            event.warehouse_id, event.seller_id, event.name, event.address, event.contact
+        )
+    return state
+
+
+WAREHOUSE = Aggregate(
+    initial=Warehouse(), evolve=evolve_warehouse, keys=lambda w: (None, w.seller_id or None)
+)
+
+
+def warehouse_stream(warehouse_id: uuid.UUID) -> str:
+    return f"warehouse/{warehouse_id}"
+
+
+# --- stock ----------------------------------------------------------------------------------
+
+Slot = tuple[uuid.UUID, str]  # (warehouse_id, sku)
+
+
+@dataclass(frozen=True)
+class Stock:
+    """One seller's stock: units on hand and the reservations held against them."""
+
+    seller_id: str = ""
+    on_hand: Mapping[Slot, int] = field(default_factory=dict)
+    reservations: Mapping[uuid.UUID, tuple[Allocation, ...]] = field(default_factory=dict)
+
+    def reserved(self, slot: Slot) -> int:
+        return sum(
+            a.quantity
+            for allocations in self.reservations.values()
+            for a in allocations
+            if (a.warehouse_id, a.sku) == slot
+        )
+
+    def available(self) -> dict[Slot, int]:
+        held: dict[Slot, int] = defaultdict(int)
+        for allocations in self.reservations.values():
+            for a in allocations:
+                held[(a.warehouse_id, a.sku)] += a.quantity
+        return {slot: units - held[slot] for slot, units in self.on_hand.items()}
+
+
+@dataclass(frozen=True)
+class AdjustStock:
+    seller_id: str
+    warehouse_id: uuid.UUID
+    sku: str
+    on_hand: int
+
+
+@dataclass(frozen=True)
+class ReserveStock:
+    seller_id: str
+    order_id: uuid.UUID
+    lines: Sequence[SkuQuantity]
+
+
+@dataclass(frozen=True)
+class ReleaseStock:
+    order_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class ConsumeShipped:
+    """A package left the warehouse: its units leave the stock and the reservation."""
+
+    order_id: uuid.UUID
+    warehouse_id: uuid.UUID
+    items: Sequence[SkuQuantity]
+
+
+StockCommand = AdjustStock | ReserveStock | ReleaseStock | ConsumeShipped
+
+
+def allocate(
+    lines: Sequence[SkuQuantity], available: Mapping[Slot, int]
+) -> list[Allocation] | list[Shortfall]:
+    """The allocation strategy of this module's docstring. Returns the allocations, or the
+    shortfalls when the stock cannot cover the order."""
+    warehouses = sorted({wh for wh, _ in available}, key=str)
+    shortfalls = [
+        Shortfall(sku=line.sku, requested=line.quantity, available=total)
+        for line in lines
+        if (total := sum(max(available.get((wh, line.sku), 0), 0) for wh in warehouses))
+        < line.quantity
+    ]
+    if shortfalls:
+        return shortfalls
+    whole = [
+        wh
+        for wh in warehouses
+        if all(available.get((wh, line.sku), 0) >= line.quantity for line in lines)
+    ]
+    if whole:
+
+        def units(wh: uuid.UUID) -> int:
+            return sum(max(u, 0) for (w, _), u in available.items() if w == wh)
+
+        best = max(whole, key=lambda wh: (units(wh), -warehouses.index(wh)))
+        return [Allocation(warehouse_id=best, sku=ln.sku, quantity=ln.quantity) for ln in lines]
+    allocations: list[Allocation] = []
+    for line in lines:
+        needed = line.quantity
+        sources = sorted(warehouses, key=lambda wh: (-available.get((wh, line.sku), 0), str(wh)))
+        for wh in sources:
+            take = min(needed, max(available.get((wh, line.sku), 0), 0))
+            if take > 0:
+                allocations.append(Allocation(warehouse_id=wh, sku=line.sku, quantity=take))
+                needed -= take
+            if needed == 0:
+                break
+    return allocations
+
+
+def decide_stock(state: Stock, command: StockCommand) -> list[EventPayload]:
+    match command:
+        case AdjustStock():
+            slot = (command.warehouse_id, command.sku)
+            if command.on_hand < 0:
+                raise InvalidCommand("negative-stock", "on_hand cannot be negative")
+            held = state.reserved(slot)
+            if command.on_hand < held:
+                raise DomainError(
+                    "stock-reserved",
+                    f"{held} units of {command.sku} are reserved for orders here; "
+                    "on_hand cannot go below that",
+                )
+            previous = state.on_hand.get(slot, 0)
+            if previous == command.on_hand and slot in state.on_hand:
+                return []
+            return [
+                StockAdjusted(
+                    seller_id=command.seller_id,
+                    warehouse_id=command.warehouse_id,
+                    sku=command.sku,
+                    on_hand=command.on_hand,
+                    previous=previous,
+                )
+            ]
+        case ReserveStock():
+            if command.order_id in state.reservations:
+                return []  # never reserved twice for one order
+            result = allocate(command.lines, state.available())
+            if result and isinstance(result[0], Shortfall):
+                return []  # the caller records the shortage on the order's fulfillment
+            return [
+                StockReserved(
+                    seller_id=command.seller_id,
+                    order_id=command.order_id,
+                    allocations=[a for a in result if isinstance(a, Allocation)],
+                )
+            ]
+        case ReleaseStock():
+            reservation = state.reservations.get(command.order_id)
+            if not reservation:
+                return []
+            return [
+                StockReleased(
+                    seller_id=state.seller_id,
+                    order_id=command.order_id,
+                    allocations=list(reservation),
+                )
+            ]
+        case ConsumeShipped():
+            reserved_here = {
+                (a.warehouse_id, a.sku): a.quantity
+                for a in state.reservations.get(command.order_id, ())
+            }
+            events: list[EventPayload] = []
+            for item in command.items:
+                slot = (command.warehouse_id, item.sku)
+                if reserved_here.get(slot, 0) < item.quantity:
+                    continue  # not reserved here (already consumed, or released)
+                previous = state.on_hand.get(slot, 0)
+                events.append(
+                    StockAdjusted(
+                        seller_id=state.seller_id,
+                        warehouse_id=command.warehouse_id,
+                        sku=item.sku,
+                        on_hand=previous - item.quantity,
+                        previous=previous,
+                        reason="SHIPPED",
+                        order_id=command.order_id,
+                    )
+                )
+            return events
+    raise AssertionError(f"unhandled command {command!r}")
+
+
+def evolve_stock(state: Stock, event: EventPayload) -> Stock:
+    match event:
+        case StockAdjusted():
+            slot = (event.warehouse_id, event.sku)
+            state = replace(
+                state, seller_id=event.seller_id, on_hand={**state.on_hand, slot: event.on_hand}
+            )
+            if event.reason == "SHIPPED" and event.order_id is not None:
+                shipped = event.previous - event.on_hand
+                remaining = []
+                for a in state.reservations.get(event.order_id, ()):
+                    if (a.warehouse_id, a.sku) == slot and shipped > 0:
+                        take = min(shipped, a.quantity)
+                        shipped -= take
+                        if a.quantity > take:
+                            remaining.append(a.model_copy(update={"quantity": a.quantity - take}))
+                    else:
+                        remaining.append(a)
+                reservations = {**state.reservations, event.order_id: tuple(remaining)}
+                state = replace(state, reservations=reservations)
+            return state
+        case StockReserved():
+            return replace(
+                state,
+                seller_id=event.seller_id,
+                reservations={**state.reservations, event.order_id: tuple(event.allocations)},
+            )
+        case StockReleased():
+            return replace(
+                state,
+                reservations={k: v for k, v in state.reservations.items() if k != event.order_id},
+            )
+    return state
+
+
+STOCK = Aggregate(initial=Stock(), evolve=evolve_stock, keys=lambda s: (None, s.seller_id or None))
+
+
+def stock_stream(seller_id: str) -> str:
+    return f"stock/{seller_id}"
+
+
+# --- split rules ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SplitRules:
+    """The seller's automatic split rules; packages never mix warehouses."""
+
+    max_weight_g: int | None = None
+    max_items: int | None = None
+    ship_alone_skus: frozenset[str] = frozenset()
+
+
+@dataclass
+class _Box:
+    items: dict[str, int] = field(default_factory=dict)
+    weight_g: int = 0
+    count: int = 0
+    alone: bool = False
+
+    def room(self, weight: int, rules: SplitRules, wanted: int) -> int:
+        if self.alone:
+            return 0
+        fit = wanted
+        if rules.max_items is not None:
+            fit = min(fit, rules.max_items - self.count)
+        if rules.max_weight_g is not None and weight > 0:
+            fit = min(fit, (rules.max_weight_g - self.weight_g) // weight)
+        return max(fit, 0)
+
+    def add(self, sku: str, units: int, weight: int) -> None:
+        self.items[sku] = self.items.get(sku, 0) + units
+        self.weight_g += units * weight
+        self.count += units
+
+
+def split(
+    lines: Sequence[tuple[str, int, int]], rules: SplitRules
+) -> list[tuple[dict[str, int], int]]:
+    """Pack (sku, quantity, unit weight) of one warehouse into boxes: ship-alone SKUs one
+    unit a box; the rest first-fit, heaviest SKU first, within the weight and item limits.
+    A unit over the limits on its own travels alone. Returns (items, weight) per box."""
+    boxes: list[_Box] = []
+    for sku, quantity, weight in sorted(lines, key=lambda line: (-line[2], line[0])):
+        if sku in rules.ship_alone_skus:
+            boxes.extend(_Box({sku: 1}, weight, 1, alone=True) for _ in range(quantity))
+            continue
+        remaining = quantity
+        for box in boxes:
+            fit = box.room(weight, rules, remaining)
+            if fit:
+                box.add(sku, fit, weight)
+                remaining -= fit
+        while remaining:
+            box = _Box()
+            fit = box.room(weight, rules, remaining)
+            if fit == 0:  # over the limits on its own: one unit, sealed
+                box.alone, fit = True, 1
+            box.add(sku, fit, weight)
+            boxes.append(box)
+            remaining -= fit
+    return [(box.items, box.weight_g) for box in boxes]
+
+
+# --- an order's fulfillment -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Package:
+    package_id: uuid.UUID
+    warehouse_id: uuid.UUID
+    items: tuple[SkuQuantity, ...]
+    weight_g: int
+    dispatch_deadline: datetime
+    status: str = "PLANNED"
+
+
+@dataclass(frozen=True)
+class Fulfillment:
+    order_id: uuid.UUID | None = None
+    seller_id: str = ""
+    buyer_id: str = ""
+    lines: tuple[OrderLine, ...] = ()
+    shipping_address: Address | None = None
+    placed_at: datetime | None = None
+    dispatch_deadline: datetime | None = None
+    deliver_by: datetime | None = None
+    status: str = "NEW"  # NEW, AWAITING_STOCK, PLANNED, CANCELLED
+    shortfalls: tuple[Shortfall, ...] = ()
+    packages: Mapping[uuid.UUID, Package] = field(default_factory=dict)
+    plans: int = 0
+
+    @property
+    def exists(self) -> bool:
+        return self.order_id is not None
+
+
+@dataclass(frozen=True)
+class RequestFulfillment:
+    event: FulfillmentRequested
+
+
+@dataclass(frozen=True)
+class RecordShortage:
+    shortfalls: Sequence[Shortfall]
+
+
+@dataclass(frozen=True)
+class PlanPackages:
+    allocations: Sequence[Allocation]
+    rules: SplitRules
+
+
+@dataclass(frozen=True)
+class CancelFulfillment:
+    reason: str
+
+
+FulfillmentCommand = RequestFulfillment | RecordShortage | PlanPackages | CancelFulfillment
+
+
+def decide_fulfillment(state: Fulfillment, command: FulfillmentCommand) -> list[EventPayload]:
+    if isinstance(command, RequestFulfillment):
+        return [] if state.exists else [command.event]
+    if not state.exists or state.order_id is None:
+        raise NotFound("order-not-found", "no fulfillment for this order")
+    order_id = state.order_id
+    match command:
+        case RecordShortage():
+            if state.status not in ("NEW", "AWAITING_STOCK"):
+                return []
+            if state.status == "AWAITING_STOCK" and tuple(command.shortfalls) == state.shortfalls:
+                return []
+            return [
+                StockShortage(
+                    seller_id=state.seller_id,
+                    order_id=order_id,
+                    shortfalls=list(command.shortfalls),
+                )
+            ]
+        case PlanPackages():
+            if state.status not in ("NEW", "AWAITING_STOCK"):
+                return []
+            return [
+                PackagesPlanned(
+                    order_id=order_id,
+                    seller_id=state.seller_id,
+                    buyer_id=state.buyer_id,
+                    packages=plan_packages(state, command.allocations, command.rules),
+                )
+            ]
+        case CancelFulfillment():
+            if state.status == "CANCELLED":
+                return []
+            open_packages = [p.package_id for p in state.packages.values() if p.status == "PLANNED"]
+            return [
+                PackagesCancelled(
+                    order_id=order_id, package_ids=open_packages, reason=command.reason
+                )
+            ]
+    raise AssertionError(f"unhandled command {command!r}")
+
+
+def plan_packages(
+    state: Fulfillment, allocations: Sequence[Allocation], rules: SplitRules
+) -> list[PlannedPackage]:
+    assert state.order_id is not None and state.dispatch_deadline is not None
+    weights = {line.sku: line.weight_g for line in state.lines}
+    by_warehouse: dict[uuid.UUID, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for a in allocations:
+        by_warehouse[a.warehouse_id][a.sku] += a.quantity
+    packages: list[PlannedPackage] = []
+    for warehouse_id in sorted(by_warehouse, key=str):
+        lines = [
+            (sku, qty, weights.get(sku, 0))
+            for sku, qty in sorted(by_warehouse[warehouse_id].items())
+        ]
+        for items, weight in split(lines, rules):
+            packages.append(
+                PlannedPackage(
+                    package_id=uuid.uuid5(
+                        state.order_id, f"plan-{state.plans + 1}-{len(packages) + 1}"
+                    ),
+                    warehouse_id=warehouse_id,
+                    items=[SkuQuantity(sku=s, quantity=q) for s, q in sorted(items.items())],
+                    weight_g=weight,
+                    dispatch_deadline=state.dispatch_deadline,
+                )
+            )
+    return packages
+
+
+def evolve_fulfillment(state: Fulfillment, event: EventPayload) -> Fulfillment:
+    match event:
+        case FulfillmentRequested():
+            return Fulfillment(
+                order_id=event.order_id,
+                seller_id=event.seller_id,
+                buyer_id=event.buyer_id,
+                lines=tuple(event.lines),
+                shipping_address=event.shipping_address,
+                placed_at=event.placed_at,
+                dispatch_deadline=event.dispatch_deadline,
+                deliver_by=event.deliver_by,
+            )
+        case StockShortage():
+            return replace(state, status="AWAITING_STOCK", shortfalls=tuple(event.shortfalls))
+        case PackagesPlanned():
+            packages = {k: v for k, v in state.packages.items() if k not in event.replaced}
+            for p in event.packages:
+                packages[p.package_id] = Package(
+                    p.package_id, p.warehouse_id, tuple(p.items), p.weight_g, p.dispatch_deadline
+                )
+            return replace(
+                state, status="PLANNED", packages=packages, plans=state.plans + 1, shortfalls=()
+            )
+        case PackagesCancelled():
+            packages = {
+                k: replace(v, status="CANCELLED") if k in event.package_ids else v
+                for k, v in state.packages.items()
+            }
+            return replace(state, status="CANCELLED", packages=packages)
+    return state
+
+
+FULFILLMENT = Aggregate(
+    initial=Fulfillment(),
+    evolve=evolve_fulfillment,
+    keys=lambda f: (f.order_id, f.seller_id or None),
+)
+
+
+def fulfillment_stream(order_id: uuid.UUID) -> str:
+    return f"fulfillment/{order_id}"

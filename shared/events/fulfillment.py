@@ -1,0 +1,224 @@
+"""Events of the fulfillment service (topic shopflow.fulfillment.events)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events import EventPayload, register
+from shared.events.common import Address
+from shared.money import Money
+
+SERVICE = "fulfillment"
+
+Handover = Literal["PICKUP", "DROP_OFF", "SELLER_OWN"]
+
+
+class Contact(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    name: str = Field(min_length=1, max_length=200)
+    phone: str = Field(min_length=3, max_length=40, pattern=r"^\+?[0-9 ()\-]{3,40}$")
+
+
+class SkuQuantity(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    sku: str
+    quantity: int = Field(gt=0)
+
+
+class Allocation(BaseModel):
+    """Units of a SKU reserved in one warehouse."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    warehouse_id: uuid.UUID
+    sku: str
+    quantity: int = Field(gt=0)
+
+
+class Shortfall(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    sku: str
+    requested: int
+    available: int
+
+
+class PlannedPackage(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    package_id: uuid.UUID
+    warehouse_id: uuid.UUID
+    items: list[SkuQuantity]
+    weight_g: int
+    dispatch_deadline: datetime
+
+
+@register("WarehouseRegistered", service=SERVICE)
+class WarehouseRegistered(EventPayload):
+    warehouse_id: uuid.UUID
+    seller_id: str
+    name: str
+    address: Address
+    contact: Contact
+
+
+@register("WarehouseAddressChanged", service=SERVICE)
+class WarehouseAddressChanged(EventPayload):
+    warehouse_id: uuid.UUID
+    seller_id: str
+    name: str
+    address: Address
+    contact: Contact
+
+
+@register("StockAdjusted", service=SERVICE)
+class StockAdjusted(EventPayload):
+    seller_id: str
+    warehouse_id: uuid.UUID
+    sku: str
+    on_hand: int = Field(ge=0)
+    previous: int
+    reason: Literal["COUNT", "SHIPPED"] = "COUNT"
+    order_id: uuid.UUID | None = None
+
+
+class OrderLine(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    sku: str
+    quantity: int = Field(gt=0)
+    weight_g: int = Field(ge=0)
+
+
+@register("FulfillmentRequested", service=SERVICE)
+class FulfillmentRequested(EventPayload):
+    """A placed order reached fulfillment: what it needs to plan and ship, from OrderPlaced."""
+
+    order_id: uuid.UUID
+    seller_id: str
+    buyer_id: str
+    lines: list[OrderLine]
+    shipping_address: Address
+    placed_at: datetime
+    dispatch_deadline: datetime
+    deliver_by: datetime
+
+
+@register("StockReserved", service=SERVICE)
+class StockReserved(EventPayload):
+    seller_id: str
+    order_id: uuid.UUID
+    allocations: list[Allocation]
+
+
+@register("StockShortage", service=SERVICE)
+class StockShortage(EventPayload):
+    """The seller's stock cannot cover the order: it waits for a restock or a cancellation."""
+
+    seller_id: str
+    order_id: uuid.UUID
+    shortfalls: list[Shortfall]
+
+
+@register("StockReleased", service=SERVICE)
+class StockReleased(EventPayload):
+    seller_id: str
+    order_id: uuid.UUID
+    allocations: list[Allocation]
+
+
+@register("PackagesPlanned", service=SERVICE)
+class PackagesPlanned(EventPayload):
+    """The order's packages, complete: it replaces any earlier plan of packages not yet
+    ready to ship (`replaced`)."""
+
+    order_id: uuid.UUID
+    seller_id: str
+    buyer_id: str
+    packages: list[PlannedPackage]
+    replaced: list[uuid.UUID] = Field(default_factory=list)
+    manual: bool = False
+
+
+@register("PackagesCombined", service=SERVICE)
+class PackagesCombined(EventPayload):
+    order_id: uuid.UUID
+    combined_package_id: uuid.UUID
+    package_ids: list[uuid.UUID]
+    order_ids: list[uuid.UUID]
+
+
+@register("PackagesCancelled", service=SERVICE)
+class PackagesCancelled(EventPayload):
+    order_id: uuid.UUID
+    package_ids: list[uuid.UUID]
+    reason: str
+
+
+@register("ReadyToShip", service=SERVICE)
+class ReadyToShip(EventPayload):
+    order_id: uuid.UUID
+    package_id: uuid.UUID
+    seller_id: str
+    warehouse_id: uuid.UUID
+    handover: Handover
+    channel: str
+    carrier: str
+    tracking_number: str
+    tracking_valid: bool
+    shipping_fee: Money | None
+    dispatch_deadline: datetime
+    ready_at: datetime
+    late: bool
+
+
+@register("DispatchOverdue", service=SERVICE)
+class DispatchOverdue(EventPayload):
+    order_id: uuid.UUID
+    package_id: uuid.UUID
+    dispatch_deadline: datetime
+    detected_at: datetime
+
+
+class _TrackingEvent(EventPayload):
+    order_id: uuid.UUID
+    package_id: uuid.UUID
+    tracking_number: str
+    carrier: str
+    occurred_at: datetime
+    location: str | None = None
+
+
+@register("InTransit", service=SERVICE)
+class InTransit(_TrackingEvent):
+    pass
+
+
+@register("OutForDelivery", service=SERVICE)
+class OutForDelivery(_TrackingEvent):
+    pass
+
+
+@register("DeliveryFailed", service=SERVICE)
+class DeliveryFailed(_TrackingEvent):
+    pass
+
+
+@register("Delivered", service=SERVICE)
+class Delivered(_TrackingEvent):
+    proof: str | None = None
+
+
+@register("PackageLost", service=SERVICE)
+class PackageLost(_TrackingEvent):
+    pass
+
+
+@register("PackageDamaged", service=SERVICE)
+class PackageDamaged(_TrackingEvent):
+    pass
+
+
+@register("ReturnedToSender", service=SERVICE)
+class ReturnedToSender(_TrackingEvent):
+    pass
