@@ -103,24 +103,26 @@ async def execute(
     after_append: AfterAppend[S] | None = None,
     max_attempts: int = 5,
     within: AsyncConnection | None = None,
+    order_id: uuid.UUID | None = None,
 ) -> Outcome[S]:
     """Decide and append in one transaction; `after_append` runs in it too (deadlines,
     the service's own query rows). `within` runs each attempt in a savepoint of a caller's
-    transaction instead (a consumer's handler, together with its inbox row)."""
+    transaction instead (a consumer's handler, together with its inbox row). `order_id`
+    names the order the events concern where the aggregate is not an order's."""
     for attempt in range(1, max_attempts + 1):
         try:
             async with _attempt(db, within) as conn:
                 state, version = await load(conn, store, aggregate, stream_id)
                 new_events = list(decide(state))
                 new_state = aggregate.fold(new_events, state)
-                order_id, seller_id = aggregate.keys(new_state)
+                state_order_id, seller_id = aggregate.keys(new_state)
                 envelopes = await store.append(
                     conn,
                     stream_id,
                     version,
                     new_events,
                     occurred_at=now,
-                    order_id=order_id,
+                    order_id=order_id or state_order_id,
                     seller_id=seller_id,
                 )
                 if after_append is not None and envelopes:

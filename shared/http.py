@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -143,7 +143,9 @@ def _operations_router() -> APIRouter:
 
     @router.post("/v1/dead-letters/{dead_letter_id}/retry")
     async def retry_dead_letter(
-        request: Request, dead_letter_id: int, _: Principal = require("operator")
+        request: Request,
+        dead_letter_id: int = Path(ge=1, le=2**63 - 1),
+        _: Principal = require("operator"),
     ) -> dict[str, Any]:
         runtime: ServiceRuntime = request.app.state.runtime
         for consumer in runtime.consumers.values():

@@ -1,0 +1,140 @@
+"""Thin routes of the fulfillment service: authorise, load, decide, append."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Path, Request
+
+from services.fulfillment import views
+from services.fulfillment.domain import (
+    AdjustStock,
+    ChangeWarehouseAddress,
+    Fulfillment,
+    RegisterWarehouse,
+    SplitRules,
+    Warehouse,
+)
+from services.fulfillment.schemas import (
+    SKU_PATTERN,
+    PackagesOut,
+    SplitRulesIn,
+    SplitRulesOut,
+    StockIn,
+    StockOut,
+    WarehouseIn,
+    WarehouseOut,
+)
+from services.fulfillment.service import FulfillmentService
+from shared.aggregate import NotFound
+from shared.auth import Principal, require
+from shared.events.common import Address
+
+router = APIRouter(prefix="/v1", tags=["fulfillment"])
+
+
+def service(request: Request) -> FulfillmentService:
+    svc: FulfillmentService = request.app.state.fulfillment_service
+    return svc
+
+
+async def own_warehouse(
+    svc: FulfillmentService, warehouse_id: uuid.UUID, caller: Principal
+) -> tuple[Warehouse, int]:
+    warehouse, version = await svc.warehouse(warehouse_id)
+    if not warehouse.exists or not (caller.is_operator or warehouse.seller_id == caller.seller_id):
+        raise NotFound("warehouse-not-found", "no such warehouse")
+    return warehouse, version
+
+
+def can_see(caller: Principal, fulfillment: Fulfillment) -> bool:
+    if caller.is_operator:
+        return True
+    if caller.role == "seller":
+        return fulfillment.seller_id == caller.seller_id
+    return caller.role == "buyer" and fulfillment.buyer_id == caller.sub
+
+
+# --- warehouses and stock -------------------------------------------------------------------
+
+
+@router.post("/warehouses", status_code=201, response_model=WarehouseOut)
+async def register_warehouse(
+    body: WarehouseIn, request: Request, seller: Principal = require("seller")
+) -> WarehouseOut:
+    assert seller.seller_id
+    warehouse_id = uuid.uuid4()
+    command = RegisterWarehouse(
+        warehouse_id, seller.seller_id, body.name, body.address, body.contact
+    )
+    outcome = await service(request).on_warehouse(warehouse_id, command)
+    return WarehouseOut.of(outcome.state, outcome.version)
+
+
+@router.get("/warehouses/{warehouse_id}", response_model=WarehouseOut)
+async def get_warehouse(
+    warehouse_id: uuid.UUID, request: Request, caller: Principal = require("seller", "operator")
+) -> WarehouseOut:
+    return WarehouseOut.of(*await own_warehouse(service(request), warehouse_id, caller))
+
+
+@router.put("/warehouses/{warehouse_id}/address", response_model=WarehouseOut)
+async def change_warehouse_address(
+    warehouse_id: uuid.UUID, body: Address, request: Request, seller: Principal = require("seller")
+) -> WarehouseOut:
+    svc = service(request)
+    await own_warehouse(svc, warehouse_id, seller)
+    outcome = await svc.on_warehouse(warehouse_id, ChangeWarehouseAddress(body))
+    return WarehouseOut.of(outcome.state, outcome.version)
+
+
+@router.put("/warehouses/{warehouse_id}/stock/{sku}", response_model=StockOut)
+async def set_stock(
+    warehouse_id: uuid.UUID,
+    body: StockIn,
+    request: Request,
+    sku: str = Path(pattern=SKU_PATTERN),
+    seller: Principal = require("seller"),
+) -> StockOut:
+    svc = service(request)
+    warehouse, _ = await own_warehouse(svc, warehouse_id, seller)
+    stock = await svc.adjust_stock(
+        AdjustStock(warehouse.seller_id, warehouse_id, sku, body.on_hand)
+    )
+    slot = (warehouse_id, sku)
+    reserved = stock.reserved(slot)
+    on_hand = stock.on_hand.get(slot, 0)
+    return StockOut(
+        warehouse_id=warehouse_id,
+        sku=sku,
+        on_hand=on_hand,
+        reserved=reserved,
+        available=on_hand - reserved,
+    )
+
+
+@router.put("/sellers/{seller_id}/split-rules", response_model=SplitRulesOut)
+async def set_split_rules(
+    seller_id: str, body: SplitRulesIn, request: Request, seller: Principal = require("seller")
+) -> SplitRulesOut:
+    if seller.seller_id != seller_id:
+        raise NotFound("seller-not-found", "no such seller")
+    rules = SplitRules(body.max_weight_g, body.max_items, frozenset(body.ship_alone_skus))
+    async with service(request).runtime.db.transaction() as conn:
+        version = await views.save_split_rules(conn, seller_id, rules)
+    return SplitRulesOut(**body.model_dump(), seller_id=seller_id, version=version)
+
+
+# --- packages -------------------------------------------------------------------------------
+
+
+@router.get("/orders/{order_id}/packages", response_model=PackagesOut)
+async def order_packages(
+    order_id: uuid.UUID,
+    request: Request,
+    caller: Principal = require("buyer", "seller", "operator"),
+) -> PackagesOut:
+    fulfillment, version = await service(request).fulfillment(order_id)
+    if not fulfillment.exists or not can_see(caller, fulfillment):
+        raise NotFound("order-not-found", "no packages for this order (yet)")
+    return PackagesOut.of(fulfillment, version)

@@ -1,0 +1,29 @@
+"""Wiring of the fulfillment service."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.fulfillment import api
+from services.fulfillment.handlers import order_handlers
+from services.fulfillment.service import FulfillmentService
+from shared.clock import Clock
+from shared.http import create_app
+from shared.runtime import ServiceRuntime
+from shared.settings import Settings
+
+SERVICE = "fulfillment"
+
+
+def create_fulfillment_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    runtime = ServiceRuntime(SERVICE, settings or Settings(), clock)
+    fulfillment_service = FulfillmentService(runtime)
+    runtime.add_consumer("orders", ["order"], order_handlers(fulfillment_service))
+    app = create_app(
+        runtime,
+        [api.router],
+        title="shopflow fulfillment service",
+        description="Warehouses, stock, packages, split and combine, labels, shipping, tracking.",
+    )
+    app.state.fulfillment_service = fulfillment_service
+    return app

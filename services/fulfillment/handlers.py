@@ -1,0 +1,39 @@
+"""The fulfillment service's reactions to other services' events."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.fulfillment.domain import RequestFulfillment
+from services.fulfillment.service import FulfillmentService
+from shared.consumer import Handler
+from shared.events import Envelope
+from shared.events.fulfillment import FulfillmentRequested, OrderLine
+from shared.events.order import OrderCancelled, OrderPlaced
+
+
+def order_handlers(service: FulfillmentService) -> dict[str, Handler]:
+    async def placed(conn: AsyncConnection, envelope: Envelope) -> None:
+        event = envelope.decode()
+        assert isinstance(event, OrderPlaced)
+        request = FulfillmentRequested(
+            order_id=event.order_id,
+            seller_id=event.seller_id,
+            buyer_id=event.buyer_id,
+            lines=[
+                OrderLine(sku=i.sku, quantity=i.quantity, weight_g=i.weight_g) for i in event.items
+            ],
+            shipping_address=event.shipping_address,
+            placed_at=event.placed_at,
+            dispatch_deadline=event.dispatch_deadline,
+            deliver_by=event.deliver_by,
+        )
+        await service.on_fulfillment(event.order_id, RequestFulfillment(request), within=conn)
+        await service.reserve_and_plan(conn, event.order_id)
+
+    async def cancelled(conn: AsyncConnection, envelope: Envelope) -> None:
+        event = envelope.decode()
+        assert isinstance(event, OrderCancelled)
+        await service.cancel(conn, event.order_id, f"order cancelled ({event.reason_code})")
+
+    return {"OrderPlaced": placed, "OrderCancelled": cancelled}

@@ -1,0 +1,100 @@
+"""HTTP bodies of the fulfillment service."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.fulfillment.domain import Fulfillment, Package, Warehouse
+from shared.events.common import Address
+from shared.events.fulfillment import Contact, SkuQuantity
+
+SKU_PATTERN = r"^[A-Za-z0-9._\-]{1,64}$"
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class WarehouseIn(Body):
+    name: str = Field(min_length=1, max_length=200)
+    address: Address
+    contact: Contact
+
+
+class WarehouseOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    warehouse_id: uuid.UUID
+    seller_id: str
+    name: str
+    address: Address
+    contact: Contact
+    version: int
+
+    @classmethod
+    def of(cls, warehouse: Warehouse, version: int) -> WarehouseOut:
+        return cls.model_validate({**vars(warehouse), "version": version})
+
+
+class StockIn(Body):
+    on_hand: int = Field(ge=0, le=10_000_000)
+
+
+class StockOut(BaseModel):
+    warehouse_id: uuid.UUID
+    sku: str
+    on_hand: int
+    reserved: int
+    available: int
+
+
+class SplitRulesIn(Body):
+    max_weight_g: int | None = Field(None, gt=0, le=1_000_000)
+    max_items: int | None = Field(None, gt=0, le=10_000)
+    ship_alone_skus: list[str] = Field(default_factory=list, max_length=500)
+
+
+class SplitRulesOut(SplitRulesIn):
+    seller_id: str
+    version: int
+
+
+class PackageOut(BaseModel):
+    package_id: uuid.UUID
+    order_id: uuid.UUID
+    warehouse_id: uuid.UUID
+    items: list[SkuQuantity]
+    weight_g: int
+    status: str
+    dispatch_deadline: datetime
+    handover: str | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+
+    @classmethod
+    def of(cls, order_id: uuid.UUID, package: Package) -> PackageOut:
+        return cls.model_validate({**vars(package), "order_id": order_id})
+
+
+class PackagesOut(BaseModel):
+    order_id: uuid.UUID
+    status: str
+    shortfalls: list[dict[str, int | str]]
+    packages: list[PackageOut]
+    version: int
+
+    @classmethod
+    def of(cls, fulfillment: Fulfillment, version: int) -> PackagesOut:
+        assert fulfillment.order_id is not None
+        return cls(
+            order_id=fulfillment.order_id,
+            status=fulfillment.status,
+            shortfalls=[s.model_dump() for s in fulfillment.shortfalls],
+            packages=[
+                PackageOut.of(fulfillment.order_id, p)
+                for p in sorted(fulfillment.packages.values(), key=lambda p: str(p.package_id))
+            ],
+            version=version,
+        )

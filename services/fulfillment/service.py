@@ -1,0 +1,155 @@
+"""The fulfillment service layer: runs the domain's commands through the shared store."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.fulfillment import views
+from services.fulfillment.domain import (
+    FULFILLMENT,
+    STOCK,
+    WAREHOUSE,
+    AdjustStock,
+    CancelFulfillment,
+    ChangeWarehouseAddress,
+    Fulfillment,
+    FulfillmentCommand,
+    PlanPackages,
+    RecordShortage,
+    RegisterWarehouse,
+    ReleaseStock,
+    ReserveStock,
+    Stock,
+    StockCommand,
+    Warehouse,
+    allocate,
+    decide_fulfillment,
+    decide_stock,
+    decide_warehouse,
+    fulfillment_stream,
+    stock_stream,
+    warehouse_stream,
+)
+from shared.aggregate import Outcome, execute, load
+from shared.events import Envelope
+from shared.events.fulfillment import Shortfall, SkuQuantity
+from shared.runtime import ServiceRuntime
+
+
+class FulfillmentService:
+    def __init__(self, runtime: ServiceRuntime) -> None:
+        self.runtime = runtime
+
+    # -- the three aggregates, one way each ------------------------------------------------
+
+    async def on_warehouse(
+        self, warehouse_id: uuid.UUID, command: RegisterWarehouse | ChangeWarehouseAddress
+    ) -> Outcome[Warehouse]:
+        return await execute(
+            self.runtime.db,
+            self.runtime.store,
+            WAREHOUSE,
+            warehouse_stream(warehouse_id),
+            lambda state: decide_warehouse(state, command),
+            now=self.runtime.now(),
+            after_append=self._project,
+        )
+
+    async def on_stock(
+        self,
+        seller_id: str,
+        command: StockCommand,
+        within: AsyncConnection | None = None,
+        order_id: uuid.UUID | None = None,
+    ) -> Outcome[Stock]:
+        return await execute(
+            self.runtime.db,
+            self.runtime.store,
+            STOCK,
+            stock_stream(seller_id),
+            lambda state: decide_stock(state, command),
+            now=self.runtime.now(),
+            within=within,
+            order_id=order_id,
+            max_attempts=20,  # one stream per seller: busy sellers conflict more
+        )
+
+    async def on_fulfillment(
+        self,
+        order_id: uuid.UUID,
+        command: FulfillmentCommand,
+        within: AsyncConnection | None = None,
+    ) -> Outcome[Fulfillment]:
+        return await execute(
+            self.runtime.db,
+            self.runtime.store,
+            FULFILLMENT,
+            fulfillment_stream(order_id),
+            lambda state: decide_fulfillment(state, command),
+            now=self.runtime.now(),
+            after_append=self._project,
+            within=within,
+        )
+
+    async def _project(self, conn: AsyncConnection, _: object, events: list[Envelope]) -> None:
+        await views.project(conn, events)
+
+    # -- reads -----------------------------------------------------------------------------
+
+    async def warehouse(self, warehouse_id: uuid.UUID) -> tuple[Warehouse, int]:
+        async with self.runtime.db.connect() as conn:
+            return await load(conn, self.runtime.store, WAREHOUSE, warehouse_stream(warehouse_id))
+
+    async def stock(self, seller_id: str) -> Stock:
+        async with self.runtime.db.connect() as conn:
+            state, _ = await load(conn, self.runtime.store, STOCK, stock_stream(seller_id))
+            return state
+
+    async def fulfillment(self, order_id: uuid.UUID) -> tuple[Fulfillment, int]:
+        async with self.runtime.db.connect() as conn:
+            return await load(conn, self.runtime.store, FULFILLMENT, fulfillment_stream(order_id))
+
+    # -- flows -----------------------------------------------------------------------------
+
+    async def reserve_and_plan(self, conn: AsyncConnection, order_id: uuid.UUID) -> None:
+        """Reserve the order's stock and plan its packages, or record the shortage."""
+        fulfillment, _ = await load(
+            conn, self.runtime.store, FULFILLMENT, fulfillment_stream(order_id)
+        )
+        if fulfillment.status not in ("NEW", "AWAITING_STOCK"):
+            return
+        lines = [SkuQuantity(sku=line.sku, quantity=line.quantity) for line in fulfillment.lines]
+        reserve = ReserveStock(fulfillment.seller_id, order_id, lines)
+        stock = await self.on_stock(fulfillment.seller_id, reserve, within=conn, order_id=order_id)
+        allocations = stock.state.reservations.get(order_id)
+        command: FulfillmentCommand
+        if allocations:
+            rules, _ = await views.split_rules(conn, fulfillment.seller_id)
+            command = PlanPackages(allocations, rules)
+        else:
+            shortfalls = allocate(lines, stock.state.available())
+            command = RecordShortage([s for s in shortfalls if isinstance(s, Shortfall)])
+        await self.on_fulfillment(order_id, command, within=conn)
+
+    async def adjust_stock(self, command: AdjustStock) -> Stock:
+        """Set a count; orders of this seller waiting for stock get another try."""
+        outcome = await self.on_stock(command.seller_id, command)
+        async with self.runtime.db.transaction() as conn:
+            for order_id in await views.waiting_orders(conn, command.seller_id):
+                await self.reserve_and_plan(conn, order_id)
+        return outcome.state
+
+    async def cancel(self, conn: AsyncConnection, order_id: uuid.UUID, reason: str) -> None:
+        """Cancel the order's open packages and release its stock (an order cancelled before
+        it was placed never reached fulfillment: nothing to do)."""
+        fulfillment, _ = await load(
+            conn, self.runtime.store, FULFILLMENT, fulfillment_stream(order_id)
+        )
+        if not fulfillment.exists:
+            return
+        await self.on_fulfillment(order_id, CancelFulfillment(reason), within=conn)
+        await self.on_stock(
+            fulfillment.seller_id, ReleaseStock(order_id), within=conn, order_id=order_id
+        )

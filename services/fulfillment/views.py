@@ -1,0 +1,143 @@
+"""The fulfillment service's own query tables, kept in the same transaction as the events
+(projected by `project`), and its split-rule settings."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.fulfillment.domain import SplitRules
+from shared.events import Envelope
+from shared.events.fulfillment import (
+    FulfillmentRequested,
+    PackagesCancelled,
+    PackagesPlanned,
+    StockShortage,
+    WarehouseAddressChanged,
+    WarehouseRegistered,
+)
+
+
+async def project(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
+    for envelope in envelopes:
+        event = envelope.decode()
+        match event:
+            case WarehouseRegistered() | WarehouseAddressChanged():
+                await conn.execute(
+                    text(
+                        """
+                        INSERT INTO warehouses (warehouse_id, seller_id, country, city)
+                        VALUES (:id, :seller, :country, :city)
+                        ON CONFLICT (warehouse_id) DO UPDATE
+                        SET country = EXCLUDED.country, city = EXCLUDED.city, updated_at = now()
+                        """
+                    ),
+                    {
+                        "id": event.warehouse_id,
+                        "seller": event.seller_id,
+                        "country": event.address.country,
+                        "city": event.address.city,
+                    },
+                )
+            case FulfillmentRequested():
+                await conn.execute(
+                    text(
+                        "INSERT INTO fulfillment_orders (order_id, seller_id, buyer_id, status) "
+                        "VALUES (:id, :seller, :buyer, 'NEW') ON CONFLICT DO NOTHING"
+                    ),
+                    {"id": event.order_id, "seller": event.seller_id, "buyer": event.buyer_id},
+                )
+            case StockShortage():
+                await _order_status(conn, event.order_id, "AWAITING_STOCK")
+            case PackagesPlanned():
+                await _order_status(conn, event.order_id, "PLANNED")
+                await conn.execute(
+                    text("DELETE FROM packages WHERE package_id = ANY(:ids)"),
+                    {"ids": list(event.replaced)},
+                )
+                for package in event.packages:
+                    await conn.execute(
+                        text(
+                            "INSERT INTO packages (package_id, order_id, seller_id, buyer_id, "
+                            "warehouse_id, status) VALUES (:id, :order, :seller, :buyer, :wh, "
+                            "'PLANNED')"
+                        ),
+                        {
+                            "id": package.package_id,
+                            "order": event.order_id,
+                            "seller": event.seller_id,
+                            "buyer": event.buyer_id,
+                            "wh": package.warehouse_id,
+                        },
+                    )
+            case PackagesCancelled():
+                await _order_status(conn, event.order_id, "CANCELLED")
+                await conn.execute(
+                    text(
+                        "UPDATE packages SET status = 'CANCELLED', updated_at = now() "
+                        "WHERE package_id = ANY(:ids)"
+                    ),
+                    {"ids": list(event.package_ids)},
+                )
+
+
+async def _order_status(conn: AsyncConnection, order_id: uuid.UUID, status: str) -> None:
+    await conn.execute(
+        text("UPDATE fulfillment_orders SET status = :status WHERE order_id = :id"),
+        {"id": order_id, "status": status},
+    )
+
+
+async def waiting_orders(conn: AsyncConnection, seller_id: str) -> list[uuid.UUID]:
+    rows = await conn.execute(
+        text(
+            "SELECT order_id FROM fulfillment_orders "
+            "WHERE seller_id = :seller AND status = 'AWAITING_STOCK' ORDER BY order_id"
+        ),
+        {"seller": seller_id},
+    )
+    return [r.order_id for r in rows]
+
+
+async def split_rules(conn: AsyncConnection, seller_id: str) -> tuple[SplitRules, int]:
+    row = (
+        await conn.execute(
+            text(
+                "SELECT max_weight_g, max_items, ship_alone_skus::text AS alone, version "
+                "FROM split_rules WHERE seller_id = :seller"
+            ),
+            {"seller": seller_id},
+        )
+    ).first()
+    if row is None:
+        return SplitRules(), 0
+    return SplitRules(
+        row.max_weight_g, row.max_items, frozenset(json.loads(row.alone))
+    ), row.version
+
+
+async def save_split_rules(conn: AsyncConnection, seller_id: str, rules: SplitRules) -> int:
+    row = await conn.execute(
+        text(
+            """
+            INSERT INTO split_rules (seller_id, max_weight_g, max_items, ship_alone_skus)
+            VALUES (:seller, :weight, :items, CAST(:alone AS jsonb))
+            ON CONFLICT (seller_id) DO UPDATE SET
+                max_weight_g = EXCLUDED.max_weight_g, max_items = EXCLUDED.max_items,
+                ship_alone_skus = EXCLUDED.ship_alone_skus,
+                version = split_rules.version + 1, updated_at = now()
+            RETURNING version
+            """
+        ),
+        {
+            "seller": seller_id,
+            "weight": rules.max_weight_g,
+            "items": rules.max_items,
+            "alone": json.dumps(sorted(rules.ship_alone_skus)),
+        },
+    )
+    return int(row.scalar_one())

@@ -1,0 +1,81 @@
+"""Stock reservations against the real PostgreSQL: never oversold, never reserved twice."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+
+from services.fulfillment.domain import AdjustStock, RegisterWarehouse, RequestFulfillment
+from services.fulfillment.service import FulfillmentService
+from shared.events.common import Address
+from shared.events.fulfillment import Contact, FulfillmentRequested, OrderLine
+from shared.runtime import ServiceRuntime
+from tests.conftest import make_settings
+
+T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
+ADDRESS = Address(
+    recipient_name="A", phone="+1 555", line1="x", city="Hanoi", postal_code="100000", country="VN"
+)
+
+
+async def test_two_concurrent_orders_for_the_last_unit_exactly_one_is_reserved(
+    infra, fulfillment_db
+) -> None:
+    runtime = ServiceRuntime("fulfillment", make_settings(infra, fulfillment_db))
+    svc = FulfillmentService(runtime)
+    try:
+        warehouse_id = uuid.uuid4()
+        await svc.on_warehouse(
+            warehouse_id,
+            RegisterWarehouse(
+                warehouse_id, "s1", "Main", ADDRESS, Contact(name="W", phone="+84 1234")
+            ),
+        )
+        await svc.adjust_stock(AdjustStock("s1", warehouse_id, "LAST", 1))
+        orders = [uuid.uuid4() for _ in range(4)]
+        for order_id in orders:
+            await svc.on_fulfillment(
+                order_id,
+                RequestFulfillment(
+                    FulfillmentRequested(
+                        order_id=order_id,
+                        seller_id="s1",
+                        buyer_id="b1",
+                        lines=[OrderLine(sku="LAST", quantity=1, weight_g=100)],
+                        shipping_address=ADDRESS,
+                        placed_at=T0,
+                        dispatch_deadline=T0 + timedelta(hours=72),
+                        deliver_by=T0 + timedelta(days=9),
+                    )
+                ),
+            )
+        gate = asyncio.Barrier(len(orders))
+
+        async def reserve(order_id: uuid.UUID) -> None:
+            async with runtime.db.transaction() as conn:
+                await gate.wait()
+                await svc.reserve_and_plan(conn, order_id)
+
+        await asyncio.gather(*(reserve(o) for o in orders))
+        stock = await svc.stock("s1")
+        assert len([o for o in orders if stock.reservations.get(o)]) == 1
+        assert stock.available() == {(warehouse_id, "LAST"): 0}
+        statuses = sorted([(await svc.fulfillment(o))[0].status for o in orders])
+        assert statuses == ["AWAITING_STOCK"] * 3 + ["PLANNED"]
+
+        # a restock reserves for the waiting orders, oldest id first, as far as it goes
+        await svc.adjust_stock(AdjustStock("s1", warehouse_id, "LAST", 3))
+        stock = await svc.stock("s1")
+        assert len([o for o in orders if stock.reservations.get(o)]) == 3
+        async with runtime.db.connect() as conn:
+            waiting = (
+                await conn.execute(
+                    text("SELECT count(*) FROM fulfillment_orders WHERE status = 'AWAITING_STOCK'")
+                )
+            ).scalar_one()
+        assert waiting == 1
+    finally:
+        await runtime.db.close()
