@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from typing import Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 
-from services.fulfillment import views
+from services.fulfillment import documents, views
 from services.fulfillment.domain import (
     AdjustStock,
     ChangeWarehouseAddress,
@@ -17,7 +19,9 @@ from services.fulfillment.domain import (
 )
 from services.fulfillment.schemas import (
     SKU_PATTERN,
+    PackageOut,
     PackagesOut,
+    ShipRequest,
     SplitRulesIn,
     SplitRulesOut,
     StockIn,
@@ -29,6 +33,7 @@ from services.fulfillment.service import FulfillmentService
 from shared.aggregate import NotFound
 from shared.auth import Principal, require
 from shared.events.common import Address
+from shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["fulfillment"])
 
@@ -138,3 +143,76 @@ async def order_packages(
     if not fulfillment.exists or not can_see(caller, fulfillment):
         raise NotFound("order-not-found", "no packages for this order (yet)")
     return PackagesOut.of(fulfillment, version)
+
+
+async def visible_package(
+    svc: FulfillmentService, package_id: uuid.UUID, caller: Principal
+) -> views.PackageRef:
+    async with svc.runtime.db.connect() as conn:
+        ref = await views.package_ref(conn, package_id)
+    visible = ref is not None and (
+        caller.is_operator
+        or (caller.role == "seller" and ref.seller_id == caller.seller_id)
+        or (caller.role == "buyer" and ref.buyer_id == caller.sub)
+    )
+    if ref is None or not visible:
+        raise NotFound("package-not-found", "no such package")
+    return ref
+
+
+@router.post("/packages/{package_id}/ship", response_model=PackageOut)
+async def ship_package(
+    package_id: uuid.UUID,
+    body: ShipRequest,
+    request: Request,
+    seller: Principal = require("seller"),
+) -> PackageOut:
+    svc = service(request)
+    ref = await visible_package(svc, package_id, seller)
+    outcome = await svc.ship(ref, **body.model_dump())
+    return PackageOut.of(ref.order_id, outcome.state.packages[package_id])
+
+
+@router.get(
+    "/packages/{package_id}/documents",
+    responses={200: {"content": {"application/pdf": {}, "application/json": {}}}},
+)
+async def package_documents(
+    package_id: uuid.UUID,
+    request: Request,
+    type: Literal["SHIPPING_LABEL", "PACKING_SLIP"] = Query("SHIPPING_LABEL"),
+    caller: Principal = require("buyer", "seller", "operator"),
+) -> Response:
+    """A PDF by default; the label's fields as JSON with `Accept: application/json`."""
+    svc = service(request)
+    ref = await visible_package(svc, package_id, caller)
+    fulfillment, _ = await svc.fulfillment(ref.order_id)
+    package = fulfillment.packages[package_id]
+    wants_json = "application/json" in request.headers.get("accept", "")
+    if type == "PACKING_SLIP":
+        if wants_json:
+            return JSONResponse(
+                {
+                    "order_id": str(ref.order_id),
+                    "package_id": str(package_id),
+                    "items": [i.model_dump() for i in package.items],
+                }
+            )
+        pdf = documents.packing_slip_pdf(ref.order_id, package_id, package.items, fulfillment.lines)
+    else:
+        if package.label is None:
+            raise Problem(
+                409,
+                "Conflict with the current state",
+                "the label exists once the package is ready to ship",
+                code="no-label-yet",
+            )
+        if wants_json:
+            return JSONResponse(package.label.model_dump(mode="json"))
+        pdf = documents.shipping_label_pdf(package.label)
+    filename = f"{type.lower()}-{package_id}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )

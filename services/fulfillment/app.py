@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from services.fulfillment import api
 from services.fulfillment.handlers import order_handlers
+from services.fulfillment.policy import FulfillmentSettings
 from services.fulfillment.service import FulfillmentService
 from shared.clock import Clock
 from shared.http import create_app
@@ -15,9 +16,14 @@ from shared.settings import Settings
 SERVICE = "fulfillment"
 
 
-def create_fulfillment_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+def create_fulfillment_app(
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    fulfillment_settings: FulfillmentSettings | None = None,
+) -> FastAPI:
     runtime = ServiceRuntime(SERVICE, settings or Settings(), clock)
-    fulfillment_service = FulfillmentService(runtime)
+    policy = fulfillment_settings or FulfillmentSettings()
+    fulfillment_service = FulfillmentService(runtime, policy.default_pickup())
     runtime.add_consumer("orders", ["order"], order_handlers(fulfillment_service))
     app = create_app(
         runtime,

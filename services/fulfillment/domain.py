@@ -15,17 +15,28 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from services.fulfillment.logistics import (
+    LogisticsConfig,
+    carrier_tracking_valid,
+    channel_for,
+    label_problems,
+    shipping_fee,
+    zone,
+)
 from shared.aggregate import Aggregate, DomainError, InvalidCommand, NotFound
 from shared.events import EventPayload
 from shared.events.common import Address
 from shared.events.fulfillment import (
     Allocation,
     Contact,
+    Customs,
     FulfillmentRequested,
+    Label,
     OrderLine,
     PackagesCancelled,
     PackagesPlanned,
     PlannedPackage,
+    ReadyToShip,
     Shortfall,
     SkuQuantity,
     StockAdjusted,
@@ -35,6 +46,7 @@ from shared.events.fulfillment import (
     WarehouseAddressChanged,
     WarehouseRegistered,
 )
+from shared.money import Money
 
 # --- warehouses -----------------------------------------------------------------------------
 
@@ -399,6 +411,14 @@ class Package:
     weight_g: int
     dispatch_deadline: datetime
     status: str = "PLANNED"
+    handover: str | None = None
+    channel: str | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    tracking_valid: bool | None = None
+    shipping_fee: Money | None = None
+    label: Label | None = None
+    ready_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -408,6 +428,7 @@ class Fulfillment:
     buyer_id: str = ""
     lines: tuple[OrderLine, ...] = ()
     shipping_address: Address | None = None
+    currency: str = ""
     placed_at: datetime | None = None
     dispatch_deadline: datetime | None = None
     deliver_by: datetime | None = None
@@ -442,7 +463,35 @@ class CancelFulfillment:
     reason: str
 
 
-FulfillmentCommand = RequestFulfillment | RecordShortage | PlanPackages | CancelFulfillment
+@dataclass(frozen=True)
+class PickupStatus:
+    """Who collects from a warehouse, as the pickup service last said."""
+
+    handover: str  # PICKUP when a pickup subscription is active, else DROP_OFF
+    provider_code: str
+    tracking_prefix: str
+
+
+@dataclass(frozen=True)
+class ShipPackage:
+    """Arrange shipment: the package becomes ready to ship with a checked label."""
+
+    package_id: uuid.UUID
+    handover: str
+    carrier: str | None
+    tracking_number: str | None
+    customs: Customs | None
+    note: str | None
+    warehouse: Warehouse
+    pickup: PickupStatus
+    issued_tracking_number: str
+    config: LogisticsConfig
+    now: datetime
+
+
+FulfillmentCommand = (
+    RequestFulfillment | RecordShortage | PlanPackages | CancelFulfillment | ShipPackage
+)
 
 
 def decide_fulfillment(state: Fulfillment, command: FulfillmentCommand) -> list[EventPayload]:
@@ -484,7 +533,99 @@ def decide_fulfillment(state: Fulfillment, command: FulfillmentCommand) -> list[
                     order_id=order_id, package_ids=open_packages, reason=command.reason
                 )
             ]
+        case ShipPackage():
+            return [ship(state, order_id, command)]
     raise AssertionError(f"unhandled command {command!r}")
+
+
+def ship(state: Fulfillment, order_id: uuid.UUID, cmd: ShipPackage) -> ReadyToShip:
+    package = state.packages.get(cmd.package_id)
+    if package is None:
+        raise NotFound("package-not-found", "no such package")
+    if state.status == "CANCELLED" or package.status != "PLANNED":
+        raise DomainError("not-shippable", f"the package is {package.status}, not PLANNED")
+    warehouse, address = cmd.warehouse, state.shipping_address
+    assert warehouse.address is not None and address is not None
+    cross_border = warehouse.address.country != address.country
+    if cmd.handover == "PICKUP" and cmd.pickup.handover != "PICKUP":
+        raise DomainError(
+            "pickup-not-active", "pickup is not active for this warehouse: ship with DROP_OFF"
+        )
+    if cmd.handover == "DROP_OFF" and cmd.pickup.handover == "PICKUP":
+        raise DomainError(
+            "pickup-active", "pickup is active for this warehouse: the label must say PICK UP"
+        )
+    channel = channel_for(cmd.handover, cross_border)
+    if channel.platform:
+        if cmd.carrier or cmd.tracking_number:
+            raise InvalidCommand(
+                "platform-tracking", "platform channels issue the carrier and tracking number"
+            )
+        carrier, tracking, valid = cmd.pickup.provider_code, cmd.issued_tracking_number, True
+        zone_name = zone(
+            warehouse.address.country, warehouse.address.city, address.country, address.city
+        )
+        fee: Money | None = shipping_fee(cmd.config, zone_name, package.weight_g, 0, state.currency)
+    else:
+        if not cmd.carrier or not cmd.tracking_number:
+            raise InvalidCommand(
+                "tracking-required", "SELLER_OWN needs carrier and tracking_number"
+            )
+        if cmd.carrier not in cmd.config.carrier_formats:
+            known = ", ".join(sorted(cmd.config.carrier_formats))
+            raise InvalidCommand("unknown-carrier", f"carrier must be one of {known}")
+        carrier, tracking, fee = cmd.carrier, cmd.tracking_number, None
+        valid = carrier_tracking_valid(cmd.config, carrier, tracking)
+    label = Label(
+        order_number=str(order_id),
+        package_id=package.package_id,
+        tracking_number=tracking,
+        carrier=carrier,
+        handover_mode="PICK UP" if cmd.handover == "PICKUP" else "DROP OFF",
+        recipient_name=address.recipient_name,
+        recipient_phone=address.phone,
+        recipient_address=[
+            x for x in (address.line1, address.line2, address.city, address.region) if x
+        ],
+        recipient_postal_code=address.postal_code,
+        recipient_country=address.country,
+        sender_name=warehouse.name,
+        sender_address=[
+            x
+            for x in (warehouse.address.line1, warehouse.address.line2, warehouse.address.city)
+            if x
+        ],
+        sender_postal_code=warehouse.address.postal_code,
+        sender_country=warehouse.address.country,
+        weight_g=package.weight_g,
+        items=list(package.items),
+        cross_border=cross_border,
+        customs=cmd.customs,
+        note=cmd.note,
+    )
+    problems = label_problems(label)
+    if problems:
+        raise InvalidCommand(
+            "label-refused",
+            "the label fails the platform's rules: "
+            + "; ".join(f"{p.field} {p.problem}" for p in problems),
+        )
+    return ReadyToShip(
+        order_id=order_id,
+        package_id=package.package_id,
+        seller_id=state.seller_id,
+        warehouse_id=package.warehouse_id,
+        handover=cmd.handover,
+        channel=channel.code,
+        carrier=carrier,
+        tracking_number=tracking,
+        tracking_valid=valid,
+        shipping_fee=fee,
+        dispatch_deadline=package.dispatch_deadline,
+        ready_at=cmd.now,
+        late=cmd.now > package.dispatch_deadline,
+        label=label,
+    )
 
 
 def plan_packages(
@@ -525,6 +666,7 @@ def evolve_fulfillment(state: Fulfillment, event: EventPayload) -> Fulfillment:
                 buyer_id=event.buyer_id,
                 lines=tuple(event.lines),
                 shipping_address=event.shipping_address,
+                currency=event.currency,
                 placed_at=event.placed_at,
                 dispatch_deadline=event.dispatch_deadline,
                 deliver_by=event.deliver_by,
@@ -540,6 +682,21 @@ def evolve_fulfillment(state: Fulfillment, event: EventPayload) -> Fulfillment:
             return replace(
                 state, status="PLANNED", packages=packages, plans=state.plans + 1, shortfalls=()
             )
+        case ReadyToShip():
+            package = state.packages[event.package_id]
+            ready = replace(
+                package,
+                status="READY_TO_SHIP",
+                handover=event.handover,
+                channel=event.channel,
+                carrier=event.carrier,
+                tracking_number=event.tracking_number,
+                tracking_valid=event.tracking_valid,
+                shipping_fee=event.shipping_fee,
+                label=event.label,
+                ready_at=event.ready_at,
+            )
+            return replace(state, packages={**state.packages, event.package_id: ready})
         case PackagesCancelled():
             packages = {
                 k: replace(v, status="CANCELLED") if k in event.package_ids else v

@@ -21,9 +21,11 @@ def order_handlers(service: FulfillmentService) -> dict[str, Handler]:
             seller_id=event.seller_id,
             buyer_id=event.buyer_id,
             lines=[
-                OrderLine(sku=i.sku, quantity=i.quantity, weight_g=i.weight_g) for i in event.items
+                OrderLine(sku=i.sku, title=i.title, quantity=i.quantity, weight_g=i.weight_g)
+                for i in event.items
             ],
             shipping_address=event.shipping_address,
+            currency=event.total.currency,
             placed_at=event.placed_at,
             dispatch_deadline=event.dispatch_deadline,
             deliver_by=event.deliver_by,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.fulfillment.domain import Fulfillment, Package, Warehouse
 from shared.events.common import Address
-from shared.events.fulfillment import Contact, SkuQuantity
+from shared.events.fulfillment import Contact, Customs, SkuQuantity
+from shared.money import Money
 
 SKU_PATTERN = r"^[A-Za-z0-9._\-]{1,64}$"
 
@@ -61,6 +63,14 @@ class SplitRulesOut(SplitRulesIn):
     version: int
 
 
+class ShipRequest(Body):
+    handover: Literal["PICKUP", "DROP_OFF", "SELLER_OWN"]
+    carrier: str | None = Field(None, min_length=1, max_length=40)
+    tracking_number: str | None = Field(None, min_length=4, max_length=40)
+    customs: Customs | None = None
+    note: str | None = Field(None, max_length=200, description="printed on the label")
+
+
 class PackageOut(BaseModel):
     package_id: uuid.UUID
     order_id: uuid.UUID
@@ -70,8 +80,12 @@ class PackageOut(BaseModel):
     status: str
     dispatch_deadline: datetime
     handover: str | None = None
+    channel: str | None = None
     carrier: str | None = None
     tracking_number: str | None = None
+    tracking_valid: bool | None = None
+    shipping_fee: Money | None = None
+    ready_at: datetime | None = None
 
     @classmethod
     def of(cls, order_id: uuid.UUID, package: Package) -> PackageOut:

@@ -14,13 +14,16 @@ from services.fulfillment.domain import (
     AdjustStock,
     CancelFulfillment,
     ChangeWarehouseAddress,
+    ConsumeShipped,
     Fulfillment,
     FulfillmentCommand,
+    PickupStatus,
     PlanPackages,
     RecordShortage,
     RegisterWarehouse,
     ReleaseStock,
     ReserveStock,
+    ShipPackage,
     Stock,
     StockCommand,
     Warehouse,
@@ -32,15 +35,23 @@ from services.fulfillment.domain import (
     stock_stream,
     warehouse_stream,
 )
+from services.fulfillment.logistics import LogisticsConfig, platform_tracking_number
 from shared.aggregate import Outcome, execute, load
 from shared.events import Envelope
-from shared.events.fulfillment import Shortfall, SkuQuantity
+from shared.events.fulfillment import Customs, Shortfall, SkuQuantity
 from shared.runtime import ServiceRuntime
 
 
 class FulfillmentService:
-    def __init__(self, runtime: ServiceRuntime) -> None:
+    def __init__(
+        self,
+        runtime: ServiceRuntime,
+        default_pickup: PickupStatus,
+        logistics: LogisticsConfig | None = None,
+    ) -> None:
         self.runtime = runtime
+        self.default_pickup = default_pickup
+        self.logistics = logistics or LogisticsConfig()
 
     # -- the three aggregates, one way each ------------------------------------------------
 
@@ -140,6 +151,44 @@ class FulfillmentService:
             for order_id in await views.waiting_orders(conn, command.seller_id):
                 await self.reserve_and_plan(conn, order_id)
         return outcome.state
+
+    async def ship(
+        self,
+        ref: views.PackageRef,
+        *,
+        handover: str,
+        carrier: str | None = None,
+        tracking_number: str | None = None,
+        customs: Customs | None = None,
+        note: str | None = None,
+    ) -> Outcome[Fulfillment]:
+        """Arrange shipment of a package, and take its units out of the stock, together."""
+        warehouse, _ = await self.warehouse(ref.warehouse_id)
+        async with self.runtime.db.transaction() as conn:
+            pickup = await views.pickup_status(conn, ref.warehouse_id, self.default_pickup)
+            sequence = await views.next_tracking_sequence(conn)
+            command = ShipPackage(
+                package_id=ref.package_id,
+                handover=handover,
+                carrier=carrier,
+                tracking_number=tracking_number,
+                customs=customs,
+                note=note,
+                warehouse=warehouse,
+                pickup=pickup,
+                issued_tracking_number=platform_tracking_number(pickup.tracking_prefix, sequence),
+                config=self.logistics,
+                now=self.runtime.now(),
+            )
+            outcome = await self.on_fulfillment(ref.order_id, command, within=conn)
+            package = outcome.state.packages[ref.package_id]
+            await self.on_stock(
+                ref.seller_id,
+                ConsumeShipped(ref.order_id, ref.warehouse_id, package.items),
+                within=conn,
+                order_id=ref.order_id,
+            )
+        return outcome
 
     async def cancel(self, conn: AsyncConnection, order_id: uuid.UUID, reason: str) -> None:
         """Cancel the order's open packages and release its stock (an order cancelled before

@@ -6,16 +6,18 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.fulfillment.domain import SplitRules
+from services.fulfillment.domain import PickupStatus, SplitRules
 from shared.events import Envelope
 from shared.events.fulfillment import (
     FulfillmentRequested,
     PackagesCancelled,
     PackagesPlanned,
+    ReadyToShip,
     StockShortage,
     WarehouseAddressChanged,
     WarehouseRegistered,
@@ -74,6 +76,14 @@ async def project(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
                             "wh": package.warehouse_id,
                         },
                     )
+            case ReadyToShip():
+                await conn.execute(
+                    text(
+                        "UPDATE packages SET status = 'READY_TO_SHIP', tracking_number = :tn, "
+                        "updated_at = now() WHERE package_id = :id"
+                    ),
+                    {"id": event.package_id, "tn": event.tracking_number},
+                )
             case PackagesCancelled():
                 await _order_status(conn, event.order_id, "CANCELLED")
                 await conn.execute(
@@ -141,3 +151,45 @@ async def save_split_rules(conn: AsyncConnection, seller_id: str, rules: SplitRu
         },
     )
     return int(row.scalar_one())
+
+
+@dataclass(frozen=True)
+class PackageRef:
+    package_id: uuid.UUID
+    order_id: uuid.UUID
+    seller_id: str
+    buyer_id: str
+    warehouse_id: uuid.UUID
+
+
+async def package_ref(conn: AsyncConnection, package_id: uuid.UUID) -> PackageRef | None:
+    row = (
+        await conn.execute(
+            text(
+                "SELECT package_id, order_id, seller_id, buyer_id, warehouse_id FROM packages "
+                "WHERE package_id = :id"
+            ),
+            {"id": package_id},
+        )
+    ).first()
+    return PackageRef(*row) if row else None
+
+
+async def pickup_status(
+    conn: AsyncConnection, warehouse_id: uuid.UUID, default: PickupStatus
+) -> PickupStatus:
+    """What the pickup service last said of this warehouse; the default provider until then."""
+    row = (
+        await conn.execute(
+            text(
+                "SELECT handover, provider_code, tracking_prefix FROM warehouses "
+                "WHERE warehouse_id = :id AND provider_code IS NOT NULL"
+            ),
+            {"id": warehouse_id},
+        )
+    ).first()
+    return PickupStatus(*row) if row else default
+
+
+async def next_tracking_sequence(conn: AsyncConnection) -> int:
+    return int((await conn.execute(text("SELECT nextval('tracking_number_seq')"))).scalar_one())

@@ -86,6 +86,7 @@ class StockAdjusted(EventPayload):
 class OrderLine(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     sku: str
+    title: str = ""
     quantity: int = Field(gt=0)
     weight_g: int = Field(ge=0)
 
@@ -99,6 +100,7 @@ class FulfillmentRequested(EventPayload):
     buyer_id: str
     lines: list[OrderLine]
     shipping_address: Address
+    currency: str
     placed_at: datetime
     dispatch_deadline: datetime
     deliver_by: datetime
@@ -155,6 +157,40 @@ class PackagesCancelled(EventPayload):
     reason: str
 
 
+class Customs(BaseModel):
+    """Customs data a cross-border package carries on its documents."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    declared_value: Money
+    hs_code: str = Field(pattern=r"^\d{6,10}$", description="Harmonized System code")
+    description: str = Field(min_length=1, max_length=200)
+
+
+class Label(BaseModel):
+    """What the shipping label says (DOMAIN.md section 2): checked before it is issued."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    order_number: str
+    package_id: uuid.UUID
+    tracking_number: str
+    carrier: str
+    handover_mode: Literal["PICK UP", "DROP OFF"]
+    recipient_name: str
+    recipient_phone: str
+    recipient_address: list[str]
+    recipient_postal_code: str
+    recipient_country: str
+    sender_name: str
+    sender_address: list[str]
+    sender_postal_code: str
+    sender_country: str
+    weight_g: int
+    items: list[SkuQuantity]
+    cross_border: bool
+    customs: Customs | None = None
+    note: str | None = None
+
+
 @register("ReadyToShip", service=SERVICE)
 class ReadyToShip(EventPayload):
     order_id: uuid.UUID
@@ -170,6 +206,7 @@ class ReadyToShip(EventPayload):
     dispatch_deadline: datetime
     ready_at: datetime
     late: bool
+    label: Label
 
 
 @register("DispatchOverdue", service=SERVICE)

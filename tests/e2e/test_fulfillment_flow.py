@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pypdfium2
 import pytest
+import zxingcpp
 
 from services.fulfillment.app import create_fulfillment_app
 from services.order.app import create_order_app
@@ -186,3 +188,144 @@ async def test_warehouses_belong_to_their_seller(services) -> None:
         and moved.json()["address"]["city"] == "Hai Phong"
         and moved.json()["version"] == 2
     )
+
+
+async def place_order(services, seller_id: str = "shop-ship") -> tuple[dict, dict, str]:  # type: ignore[no-untyped-def]
+    """Product, warehouse with stock, an order paid and placed: returns (order, plan, warehouse)."""
+    (orders, fulfillment), clock, secret = services
+    seller = auth(secret, "seller", seller_id)
+    buyer = auth(secret, "buyer", "buyer-1")
+    await orders.post(
+        "/v1/products",
+        headers=seller,
+        json={
+            "sku": "BOOK",
+            "title": "Truyen Kieu",
+            "price": {"amount": 90000, "currency": "VND"},
+            "weight_g": 700,
+        },
+    )
+    warehouse = await fulfillment.post(
+        "/v1/warehouses",
+        headers=seller,
+        json={
+            "name": "Shop VN Hanoi",
+            "address": {**VN_ADDRESS, "line1": "1 Kho St"},
+            "contact": {"name": "Kho", "phone": "+84 24 1234"},
+        },
+    )
+    warehouse_id = warehouse.json()["warehouse_id"]
+    await fulfillment.put(
+        f"/v1/warehouses/{warehouse_id}/stock/BOOK", headers=seller, json={"on_hand": 10}
+    )
+    order = (
+        await orders.post(
+            "/v1/orders",
+            headers=buyer,
+            json={
+                "seller_id": seller_id,
+                "items": [{"sku": "BOOK", "quantity": 2}],
+                "shipping_address": VN_ADDRESS,
+                "payment_method": "COD",
+            },
+        )
+    ).json()
+    await orders.post(
+        f"/v1/orders/{order['order_id']}/payments",
+        headers=buyer,
+        json={"amount": order["total"], "transaction_id": "t"},
+    )
+    clock.advance(timedelta(hours=1, seconds=1))
+
+    async def planned() -> dict | None:
+        r = await fulfillment.get(f"/v1/orders/{order['order_id']}/packages", headers=buyer)
+        return r.json() if r.status_code == 200 and r.json()["status"] == "PLANNED" else None
+
+    return order, await eventually(planned, within=40), warehouse_id
+
+
+async def test_ship_a_package_and_print_its_documents(services) -> None:
+    (_, fulfillment), _, secret = services
+    order, plan, warehouse_id = await place_order(services)
+    seller = auth(secret, "seller", "shop-ship")
+    buyer = auth(secret, "buyer", "buyer-1")
+    [package] = plan["packages"]
+    pid = package["package_id"]
+
+    r = await fulfillment.get(
+        f"/v1/packages/{pid}/documents", params={"type": "SHIPPING_LABEL"}, headers=seller
+    )
+    assert r.status_code == 409  # no label before it is ready to ship
+
+    refused = await fulfillment.post(
+        f"/v1/packages/{pid}/ship",
+        headers=seller,
+        json={"handover": "PICKUP", "note": "Buy again at www.shop.vn"},
+    )
+    assert refused.status_code == 422 and "note contains a link" in refused.json()["detail"]
+    wrong_mode = await fulfillment.post(
+        f"/v1/packages/{pid}/ship", headers=seller, json={"handover": "DROP_OFF"}
+    )
+    assert wrong_mode.status_code == 409
+    assert (
+        await fulfillment.post(
+            f"/v1/packages/{pid}/ship", headers=buyer, json={"handover": "PICKUP"}
+        )
+    ).status_code == 403
+    other_seller = auth(secret, "seller", "shop-other")
+    assert (
+        await fulfillment.post(
+            f"/v1/packages/{pid}/ship", headers=other_seller, json={"handover": "PICKUP"}
+        )
+    ).status_code == 404
+
+    shipped = await fulfillment.post(
+        f"/v1/packages/{pid}/ship", headers=seller, json={"handover": "PICKUP"}
+    )
+    assert shipped.status_code == 200, shipped.text
+    body = shipped.json()
+    tracking = body["tracking_number"]
+    assert (
+        body["status"] == "READY_TO_SHIP" and tracking.startswith("SPX") and body["tracking_valid"]
+    )
+    again = await fulfillment.post(
+        f"/v1/packages/{pid}/ship", headers=seller, json={"handover": "PICKUP"}
+    )
+    assert again.status_code == 409
+
+    label = await fulfillment.get(
+        f"/v1/packages/{pid}/documents", headers={**buyer, "Accept": "application/json"}
+    )
+    fields = label.json()
+    assert fields["handover_mode"] == "PICK UP" and fields["tracking_number"] == tracking
+    assert fields["recipient_name"] == "Lan Nguyen" and fields["recipient_postal_code"] == "100000"
+    assert fields["order_number"] == order["order_id"] and fields["sender_name"] == "Shop VN Hanoi"
+
+    pdf = await fulfillment.get(
+        f"/v1/packages/{pid}/documents", params={"type": "SHIPPING_LABEL"}, headers=seller
+    )
+    assert pdf.headers["content-type"] == "application/pdf"
+    page = pypdfium2.PdfDocument(pdf.content)[0]
+    width, height = page.get_size()
+    assert (round(width / 72 * 25.4), round(height / 72 * 25.4)) == (105, 148)  # A6
+    decoded = [b.text for b in zxingcpp.read_barcodes(page.render(scale=4).to_pil())]
+    assert decoded == [tracking]
+    text = page.get_textpage().get_text_range()
+    assert (
+        "PICK UP" in text
+        and "Lan Nguyen" in text
+        and "100000" in text
+        and order["order_id"] in text
+    )
+
+    slip = await fulfillment.get(
+        f"/v1/packages/{pid}/documents", params={"type": "PACKING_SLIP"}, headers=seller
+    )
+    slip_text = pypdfium2.PdfDocument(slip.content)[0].get_textpage().get_text_range()
+    assert "PACKING SLIP" in slip_text and "BOOK" in slip_text and "Truyen Kieu" in slip_text
+
+    # the shipped units left the stock
+    r = await fulfillment.put(
+        f"/v1/warehouses/{warehouse_id}/stock/BOOK", headers=seller, json={"on_hand": 8}
+    )
+    assert r.json()["reserved"] == 0 and r.json()["available"] == 8

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from services.fulfillment.domain import AdjustStock, RegisterWarehouse, RequestFulfillment
+from services.fulfillment.policy import FulfillmentSettings
 from services.fulfillment.service import FulfillmentService
 from shared.events.common import Address
 from shared.events.fulfillment import Contact, FulfillmentRequested, OrderLine
@@ -25,7 +26,7 @@ async def test_two_concurrent_orders_for_the_last_unit_exactly_one_is_reserved(
     infra, fulfillment_db
 ) -> None:
     runtime = ServiceRuntime("fulfillment", make_settings(infra, fulfillment_db))
-    svc = FulfillmentService(runtime)
+    svc = FulfillmentService(runtime, FulfillmentSettings().default_pickup())
     try:
         warehouse_id = uuid.uuid4()
         await svc.on_warehouse(
@@ -46,6 +47,7 @@ async def test_two_concurrent_orders_for_the_last_unit_exactly_one_is_reserved(
                         buyer_id="b1",
                         lines=[OrderLine(sku="LAST", quantity=1, weight_g=100)],
                         shipping_address=ADDRESS,
+                        currency="VND",
                         placed_at=T0,
                         dispatch_deadline=T0 + timedelta(hours=72),
                         deliver_by=T0 + timedelta(days=9),

@@ -200,6 +200,7 @@ def requested(order_id: uuid.UUID | None = None) -> Fulfillment:
             OrderLine(sku="B", quantity=1, weight_g=100),
         ],
         shipping_address=ADDRESS,
+        currency="USD",
         placed_at=T0,
         dispatch_deadline=T0 + timedelta(hours=72),
         deliver_by=T0 + timedelta(days=9),

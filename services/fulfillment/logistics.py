@@ -1,0 +1,173 @@
+"""Logistics rules, pure: channels, shipping-fee templates, tracking-number formats and the
+label's content rules (DOMAIN.md section 2). The tables are defaults a deployment replaces
+through `LogisticsConfig`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from shared.events.fulfillment import Label
+from shared.money import Money
+
+
+@dataclass(frozen=True)
+class Channel:
+    code: str
+    handover: str  # PICKUP, DROP_OFF or SELLER_OWN
+    cross_border: bool
+    platform: bool  # the platform issues the tracking number
+
+
+CHANNELS: Mapping[str, Channel] = {
+    c.code: c
+    for c in (
+        Channel("PLATFORM_PICKUP", "PICKUP", False, True),
+        Channel("PLATFORM_DROP_OFF", "DROP_OFF", False, True),
+        Channel("SELLER_OWN", "SELLER_OWN", False, False),
+        Channel("CROSS_BORDER_PICKUP", "PICKUP", True, True),
+        Channel("CROSS_BORDER_DROP_OFF", "DROP_OFF", True, True),
+        Channel("CROSS_BORDER_SELLER_OWN", "SELLER_OWN", True, False),
+    )
+}
+
+
+def channel_for(handover: str, cross_border: bool) -> Channel:
+    for channel in CHANNELS.values():
+        if channel.handover == handover and channel.cross_border == cross_border:
+            return channel
+    raise LookupError(handover)
+
+
+@dataclass(frozen=True)
+class FeeTemplate:
+    """First kilogram, then each started 500 g; billed on the greater of actual and volumetric
+    weight (volume in cm3 / divisor)."""
+
+    first_kg: int
+    per_extra_500g: int
+    volumetric_divisor: int = 6000
+
+
+@dataclass(frozen=True)
+class LogisticsConfig:
+    # destination zone -> template, per channel kind (domestic or cross-border)
+    domestic: Mapping[str, FeeTemplate] = field(
+        default_factory=lambda: {
+            "SAME_CITY": FeeTemplate(first_kg=150, per_extra_500g=50),
+            "SAME_COUNTRY": FeeTemplate(first_kg=300, per_extra_500g=100),
+        }
+    )
+    cross_border: FeeTemplate = FeeTemplate(
+        first_kg=1500, per_extra_500g=500, volumetric_divisor=5000
+    )
+    carrier_formats: Mapping[str, str] = field(
+        default_factory=lambda: {
+            "DHL": r"^\d{10}$",
+            "UPS": r"^1Z[0-9A-Z]{16}$",
+            "FEDEX": r"^\d{12}(\d{3})?$",
+            "USPS": r"^9[2-5]\d{20}$",
+            "POST": r"^[A-Z]{2}\d{9}[A-Z]{2}$",  # UPU S10, national posts
+            "GHN": r"^[A-Z0-9]{8,12}$",
+            "JNT": r"^\d{12,15}$",
+        }
+    )
+
+
+def zone(origin_country: str, origin_city: str, country: str, city: str) -> str:
+    if origin_country != country:
+        return "CROSS_BORDER"
+    return "SAME_CITY" if origin_city.strip().lower() == city.strip().lower() else "SAME_COUNTRY"
+
+
+def shipping_fee(
+    config: LogisticsConfig, zone_name: str, weight_g: int, volume_cm3: int, currency: str
+) -> Money:
+    template = config.cross_border if zone_name == "CROSS_BORDER" else config.domestic[zone_name]
+    billed = max(weight_g, volume_cm3 * 1000 // template.volumetric_divisor)
+    extra = max(0, -(-(billed - 1000) // 500))
+    return Money(amount=template.first_kg + extra * template.per_extra_500g, currency=currency)
+
+
+# --- tracking numbers -----------------------------------------------------------------------
+
+
+def check_digit(digits: str) -> int:
+    """Luhn (mod 10) check digit over the digits."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 == 0 else 1)
+        total += d - 9 if d > 9 else d
+    return (10 - total % 10) % 10
+
+
+def platform_tracking_number(prefix: str, sequence: int) -> str:
+    """PREFIX + 10 digits + a check digit, e.g. SF00000000421."""
+    digits = f"{sequence:010d}"
+    return f"{prefix}{digits}{check_digit(digits)}"
+
+
+def platform_tracking_valid(number: str, prefix: str) -> bool:
+    match = re.fullmatch(re.escape(prefix) + r"(\d{10})(\d)", number)
+    return bool(match) and check_digit(match.group(1)) == int(match.group(2))  # type: ignore[union-attr]
+
+
+def carrier_tracking_valid(config: LogisticsConfig, carrier: str, number: str) -> bool:
+    pattern = config.carrier_formats.get(carrier)
+    return pattern is not None and re.fullmatch(pattern, number) is not None
+
+
+# --- label rules ----------------------------------------------------------------------------
+
+_LINK = re.compile(r"(https?://|www\.|\b[a-z0-9-]+\.(com|net|org|io|me|vn|shop|store|ly)\b)", re.I)
+_OTHER_PLATFORMS = re.compile(
+    r"\b(shopee|lazada|tokopedia|amazon|ebay|aliexpress|taobao|temu|shein|whatsapp|wa\.me|"
+    r"telegram|t\.me|zalo|line\.me|wechat|facebook|fb\.com|instagram)\b",
+    re.I,
+)
+_QR = re.compile(r"\b(qr|scan me|scan to)\b", re.I)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+
+
+@dataclass(frozen=True)
+class LabelProblem:
+    field: str
+    problem: str
+
+
+def label_problems(label: Label) -> list[LabelProblem]:
+    """Everything wrong with a label; empty means it may be printed."""
+    problems: list[LabelProblem] = []
+    required = {
+        "recipient_name": label.recipient_name,
+        "recipient_address": " ".join(label.recipient_address),
+        "recipient_postal_code": label.recipient_postal_code,
+        "order_number": label.order_number,
+        "sender_name": label.sender_name,
+        "sender_address": " ".join(label.sender_address),
+        "tracking_number": label.tracking_number,
+    }
+    for name, value in required.items():
+        if not value.strip():
+            problems.append(LabelProblem(name, "is missing"))
+    if label.cross_border and label.customs is None:
+        problems.append(LabelProblem("customs", "a cross-border package needs customs data"))
+    texts = {
+        "recipient_name": label.recipient_name,
+        "recipient_address": " ".join(label.recipient_address),
+        "sender_name": label.sender_name,
+        "sender_address": " ".join(label.sender_address),
+        "note": label.note or "",
+        "customs.description": label.customs.description if label.customs else "",
+    }
+    for name, value in texts.items():
+        if _LINK.search(value):
+            problems.append(LabelProblem(name, "contains a link"))
+        if _QR.search(value):
+            problems.append(LabelProblem(name, "refers to a QR code"))
+        if _OTHER_PLATFORMS.search(value):
+            problems.append(LabelProblem(name, "names another platform or messenger"))
+        if _EMAIL.search(value):
+            problems.append(LabelProblem(name, "contains contact details unrelated to the order"))
+    return problems
