@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "shopflow-dev-secret-change-me-0123456789"
+DEV_CARRIER_SECRET = "shopflow-dev-carrier-secret"
 SERVICE_PORTS = {
     "order": 8001,
     "fulfillment": 8002,
@@ -56,6 +57,13 @@ class Settings(BaseSettings):
     @cached_property
     def effective_jwt_secret(self) -> str:
         return self.jwt_secret or DEV_JWT_SECRET
+
+    def carrier_secret(self, carrier: str) -> str | None:
+        """The carrier's webhook secret; outside production a dev secret serves any carrier."""
+        secret = self.carrier_secrets.get(carrier)
+        if secret is None and self.environment != "production":
+            return DEV_CARRIER_SECRET
+        return secret
 
     def database_url_for(self, service: str) -> str:
         """The SQLAlchemy URL of a service's own database."""

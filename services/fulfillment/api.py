@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from sqlalchemy import text
 
 from services.fulfillment import documents, views
 from services.fulfillment.domain import (
     AdjustStock,
     ChangeWarehouseAddress,
     Fulfillment,
+    RecordTracking,
     RegisterWarehouse,
     SplitRules,
     Warehouse,
 )
 from services.fulfillment.schemas import (
     SKU_PATTERN,
+    CarrierEventIn,
+    CarrierEventOut,
     PackageOut,
     PackagesOut,
     ShipRequest,
@@ -30,6 +37,7 @@ from services.fulfillment.schemas import (
     WarehouseOut,
 )
 from services.fulfillment.service import FulfillmentService
+from shared import signatures
 from shared.aggregate import NotFound
 from shared.auth import Principal, require
 from shared.events.common import Address
@@ -216,3 +224,63 @@ async def package_documents(
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{filename}"'},
     )
+
+
+@router.post("/carrier-events", response_model=CarrierEventOut)
+async def carrier_event(
+    request: Request,
+    carrier: Principal = require("carrier"),
+    x_shopflow_signature: str | None = Header(None, description="sha256=<hex HMAC of the body>"),
+) -> CarrierEventOut:
+    """A carrier's status report, signed with its shared secret. A repeat is a no-op."""
+    svc = service(request)
+    raw = await request.body()
+    secret = svc.runtime.settings.carrier_secret(carrier.carrier or "")
+    if (
+        not carrier.carrier
+        or secret is None
+        or not signatures.verify(secret, raw, x_shopflow_signature)
+    ):
+        raise Problem(
+            401, "Unauthorized", "missing or bad X-Shopflow-Signature", code="bad-signature"
+        )
+    try:
+        body = CarrierEventIn.model_validate_json(raw)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+    async with svc.runtime.db.connect() as conn:
+        ref = await views.package_by_tracking(conn, body.tracking_number)
+    fulfillment = (await svc.fulfillment(ref.order_id))[0] if ref else None
+    package = fulfillment.packages.get(ref.package_id) if fulfillment and ref else None
+    if ref is None or package is None or package.carrier != carrier.carrier:
+        raise NotFound(
+            "tracking-not-found", f"{carrier.carrier} has no parcel {body.tracking_number}"
+        )
+    command = RecordTracking(
+        ref.package_id, body.status, body.occurred_at, body.location, body.proof
+    )
+    outcome = await svc.track(ref, command)
+    events = [e.event_type for e in outcome.events]
+    return CarrierEventOut(
+        package_id=ref.package_id,
+        tracking_number=body.tracking_number,
+        status=outcome.state.packages[ref.package_id].status,
+        applied=bool(events) and events != ["TrackingAnomalyRecorded"],
+        anomaly=events == ["TrackingAnomalyRecorded"],
+    )
+
+
+@router.get("/tracking-anomalies")
+async def tracking_anomalies(
+    request: Request, _: Principal = require("operator"), limit: int = Query(100, ge=1, le=500)
+) -> dict[str, list[dict[str, object]]]:
+    """Carrier reports that could not follow the package's status, newest first."""
+    async with service(request).runtime.db.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT payload::text AS payload FROM events "
+                "WHERE event_type = 'TrackingAnomalyRecorded' ORDER BY position DESC LIMIT :n"
+            ),
+            {"n": limit},
+        )
+        return {"items": [json.loads(r.payload) for r in rows]}

@@ -13,7 +13,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.fulfillment.logistics import (
     LogisticsConfig,
@@ -30,19 +30,31 @@ from shared.events.fulfillment import (
     Allocation,
     Contact,
     Customs,
+    Delivered,
+    DeliveryFailed,
+    DispatchDeadlineChanged,
+    DispatchOverdue,
     FulfillmentRequested,
+    InTransit,
     Label,
     OrderLine,
+    OutForDelivery,
+    PackageDamaged,
+    PackageLost,
     PackagesCancelled,
     PackagesPlanned,
     PlannedPackage,
     ReadyToShip,
+    ReturnedToSender,
+    ShippingAddressUpdated,
     Shortfall,
     SkuQuantity,
     StockAdjusted,
     StockReleased,
     StockReserved,
     StockShortage,
+    TrackingAnomalyRecorded,
+    TrackingEvent,
     WarehouseAddressChanged,
     WarehouseRegistered,
 )
@@ -419,6 +431,8 @@ class Package:
     shipping_fee: Money | None = None
     label: Label | None = None
     ready_at: datetime | None = None
+    overdue: bool = False
+    tracked_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -489,9 +503,68 @@ class ShipPackage:
     now: datetime
 
 
+@dataclass(frozen=True)
+class MarkDispatchOverdue:
+    package_id: uuid.UUID
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ExtendDispatchDeadline:
+    hours: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class UpdateShippingAddress:
+    shipping_address: Address
+
+
+@dataclass(frozen=True)
+class RecordTracking:
+    """A carrier's status report for one of the order's packages."""
+
+    package_id: uuid.UUID
+    status: str
+    occurred_at: datetime
+    location: str | None = None
+    proof: str | None = None
+
+
 FulfillmentCommand = (
-    RequestFulfillment | RecordShortage | PlanPackages | CancelFulfillment | ShipPackage
+    RequestFulfillment
+    | RecordShortage
+    | PlanPackages
+    | CancelFulfillment
+    | ShipPackage
+    | MarkDispatchOverdue
+    | ExtendDispatchDeadline
+    | UpdateShippingAddress
+    | RecordTracking
 )
+
+TRACKING_EVENTS: Mapping[str, type[TrackingEvent]] = {
+    "IN_TRANSIT": InTransit,
+    "OUT_FOR_DELIVERY": OutForDelivery,
+    "DELIVERY_FAILED": DeliveryFailed,
+    "DELIVERED": Delivered,
+    "LOST": PackageLost,
+    "DAMAGED": PackageDamaged,
+    "RETURNED_TO_SENDER": ReturnedToSender,
+}
+STATUS_OF_EVENT = {cls: status for status, cls in TRACKING_EVENTS.items()}
+_IN_CARRIER_HANDS = {"IN_TRANSIT", "OUT_FOR_DELIVERY", "DELIVERY_FAILED", "DAMAGED", "LOST"}
+# Which carrier status may follow which package status.
+NEXT_STATUSES: Mapping[str, frozenset[str]] = {
+    "READY_TO_SHIP": frozenset(_IN_CARRIER_HANDS | {"RETURNED_TO_SENDER"}) - {"DELIVERY_FAILED"},
+    "PICKED_UP": frozenset(TRACKING_EVENTS) - {"DELIVERY_FAILED"},
+    "IN_TRANSIT": frozenset(TRACKING_EVENTS),
+    "OUT_FOR_DELIVERY": frozenset(TRACKING_EVENTS),
+    "DELIVERY_FAILED": frozenset(TRACKING_EVENTS),
+    "DAMAGED": frozenset(
+        {"IN_TRANSIT", "OUT_FOR_DELIVERY", "DELIVERED", "RETURNED_TO_SENDER", "LOST"}
+    ),
+}
 
 
 def decide_fulfillment(state: Fulfillment, command: FulfillmentCommand) -> list[EventPayload]:
@@ -535,7 +608,79 @@ def decide_fulfillment(state: Fulfillment, command: FulfillmentCommand) -> list[
             ]
         case ShipPackage():
             return [ship(state, order_id, command)]
+        case MarkDispatchOverdue():
+            package = state.packages.get(command.package_id)
+            if (
+                package is None
+                or package.status != "PLANNED"
+                or package.overdue
+                or command.now < package.dispatch_deadline
+            ):
+                return []
+            return [
+                DispatchOverdue(
+                    order_id=order_id,
+                    package_id=package.package_id,
+                    dispatch_deadline=package.dispatch_deadline,
+                    detected_at=command.now,
+                )
+            ]
+        case ExtendDispatchDeadline():
+            assert state.dispatch_deadline is not None
+            waiting = [p.package_id for p in state.packages.values() if p.status == "PLANNED"]
+            if state.status == "CANCELLED" or (state.packages and not waiting):
+                return []
+            return [
+                DispatchDeadlineChanged(
+                    order_id=order_id,
+                    package_ids=waiting,
+                    dispatch_deadline=state.dispatch_deadline + timedelta(hours=command.hours),
+                    reason=command.reason,
+                )
+            ]
+        case UpdateShippingAddress():
+            if command.shipping_address == state.shipping_address:
+                return []
+            if any(p.status not in ("PLANNED", "CANCELLED") for p in state.packages.values()):
+                raise DomainError("address-locked", "a package is ready to ship already")
+            return [
+                ShippingAddressUpdated(order_id=order_id, shipping_address=command.shipping_address)
+            ]
+        case RecordTracking():
+            return track(state, order_id, command)
     raise AssertionError(f"unhandled command {command!r}")
+
+
+def track(state: Fulfillment, order_id: uuid.UUID, cmd: RecordTracking) -> list[EventPayload]:
+    """Apply a carrier's report: a repeat or an older report is a no-op; one that cannot
+    follow the current status is recorded for operators and not applied."""
+    package = state.packages.get(cmd.package_id)
+    if package is None or package.tracking_number is None or package.carrier is None:
+        raise NotFound("package-not-found", "no such package")
+    if cmd.status not in TRACKING_EVENTS:
+        raise InvalidCommand(
+            "unknown-status", f"status must be one of {', '.join(TRACKING_EVENTS)}"
+        )
+    stale = package.tracked_at is not None and cmd.occurred_at <= package.tracked_at
+    if cmd.status == package.status or stale:
+        return []
+    common = {
+        "order_id": order_id,
+        "package_id": package.package_id,
+        "tracking_number": package.tracking_number,
+        "carrier": package.carrier,
+        "occurred_at": cmd.occurred_at,
+    }
+    if cmd.status not in NEXT_STATUSES.get(package.status, frozenset()):
+        return [
+            TrackingAnomalyRecorded(
+                **common, current_status=package.status, reported_status=cmd.status
+            )
+        ]
+    event_type = TRACKING_EVENTS[cmd.status]
+    if event_type is Delivered:
+        return [Delivered(**common, location=cmd.location, proof=cmd.proof)]
+    return [event_type(**common, location=cmd.location)]
 
 
 def ship(state: Fulfillment, order_id: uuid.UUID, cmd: ShipPackage) -> ReadyToShip:
@@ -697,6 +842,26 @@ def evolve_fulfillment(state: Fulfillment, event: EventPayload) -> Fulfillment:
                 ready_at=event.ready_at,
             )
             return replace(state, packages={**state.packages, event.package_id: ready})
+        case DispatchOverdue():
+            package = replace(state.packages[event.package_id], overdue=True)
+            return replace(state, packages={**state.packages, event.package_id: package})
+        case DispatchDeadlineChanged():
+            packages = {
+                k: replace(v, dispatch_deadline=event.dispatch_deadline, overdue=False)
+                if k in event.package_ids
+                else v
+                for k, v in state.packages.items()
+            }
+            return replace(state, dispatch_deadline=event.dispatch_deadline, packages=packages)
+        case ShippingAddressUpdated():
+            return replace(state, shipping_address=event.shipping_address)
+        case TrackingEvent():
+            package = replace(
+                state.packages[event.package_id],
+                status=STATUS_OF_EVENT[type(event)],
+                tracked_at=event.occurred_at,
+            )
+            return replace(state, packages={**state.packages, event.package_id: package})
         case PackagesCancelled():
             packages = {
                 k: replace(v, status="CANCELLED") if k in event.package_ids else v

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.fulfillment.domain import RequestFulfillment
+from services.fulfillment import views
+from services.fulfillment.domain import RequestFulfillment, UpdateShippingAddress
 from services.fulfillment.service import FulfillmentService
 from shared.consumer import Handler
 from shared.events import Envelope
 from shared.events.fulfillment import FulfillmentRequested, OrderLine
-from shared.events.order import OrderCancelled, OrderPlaced
+from shared.events.order import OrderCancelled, OrderPlaced, ShippingAddressChanged
+from shared.events.pickup import DispatchDeadlineExtended
 
 
 def order_handlers(service: FulfillmentService) -> dict[str, Handler]:
@@ -31,6 +33,7 @@ def order_handlers(service: FulfillmentService) -> dict[str, Handler]:
             deliver_by=event.deliver_by,
         )
         await service.on_fulfillment(event.order_id, RequestFulfillment(request), within=conn)
+        await service.apply_extensions(conn, event.order_id)
         await service.reserve_and_plan(conn, event.order_id)
 
     async def cancelled(conn: AsyncConnection, envelope: Envelope) -> None:
@@ -38,4 +41,28 @@ def order_handlers(service: FulfillmentService) -> dict[str, Handler]:
         assert isinstance(event, OrderCancelled)
         await service.cancel(conn, event.order_id, f"order cancelled ({event.reason_code})")
 
-    return {"OrderPlaced": placed, "OrderCancelled": cancelled}
+    async def address_changed(conn: AsyncConnection, envelope: Envelope) -> None:
+        event = envelope.decode()
+        assert isinstance(event, ShippingAddressChanged)
+        fulfillment, _ = await service.fulfillment(event.order_id)
+        if fulfillment.exists:  # before placement, OrderPlaced brings the latest address
+            command = UpdateShippingAddress(event.shipping_address)
+            await service.on_fulfillment(event.order_id, command, within=conn)
+
+    return {
+        "OrderPlaced": placed,
+        "OrderCancelled": cancelled,
+        "ShippingAddressChanged": address_changed,
+    }
+
+
+def pickup_handlers(service: FulfillmentService) -> dict[str, Handler]:
+    async def deadline_extended(conn: AsyncConnection, envelope: Envelope) -> None:
+        event = envelope.decode()
+        assert isinstance(event, DispatchDeadlineExtended)
+        await views.record_extension(
+            conn, envelope.event_id, event.order_id, event.extended_by_hours, event.reason
+        )
+        await service.apply_extensions(conn, event.order_id)
+
+    return {"DispatchDeadlineExtended": deadline_extended}

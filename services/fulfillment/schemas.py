@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.fulfillment.domain import Fulfillment, Package, Warehouse
 from shared.events.common import Address
@@ -86,6 +86,7 @@ class PackageOut(BaseModel):
     tracking_valid: bool | None = None
     shipping_fee: Money | None = None
     ready_at: datetime | None = None
+    overdue: bool = False
 
     @classmethod
     def of(cls, order_id: uuid.UUID, package: Package) -> PackageOut:
@@ -112,3 +113,27 @@ class PackagesOut(BaseModel):
             ],
             version=version,
         )
+
+
+class CarrierEventIn(Body):
+    tracking_number: str = Field(min_length=4, max_length=40)
+    status: Literal[
+        "IN_TRANSIT",
+        "OUT_FOR_DELIVERY",
+        "DELIVERY_FAILED",
+        "DELIVERED",
+        "LOST",
+        "DAMAGED",
+        "RETURNED_TO_SENDER",
+    ]
+    occurred_at: AwareDatetime
+    location: str | None = Field(None, max_length=200)
+    proof: str | None = Field(None, max_length=500, description="signature or photo reference")
+
+
+class CarrierEventOut(BaseModel):
+    package_id: uuid.UUID
+    tracking_number: str
+    status: str
+    applied: bool
+    anomaly: bool

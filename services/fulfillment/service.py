@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.fulfillment import views
+from services.fulfillment import deadlines, views
 from services.fulfillment.domain import (
     FULFILLMENT,
     STOCK,
@@ -15,11 +16,14 @@ from services.fulfillment.domain import (
     CancelFulfillment,
     ChangeWarehouseAddress,
     ConsumeShipped,
+    ExtendDispatchDeadline,
     Fulfillment,
     FulfillmentCommand,
+    MarkDispatchOverdue,
     PickupStatus,
     PlanPackages,
     RecordShortage,
+    RecordTracking,
     RegisterWarehouse,
     ReleaseStock,
     ReserveStock,
@@ -106,6 +110,7 @@ class FulfillmentService:
 
     async def _project(self, conn: AsyncConnection, _: object, events: list[Envelope]) -> None:
         await views.project(conn, events)
+        await deadlines.schedule_for(conn, events)
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -189,6 +194,25 @@ class FulfillmentService:
                 order_id=ref.order_id,
             )
         return outcome
+
+    async def apply_extensions(self, conn: AsyncConnection, order_id: uuid.UUID) -> None:
+        """Apply the deadline extensions recorded for the order (they may have arrived
+        before the order itself)."""
+        fulfillment, _ = await load(
+            conn, self.runtime.store, FULFILLMENT, fulfillment_stream(order_id)
+        )
+        if not fulfillment.exists:
+            return
+        for hours, reason in await views.take_pending_extensions(conn, order_id):
+            await self.on_fulfillment(order_id, ExtendDispatchDeadline(hours, reason), within=conn)
+
+    async def mark_overdue(
+        self, order_id: uuid.UUID, package_id: uuid.UUID, now: datetime
+    ) -> Outcome[Fulfillment]:
+        return await self.on_fulfillment(order_id, MarkDispatchOverdue(package_id, now))
+
+    async def track(self, ref: views.PackageRef, command: RecordTracking) -> Outcome[Fulfillment]:
+        return await self.on_fulfillment(ref.order_id, command)
 
     async def cancel(self, conn: AsyncConnection, order_id: uuid.UUID, reason: str) -> None:
         """Cancel the order's open packages and release its stock (an order cancelled before

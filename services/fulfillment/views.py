@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.fulfillment.domain import PickupStatus, SplitRules
+from services.fulfillment.domain import STATUS_OF_EVENT, PickupStatus, SplitRules
 from shared.events import Envelope
 from shared.events.fulfillment import (
     FulfillmentRequested,
@@ -19,6 +19,7 @@ from shared.events.fulfillment import (
     PackagesPlanned,
     ReadyToShip,
     StockShortage,
+    TrackingEvent,
     WarehouseAddressChanged,
     WarehouseRegistered,
 )
@@ -83,6 +84,14 @@ async def project(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
                         "updated_at = now() WHERE package_id = :id"
                     ),
                     {"id": event.package_id, "tn": event.tracking_number},
+                )
+            case TrackingEvent():
+                await conn.execute(
+                    text(
+                        "UPDATE packages SET status = :status, updated_at = now() "
+                        "WHERE package_id = :id"
+                    ),
+                    {"id": event.package_id, "status": STATUS_OF_EVENT[type(event)]},
                 )
             case PackagesCancelled():
                 await _order_status(conn, event.order_id, "CANCELLED")
@@ -193,3 +202,41 @@ async def pickup_status(
 
 async def next_tracking_sequence(conn: AsyncConnection) -> int:
     return int((await conn.execute(text("SELECT nextval('tracking_number_seq')"))).scalar_one())
+
+
+async def package_by_tracking(conn: AsyncConnection, tracking_number: str) -> PackageRef | None:
+    row = (
+        await conn.execute(
+            text(
+                "SELECT package_id, order_id, seller_id, buyer_id, warehouse_id FROM packages "
+                "WHERE tracking_number = :tn"
+            ),
+            {"tn": tracking_number},
+        )
+    ).first()
+    return PackageRef(*row) if row else None
+
+
+async def record_extension(
+    conn: AsyncConnection, event_id: uuid.UUID, order_id: uuid.UUID, hours: int, reason: str
+) -> None:
+    await conn.execute(
+        text(
+            "INSERT INTO deadline_extensions (event_id, order_id, hours, reason) "
+            "VALUES (:id, :order, :hours, :reason) ON CONFLICT DO NOTHING"
+        ),
+        {"id": event_id, "order": order_id, "hours": hours, "reason": reason},
+    )
+
+
+async def take_pending_extensions(
+    conn: AsyncConnection, order_id: uuid.UUID
+) -> list[tuple[int, str]]:
+    rows = await conn.execute(
+        text(
+            "UPDATE deadline_extensions SET applied_at = now() "
+            "WHERE order_id = :order AND applied_at IS NULL RETURNING hours, reason"
+        ),
+        {"order": order_id},
+    )
+    return [(r.hours, r.reason) for r in rows]

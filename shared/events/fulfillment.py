@@ -209,6 +209,36 @@ class ReadyToShip(EventPayload):
     label: Label
 
 
+@register("DispatchDeadlineChanged", service=SERVICE)
+class DispatchDeadlineChanged(EventPayload):
+    """The order's packages not yet ready to ship get a new dispatch deadline."""
+
+    order_id: uuid.UUID
+    package_ids: list[uuid.UUID]
+    dispatch_deadline: datetime
+    reason: str
+
+
+@register("ShippingAddressUpdated", service=SERVICE)
+class ShippingAddressUpdated(EventPayload):
+    order_id: uuid.UUID
+    shipping_address: Address
+
+
+@register("TrackingAnomalyRecorded", service=SERVICE)
+class TrackingAnomalyRecorded(EventPayload):
+    """A carrier status that cannot follow the package's current one: kept for operators,
+    not applied."""
+
+    order_id: uuid.UUID
+    package_id: uuid.UUID
+    tracking_number: str
+    carrier: str
+    current_status: str
+    reported_status: str
+    occurred_at: datetime
+
+
 @register("DispatchOverdue", service=SERVICE)
 class DispatchOverdue(EventPayload):
     order_id: uuid.UUID
@@ -217,7 +247,9 @@ class DispatchOverdue(EventPayload):
     detected_at: datetime
 
 
-class _TrackingEvent(EventPayload):
+class TrackingEvent(EventPayload):
+    """What every carrier status event carries."""
+
     order_id: uuid.UUID
     package_id: uuid.UUID
     tracking_number: str
@@ -227,35 +259,35 @@ class _TrackingEvent(EventPayload):
 
 
 @register("InTransit", service=SERVICE)
-class InTransit(_TrackingEvent):
+class InTransit(TrackingEvent):
     pass
 
 
 @register("OutForDelivery", service=SERVICE)
-class OutForDelivery(_TrackingEvent):
+class OutForDelivery(TrackingEvent):
     pass
 
 
 @register("DeliveryFailed", service=SERVICE)
-class DeliveryFailed(_TrackingEvent):
+class DeliveryFailed(TrackingEvent):
     pass
 
 
 @register("Delivered", service=SERVICE)
-class Delivered(_TrackingEvent):
+class Delivered(TrackingEvent):
     proof: str | None = None
 
 
 @register("PackageLost", service=SERVICE)
-class PackageLost(_TrackingEvent):
+class PackageLost(TrackingEvent):
     pass
 
 
 @register("PackageDamaged", service=SERVICE)
-class PackageDamaged(_TrackingEvent):
+class PackageDamaged(TrackingEvent):
     pass
 
 
 @register("ReturnedToSender", service=SERVICE)
-class ReturnedToSender(_TrackingEvent):
+class ReturnedToSender(TrackingEvent):
     pass

@@ -3,17 +3,23 @@ placed, its stock reserved and its packages planned; a cancellation releases the
 
 from __future__ import annotations
 
+import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pypdfium2
 import pytest
 import zxingcpp
+from aiokafka import AIOKafkaProducer
 
 from services.fulfillment.app import create_fulfillment_app
 from services.order.app import create_order_app
 from shared.auth import mint_token
 from shared.clock import SimulatedClock
+from shared.events import Envelope
+from shared.events.pickup import DispatchDeadlineExtended
+from shared.signatures import sign
 from tests.conftest import eventually, make_settings
 
 VN_ADDRESS = {
@@ -40,7 +46,7 @@ async def services(infra, order_db, fulfillment_db, serve_app):
         httpx.AsyncClient(base_url=order.base_url, timeout=20),
         httpx.AsyncClient(base_url=fulfillment.base_url, timeout=20),
     )
-    yield clients, clock, secret
+    yield clients, clock, secret, fulfillment_settings
     for client in clients:
         await client.aclose()
 
@@ -50,7 +56,7 @@ def auth(secret: str, role: str, sub: str, **claims: str) -> dict[str, str]:
 
 
 async def test_a_placed_order_gets_stock_reserved_and_packages_planned(services) -> None:
-    (orders, fulfillment), clock, secret = services
+    (orders, fulfillment), clock, secret, _ = services
     seller = auth(secret, "seller", "shop-vn")
     buyer = auth(secret, "buyer", "buyer-1")
     for sku, weight in (("BOOK", 600), ("LAMP", 2500)):
@@ -158,7 +164,7 @@ async def test_a_placed_order_gets_stock_reserved_and_packages_planned(services)
 
 
 async def test_warehouses_belong_to_their_seller(services) -> None:
-    (_, fulfillment), _, secret = services
+    (_, fulfillment), _, secret, _ = services
     mine = auth(secret, "seller", "shop-a")
     theirs = auth(secret, "seller", "shop-b")
     r = await fulfillment.post(
@@ -190,9 +196,11 @@ async def test_warehouses_belong_to_their_seller(services) -> None:
     )
 
 
-async def place_order(services, seller_id: str = "shop-ship") -> tuple[dict, dict, str]:  # type: ignore[no-untyped-def]
+async def place_order(
+    services, seller_id: str = "shop-ship", before_payment=None
+) -> tuple[dict, dict, str]:  # type: ignore[no-untyped-def]
     """Product, warehouse with stock, an order paid and placed: returns (order, plan, warehouse)."""
-    (orders, fulfillment), clock, secret = services
+    (orders, fulfillment), clock, secret, _ = services
     seller = auth(secret, "seller", seller_id)
     buyer = auth(secret, "buyer", "buyer-1")
     await orders.post(
@@ -230,6 +238,8 @@ async def place_order(services, seller_id: str = "shop-ship") -> tuple[dict, dic
             },
         )
     ).json()
+    if before_payment is not None:
+        await before_payment(order)
     await orders.post(
         f"/v1/orders/{order['order_id']}/payments",
         headers=buyer,
@@ -245,7 +255,7 @@ async def place_order(services, seller_id: str = "shop-ship") -> tuple[dict, dic
 
 
 async def test_ship_a_package_and_print_its_documents(services) -> None:
-    (_, fulfillment), _, secret = services
+    (_, fulfillment), _, secret, _ = services
     order, plan, warehouse_id = await place_order(services)
     seller = auth(secret, "seller", "shop-ship")
     buyer = auth(secret, "buyer", "buyer-1")
@@ -329,3 +339,153 @@ async def test_ship_a_package_and_print_its_documents(services) -> None:
         f"/v1/warehouses/{warehouse_id}/stock/BOOK", headers=seller, json={"on_hand": 8}
     )
     assert r.json()["reserved"] == 0 and r.json()["available"] == 8
+
+
+def carrier_post(
+    client: httpx.AsyncClient, secret: str, carrier: str, body: dict, signing_secret: str
+):  # type: ignore[no-untyped-def]
+    raw = json.dumps(body).encode()
+    headers = {
+        **auth(secret, "carrier", f"{carrier.lower()}-bot", carrier=carrier),
+        "content-type": "application/json",
+        "X-Shopflow-Signature": sign(signing_secret, raw),
+    }
+    return client.post("/v1/carrier-events", content=raw, headers=headers)
+
+
+async def test_signed_carrier_webhooks_drive_the_package_status(services) -> None:
+    (_, fulfillment), _, secret, settings = services
+    _, plan, _ = await place_order(services, "shop-track")
+    seller = auth(secret, "seller", "shop-track")
+    operator = auth(secret, "operator", "op")
+    pid = plan["packages"][0]["package_id"]
+    tracking = (
+        await fulfillment.post(
+            f"/v1/packages/{pid}/ship", headers=seller, json={"handover": "PICKUP"}
+        )
+    ).json()["tracking_number"]
+    carrier_secret = settings.carrier_secret("SPX")
+
+    def report(status: str, hour: int) -> dict:
+        return {
+            "tracking_number": tracking,
+            "status": status,
+            "occurred_at": f"2026-11-03T{hour:02d}:00:00Z",
+        }
+
+    async def package_status() -> str:
+        r = await fulfillment.get(f"/v1/orders/{plan['order_id']}/packages", headers=seller)
+        return r.json()["packages"][0]["status"]
+
+    bad = await carrier_post(fulfillment, secret, "SPX", report("IN_TRANSIT", 8), "not-the-secret")
+    assert bad.status_code == 401 and await package_status() == "READY_TO_SHIP"
+    unsigned = await fulfillment.post(
+        "/v1/carrier-events",
+        json=report("IN_TRANSIT", 8),
+        headers=auth(secret, "carrier", "x", carrier="SPX"),
+    )
+    assert unsigned.status_code == 401
+    assert (
+        await carrier_post(fulfillment, secret, "SPX", {"status": "IN_TRANSIT"}, carrier_secret)
+    ).status_code == 422
+    assert (
+        await carrier_post(fulfillment, secret, "JNT", report("IN_TRANSIT", 8), carrier_secret)
+    ).status_code == 404
+
+    first = await carrier_post(fulfillment, secret, "SPX", report("IN_TRANSIT", 8), carrier_secret)
+    assert (
+        first.status_code == 200
+        and first.json()["applied"]
+        and first.json()["status"] == "IN_TRANSIT"
+    )
+    repeat = await carrier_post(fulfillment, secret, "SPX", report("IN_TRANSIT", 8), carrier_secret)
+    assert repeat.status_code == 200 and not repeat.json()["applied"]
+    for status, hour in (("OUT_FOR_DELIVERY", 9), ("DELIVERED", 11)):
+        r = await carrier_post(fulfillment, secret, "SPX", report(status, hour), carrier_secret)
+        assert r.json()["applied"], r.text
+    assert await package_status() == "DELIVERED"
+    odd = await carrier_post(fulfillment, secret, "SPX", report("IN_TRANSIT", 12), carrier_secret)
+    assert odd.json() == {**odd.json(), "applied": False, "anomaly": True, "status": "DELIVERED"}
+    anomalies = (await fulfillment.get("/v1/tracking-anomalies", headers=operator)).json()["items"]
+    assert (
+        anomalies[0]["tracking_number"] == tracking
+        and anomalies[0]["reported_status"] == "IN_TRANSIT"
+    )
+    assert (await fulfillment.get("/v1/tracking-anomalies", headers=seller)).status_code == 403
+
+
+async def test_dispatch_deadline_overdue_and_extension_on_a_simulated_clock(services) -> None:
+    (_, fulfillment), clock, secret, settings = services
+    order, plan, _ = await place_order(services, "shop-late")
+    seller = auth(secret, "seller", "shop-late")
+    deadline = datetime.fromisoformat(plan["packages"][0]["dispatch_deadline"])
+
+    await publish_extension(settings, order["order_id"], "shop-late", 72)
+
+    async def extended() -> dict | None:
+        r = await fulfillment.get(f"/v1/orders/{order['order_id']}/packages", headers=seller)
+        package = r.json()["packages"][0]
+        return (
+            package
+            if datetime.fromisoformat(package["dispatch_deadline"])
+            == deadline + timedelta(hours=72)
+            else None
+        )
+
+    await eventually(extended, within=40)
+    clock.set(deadline + timedelta(hours=1))  # past the old deadline: not overdue
+    clock.advance(timedelta(hours=72))  # past the extended one: overdue
+
+    async def overdue() -> bool:
+        r = await fulfillment.get(f"/v1/orders/{order['order_id']}/packages", headers=seller)
+        return r.json()["packages"][0]["overdue"]
+
+    assert await eventually(overdue, within=20)
+
+
+async def publish_extension(settings, order_id: str, seller_id: str, hours: int) -> None:  # type: ignore[no-untyped-def]
+    event = DispatchDeadlineExtended(
+        order_id=uuid.UUID(order_id),
+        seller_id=seller_id,
+        extended_by_hours=hours,
+        reason="provider switch",
+        extended_at=datetime.now(UTC),
+    )
+    envelope = Envelope(
+        event_id=uuid.uuid4(),
+        event_type=event.event_type,
+        schema_version=1,
+        occurred_at=datetime.now(UTC),
+        producer="pickup",
+        stream_id=f"switch/{order_id}",
+        stream_version=1,
+        order_id=uuid.UUID(order_id),
+        seller_id=seller_id,
+        payload=event.model_dump(mode="json"),
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers())
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            settings.topic("pickup"), envelope.model_dump_json().encode(), key=order_id.encode()
+        )
+    finally:
+        await producer.stop()
+
+
+async def test_an_extension_that_arrives_before_the_order_is_kept_and_applied(services) -> None:
+    (orders, fulfillment), _, secret, settings = services
+    operator = auth(secret, "operator", "op")
+
+    async def extend_early(order: dict) -> None:
+        await publish_extension(settings, order["order_id"], "shop-early", 24)
+
+    order, _, _ = await place_order(services, "shop-early", before_payment=extend_early)
+    placed = (await orders.get(f"/v1/orders/{order['order_id']}", headers=operator)).json()
+    expected = datetime.fromisoformat(placed["dispatch_deadline"]) + timedelta(hours=24)
+
+    async def extended() -> bool:
+        r = await fulfillment.get(f"/v1/orders/{order['order_id']}/packages", headers=operator)
+        return datetime.fromisoformat(r.json()["packages"][0]["dispatch_deadline"]) == expected
+
+    assert await eventually(extended, within=20)

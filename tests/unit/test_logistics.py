@@ -11,9 +11,12 @@ from hypothesis import strategies as st
 
 from services.fulfillment.domain import (
     FULFILLMENT,
+    ExtendDispatchDeadline,
     Fulfillment,
+    MarkDispatchOverdue,
     PickupStatus,
     PlanPackages,
+    RecordTracking,
     RequestFulfillment,
     ShipPackage,
     SplitRules,
@@ -29,15 +32,18 @@ from services.fulfillment.logistics import (
     shipping_fee,
     zone,
 )
-from shared.aggregate import DomainError, InvalidCommand
+from shared.aggregate import DomainError, InvalidCommand, NotFound
 from shared.events.common import Address
 from shared.events.fulfillment import (
     Allocation,
     Contact,
     Customs,
+    DispatchDeadlineChanged,
+    DispatchOverdue,
     FulfillmentRequested,
     OrderLine,
     ReadyToShip,
+    TrackingAnomalyRecorded,
 )
 from shared.money import Money
 
@@ -226,3 +232,70 @@ def test_cross_border_needs_customs_data_and_its_own_channel() -> None:
 def test_late_dispatch_is_recorded() -> None:
     state, package_id = planned()
     assert ship(state, package_id, now=T0 + timedelta(hours=73)).late
+
+
+# --- tracking, overdue and extensions -----------------------------------------------------
+
+
+def shipped() -> tuple[Fulfillment, uuid.UUID]:
+    state, package_id = planned()
+    return FULFILLMENT.fold([ship(state, package_id)], state), package_id
+
+
+def report(state: Fulfillment, package_id: uuid.UUID, status: str, hours: float):  # type: ignore[no-untyped-def]
+    return decide_fulfillment(
+        state, RecordTracking(package_id, status, T0 + timedelta(hours=hours))
+    )
+
+
+def test_tracking_follows_the_carrier_and_ignores_repeats_and_stale_reports() -> None:
+    state, pid = shipped()
+    for status, hour in (
+        ("IN_TRANSIT", 10),
+        ("OUT_FOR_DELIVERY", 30),
+        ("DELIVERY_FAILED", 31),
+        ("OUT_FOR_DELIVERY", 50),
+    ):
+        events = report(state, pid, status, hour)
+        assert len(events) == 1
+        state = FULFILLMENT.fold(events, state)
+        assert state.packages[pid].status == status
+    assert report(state, pid, "OUT_FOR_DELIVERY", 51) == []  # a repeat
+    assert report(state, pid, "IN_TRANSIT", 20) == []  # older than what we know
+    state = FULFILLMENT.fold(report(state, pid, "DELIVERED", 52), state)
+    assert state.packages[pid].status == "DELIVERED"
+
+
+def test_an_impossible_transition_is_recorded_not_applied() -> None:
+    state, pid = shipped()
+    state = FULFILLMENT.fold(report(state, pid, "IN_TRANSIT", 10), state)
+    state = FULFILLMENT.fold(report(state, pid, "DELIVERED", 20), state)
+    [anomaly] = report(state, pid, "IN_TRANSIT", 30)
+    assert isinstance(anomaly, TrackingAnomalyRecorded)
+    assert (anomaly.current_status, anomaly.reported_status) == ("DELIVERED", "IN_TRANSIT")
+    assert FULFILLMENT.fold([anomaly], state).packages[pid].status == "DELIVERED"
+    planned_state, planned_pid = planned()
+    with pytest.raises(NotFound):  # no tracking number yet: the carrier cannot have it
+        report(planned_state, planned_pid, "IN_TRANSIT", 1)
+
+
+def test_dispatch_overdue_once_and_extensions_move_the_deadline() -> None:
+    state, pid = planned()
+    deadline = state.packages[pid].dispatch_deadline
+    assert (
+        decide_fulfillment(state, MarkDispatchOverdue(pid, deadline - timedelta(seconds=1))) == []
+    )
+    [changed] = decide_fulfillment(state, ExtendDispatchDeadline(72, "provider switch"))
+    assert isinstance(
+        changed, DispatchDeadlineChanged
+    ) and changed.dispatch_deadline == deadline + timedelta(hours=72)
+    extended = FULFILLMENT.fold([changed], state)
+    assert (
+        decide_fulfillment(extended, MarkDispatchOverdue(pid, deadline + timedelta(hours=1))) == []
+    )
+    [overdue] = decide_fulfillment(state, MarkDispatchOverdue(pid, deadline))
+    assert isinstance(overdue, DispatchOverdue)
+    late = FULFILLMENT.fold([overdue], state)
+    assert decide_fulfillment(late, MarkDispatchOverdue(pid, deadline + timedelta(days=1))) == []
+    ready = FULFILLMENT.fold([ship(state, pid)], state)
+    assert decide_fulfillment(ready, MarkDispatchOverdue(pid, deadline)) == []
