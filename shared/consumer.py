@@ -7,6 +7,7 @@ no-op. Offsets are committed after that transaction. An event that keeps failing
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -187,7 +188,8 @@ class ConsumerRunner:
             auto_offset_reset="earliest",
             max_poll_records=200,
         )
-        await self.consumer.start()
+        if not await _start_unless_stopped(self.consumer, stop):
+            return
         try:
             while not stop.is_set():
                 batch = await self.consumer.getmany(timeout_ms=200, max_records=200)
@@ -231,3 +233,22 @@ class ConsumerRunner:
             }
             for tp in sorted(assigned)
         }
+
+
+async def _start_unless_stopped(consumer: AIOKafkaConsumer, stop: asyncio.Event) -> bool:
+    """Join the group, unless told to stop first (a join takes seconds on Tansu)."""
+    starting = asyncio.ensure_future(consumer.start())
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if starting.done():
+        starting.result()
+        return True
+    starting.cancel()
+    with contextlib.suppress(asyncio.CancelledError, KafkaError):
+        await starting
+    # Leaving a group we never finished joining can wait out the broker's join delay;
+    # nothing was consumed, so there is nothing to commit: let it finish in the background.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(consumer.stop()), 0.5)
+    return False

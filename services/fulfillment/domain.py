@@ -13,7 +13,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from services.fulfillment.logistics import (
     LogisticsConfig,
@@ -510,8 +510,10 @@ class MarkDispatchOverdue:
 
 
 @dataclass(frozen=True)
-class ExtendDispatchDeadline:
-    hours: int
+class SetDispatchDeadline:
+    """The order's dispatch deadline moved (the order service decides it)."""
+
+    dispatch_deadline: datetime
     reason: str
 
 
@@ -538,7 +540,7 @@ FulfillmentCommand = (
     | CancelFulfillment
     | ShipPackage
     | MarkDispatchOverdue
-    | ExtendDispatchDeadline
+    | SetDispatchDeadline
     | UpdateShippingAddress
     | RecordTracking
 )
@@ -625,16 +627,15 @@ def decide_fulfillment(state: Fulfillment, command: FulfillmentCommand) -> list[
                     detected_at=command.now,
                 )
             ]
-        case ExtendDispatchDeadline():
-            assert state.dispatch_deadline is not None
+        case SetDispatchDeadline():
             waiting = [p.package_id for p in state.packages.values() if p.status == "PLANNED"]
-            if state.status == "CANCELLED" or (state.packages and not waiting):
+            if state.status == "CANCELLED" or command.dispatch_deadline == state.dispatch_deadline:
                 return []
             return [
                 DispatchDeadlineChanged(
                     order_id=order_id,
                     package_ids=waiting,
-                    dispatch_deadline=state.dispatch_deadline + timedelta(hours=command.hours),
+                    dispatch_deadline=command.dispatch_deadline,
                     reason=command.reason,
                 )
             ]

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.fulfillment import views
-from services.fulfillment.domain import RequestFulfillment, UpdateShippingAddress
+from services.fulfillment.domain import (
+    RequestFulfillment,
+    SetDispatchDeadline,
+    UpdateShippingAddress,
+)
 from services.fulfillment.service import FulfillmentService
 from shared.consumer import Handler
 from shared.events import Envelope
 from shared.events.fulfillment import FulfillmentRequested, OrderLine
-from shared.events.order import OrderCancelled, OrderPlaced, ShippingAddressChanged
-from shared.events.pickup import DispatchDeadlineExtended
+from shared.events.order import (
+    DispatchDeadlineMoved,
+    OrderCancelled,
+    OrderPlaced,
+    ShippingAddressChanged,
+)
 
 
 def order_handlers(service: FulfillmentService) -> dict[str, Handler]:
@@ -33,7 +40,6 @@ def order_handlers(service: FulfillmentService) -> dict[str, Handler]:
             deliver_by=event.deliver_by,
         )
         await service.on_fulfillment(event.order_id, RequestFulfillment(request), within=conn)
-        await service.apply_extensions(conn, event.order_id)
         await service.reserve_and_plan(conn, event.order_id)
 
     async def cancelled(conn: AsyncConnection, envelope: Envelope) -> None:
@@ -49,20 +55,16 @@ def order_handlers(service: FulfillmentService) -> dict[str, Handler]:
             command = UpdateShippingAddress(event.shipping_address)
             await service.on_fulfillment(event.order_id, command, within=conn)
 
+    async def deadline_moved(conn: AsyncConnection, envelope: Envelope) -> None:
+        event = envelope.decode()
+        assert isinstance(event, DispatchDeadlineMoved)
+        if event.dispatch_deadline is not None:  # before placement OrderPlaced includes it
+            command = SetDispatchDeadline(event.dispatch_deadline, event.reason)
+            await service.on_fulfillment(event.order_id, command, within=conn)
+
     return {
         "OrderPlaced": placed,
         "OrderCancelled": cancelled,
         "ShippingAddressChanged": address_changed,
+        "DispatchDeadlineMoved": deadline_moved,
     }
-
-
-def pickup_handlers(service: FulfillmentService) -> dict[str, Handler]:
-    async def deadline_extended(conn: AsyncConnection, envelope: Envelope) -> None:
-        event = envelope.decode()
-        assert isinstance(event, DispatchDeadlineExtended)
-        await views.record_extension(
-            conn, envelope.event_id, event.order_id, event.extended_by_hours, event.reason
-        )
-        await service.apply_extensions(conn, event.order_id)
-
-    return {"DispatchDeadlineExtended": deadline_extended}

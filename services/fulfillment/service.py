@@ -16,7 +16,6 @@ from services.fulfillment.domain import (
     CancelFulfillment,
     ChangeWarehouseAddress,
     ConsumeShipped,
-    ExtendDispatchDeadline,
     Fulfillment,
     FulfillmentCommand,
     MarkDispatchOverdue,
@@ -194,17 +193,6 @@ class FulfillmentService:
                 order_id=ref.order_id,
             )
         return outcome
-
-    async def apply_extensions(self, conn: AsyncConnection, order_id: uuid.UUID) -> None:
-        """Apply the deadline extensions recorded for the order (they may have arrived
-        before the order itself)."""
-        fulfillment, _ = await load(
-            conn, self.runtime.store, FULFILLMENT, fulfillment_stream(order_id)
-        )
-        if not fulfillment.exists:
-            return
-        for hours, reason in await views.take_pending_extensions(conn, order_id):
-            await self.on_fulfillment(order_id, ExtendDispatchDeadline(hours, reason), within=conn)
 
     async def mark_overdue(
         self, order_id: uuid.UUID, package_id: uuid.UUID, now: datetime

@@ -215,28 +215,3 @@ async def package_by_tracking(conn: AsyncConnection, tracking_number: str) -> Pa
         )
     ).first()
     return PackageRef(*row) if row else None
-
-
-async def record_extension(
-    conn: AsyncConnection, event_id: uuid.UUID, order_id: uuid.UUID, hours: int, reason: str
-) -> None:
-    await conn.execute(
-        text(
-            "INSERT INTO deadline_extensions (event_id, order_id, hours, reason) "
-            "VALUES (:id, :order, :hours, :reason) ON CONFLICT DO NOTHING"
-        ),
-        {"id": event_id, "order": order_id, "hours": hours, "reason": reason},
-    )
-
-
-async def take_pending_extensions(
-    conn: AsyncConnection, order_id: uuid.UUID
-) -> list[tuple[int, str]]:
-    rows = await conn.execute(
-        text(
-            "UPDATE deadline_extensions SET applied_at = now() "
-            "WHERE order_id = :order AND applied_at IS NULL RETURNING hours, reason"
-        ),
-        {"order": order_id},
-    )
-    return [(r.hours, r.reason) for r in rows]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.order import api, deadlines
+from services.order.handlers import fulfillment_handlers, pickup_handlers
 from services.order.policy import OrderSettings
 from services.order.service import OrderService
 from shared.clock import Clock
@@ -24,6 +25,8 @@ def create_order_app(
     order_service = OrderService(runtime, (order_settings or OrderSettings()).policy())
     for kind, handler in deadlines.handlers(order_service.handle).items():
         runtime.on_deadline(kind, handler)
+    runtime.add_consumer("fulfillment", ["fulfillment"], fulfillment_handlers(order_service))
+    runtime.add_consumer("pickup", ["pickup"], pickup_handlers(order_service))
     app = create_app(
         runtime,
         [api.router],

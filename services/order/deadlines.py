@@ -1,5 +1,6 @@
-"""The order service's SLA timers: unpaid timeout, end of the remorse window, and the
-automatic approval of an unanswered cancellation request."""
+"""The order service's SLA timers: unpaid timeout, end of the remorse window, automatic
+approval of an unanswered cancellation request, cancellation for a missed dispatch, and the
+automatic completion after delivery."""
 
 from __future__ import annotations
 
@@ -9,28 +10,54 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.order.domain import ApproveCancellation, CancelUnpaid, EndRemorseWindow, OrderCommand
+from services.order.domain import (
+    ApproveCancellation,
+    AutoComplete,
+    CancelForMissedDispatch,
+    CancelUnpaid,
+    EndRemorseWindow,
+    Order,
+    OrderCommand,
+    OrderPolicy,
+)
 from shared.deadlines import Deadline, schedule
 from shared.events import Envelope
-from shared.events.order import CancellationRequested, OrderCreated, OrderPutOnHold
+from shared.events.order import (
+    CancellationRequested,
+    DispatchDeadlineMoved,
+    OrderCreated,
+    OrderPlaced,
+    OrderPutOnHold,
+    OrderStatusChanged,
+)
 
 UNPAID_TIMEOUT = "unpaid-timeout"
 REMORSE_WINDOW_END = "remorse-window-end"
 CANCELLATION_AUTO_APPROVE = "cancellation-auto-approve"
+MISSED_DISPATCH = "missed-dispatch"
+AUTO_COMPLETE = "auto-complete"
 
 
-async def schedule_for(conn: AsyncConnection, events: list[Envelope]) -> None:
+async def schedule_for(
+    conn: AsyncConnection, state: Order, events: list[Envelope], policy: OrderPolicy
+) -> None:
     """Start the timers the new events call for, in the same transaction."""
     for envelope in events:
         event = envelope.decode()
+        order = str(envelope.order_id)
         match event:
             case OrderCreated():
-                await schedule(conn, UNPAID_TIMEOUT, str(event.order_id), event.pay_by)
+                await schedule(conn, UNPAID_TIMEOUT, order, event.pay_by)
             case OrderPutOnHold():
-                await schedule(conn, REMORSE_WINDOW_END, str(event.order_id), event.remorse_until)
+                await schedule(conn, REMORSE_WINDOW_END, order, event.remorse_until)
             case CancellationRequested():
+                await schedule(conn, CANCELLATION_AUTO_APPROVE, order, event.auto_approve_at)
+            case OrderPlaced() | DispatchDeadlineMoved() if event.dispatch_deadline is not None:
+                due = event.dispatch_deadline + policy.missed_dispatch_cancel_after
+                await schedule(conn, MISSED_DISPATCH, order, due)
+            case OrderStatusChanged(to_status="DELIVERED") if state.delivered_at is not None:
                 await schedule(
-                    conn, CANCELLATION_AUTO_APPROVE, str(event.order_id), event.auto_approve_at
+                    conn, AUTO_COMPLETE, order, state.delivered_at + policy.auto_complete_after
                 )
 
 
@@ -44,6 +71,8 @@ def handlers(handle: Handle) -> dict[str, Callable[[Deadline, datetime], Awaitab
         CANCELLATION_AUTO_APPROVE: lambda now: ApproveCancellation(
             actor_id="system", now=now, auto=True
         ),
+        MISSED_DISPATCH: lambda now: CancelForMissedDispatch(now=now),
+        AUTO_COMPLETE: lambda now: AutoComplete(now=now),
     }
 
     def fire(kind: str) -> Callable[[Deadline, datetime], Awaitable[None]]:

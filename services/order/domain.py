@@ -20,6 +20,7 @@ from shared.events.common import Address, Dimensions, LineItem
 from shared.events.order import (
     CancellationRejected,
     CancellationRequested,
+    DispatchDeadlineMoved,
     OrderCancelled,
     OrderCompleted,
     OrderCreated,
@@ -29,6 +30,7 @@ from shared.events.order import (
     OrderReviewed,
     OrderStatus,
     OrderStatusChanged,
+    PackageStatusRecorded,
     ProductChanged,
     ProductListed,
     ReviewFailure,
@@ -78,6 +80,8 @@ class OrderPolicy:
     cancellation_auto_approve: timedelta = timedelta(hours=24)
     dispatch_sla: timedelta = timedelta(hours=72)
     deliver_by_after_dispatch: timedelta = timedelta(days=6)
+    auto_complete_after: timedelta = timedelta(days=7)
+    missed_dispatch_cancel_after: timedelta = timedelta(days=5)
     max_lines: int = 50
     shipping_options: Mapping[str, ShippingOption] = field(
         default_factory=lambda: {
@@ -212,6 +216,10 @@ class Order:
     cancellation_request: CancellationRequest | None = None
     cancelled: OrderCancelled | None = None
     completed_at: datetime | None = None
+    packages: Mapping[uuid.UUID, str] = field(default_factory=dict)
+    delivered_at: datetime | None = None
+    open_aftersales_cases: int = 0  # set by the aftersales service's events (issue 5)
+    extra_dispatch_hours: int = 0
 
     @property
     def exists(self) -> bool:
@@ -307,6 +315,30 @@ class CancelUnpaid:
     now: datetime
 
 
+@dataclass(frozen=True)
+class RecordPackageStatus:
+    package_id: uuid.UUID
+    package_status: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ExtendDispatch:
+    hours: int
+    reason: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class AutoComplete:
+    now: datetime
+
+
+@dataclass(frozen=True)
+class CancelForMissedDispatch:
+    now: datetime
+
+
 OrderCommand = (
     CreateOrder
     | PayOrder
@@ -318,6 +350,10 @@ OrderCommand = (
     | ChangeShippingAddress
     | ConfirmReceipt
     | CancelUnpaid
+    | RecordPackageStatus
+    | ExtendDispatch
+    | AutoComplete
+    | CancelForMissedDispatch
 )
 
 # Before a package is ready to ship the order can still be cancelled or re-addressed.
@@ -423,6 +459,47 @@ def _decide(state: Order, command: OrderCommand, policy: OrderPolicy) -> list[Ev
             if state.status != "DELIVERED":
                 raise DomainError("not-delivered", f"the order is {state.status}, not DELIVERED")
             return [OrderCompleted(order_id=order_id, completed_at=command.now, auto=False)]
+        case RecordPackageStatus():
+            return _record_package(state, order_id, command)
+        case ExtendDispatch():
+            if state.status in ("CANCELLED", "COMPLETED"):
+                return []
+            extra = timedelta(hours=command.hours)
+            placed = state.dispatch_deadline is not None and state.deliver_by is not None
+            return [
+                DispatchDeadlineMoved(
+                    order_id=order_id,
+                    hours=command.hours,
+                    reason=command.reason,
+                    dispatch_deadline=state.dispatch_deadline + extra if placed else None,  # type: ignore[operator]
+                    deliver_by=state.deliver_by + extra if placed else None,  # type: ignore[operator]
+                )
+            ]
+        case AutoComplete():
+            due = state.delivered_at and state.delivered_at + policy.auto_complete_after
+            if state.status != "DELIVERED" or due is None or command.now < due:
+                return []
+            if state.open_aftersales_cases:
+                return []  # completes when the case closes (aftersales, issue 5)
+            return [OrderCompleted(order_id=order_id, completed_at=command.now, auto=True)]
+        case CancelForMissedDispatch():
+            due = state.dispatch_deadline and (
+                state.dispatch_deadline + policy.missed_dispatch_cancel_after
+            )
+            if state.status != "AWAITING_SHIPMENT" or due is None or command.now < due:
+                return []
+            return [
+                _cancelled(
+                    state,
+                    order_id,
+                    "system",
+                    "system",
+                    "MISSED_DISPATCH_DEADLINE",
+                    "not ready to ship in time",
+                    True,
+                    command.now,
+                )
+            ]
         case CancelUnpaid():
             if state.status != "UNPAID" or state.pay_by is None or command.now < state.pay_by:
                 return []
@@ -432,6 +509,64 @@ def _decide(state: Order, command: OrderCommand, policy: OrderPolicy) -> list[Ev
                 )
             ]
     raise AssertionError(f"unhandled command {command!r}")
+
+
+# How far along the way a package status is. Reports from different topics may arrive out of
+# order: a status of an earlier phase than the one known is ignored.
+_PHASE = {
+    "PLANNED": 0,
+    "READY_TO_SHIP": 1,
+    "PICKED_UP": 2,
+    "IN_TRANSIT": 3,
+    "OUT_FOR_DELIVERY": 3,
+    "DELIVERY_FAILED": 3,
+    "DAMAGED": 3,
+    "DELIVERED": 4,
+    "LOST": 4,
+    "RETURNED_TO_SENDER": 4,
+    "CANCELLED": 5,
+    "REPLACED": 5,
+}
+_LEFT = frozenset(s for s, phase in _PHASE.items() if 2 <= phase <= 4)
+_FULFILLING = frozenset(
+    {"AWAITING_SHIPMENT", "PARTIALLY_SHIPPING", "AWAITING_COLLECTION", "IN_TRANSIT"}
+)
+
+
+def _record_package(
+    state: Order, order_id: uuid.UUID, cmd: RecordPackageStatus
+) -> list[EventPayload]:
+    if state.status not in _FULFILLING | {"DELIVERED"} or cmd.package_status not in _PHASE:
+        return []
+    known = state.packages.get(cmd.package_id)
+    if known == cmd.package_status or (
+        known is not None and _PHASE[cmd.package_status] < _PHASE[known]
+    ):
+        return []
+    return [
+        PackageStatusRecorded(
+            order_id=order_id,
+            package_id=cmd.package_id,
+            package_status=cmd.package_status,
+            recorded_at=cmd.now,
+        )
+    ]
+
+
+def status_from_packages(state: Order) -> OrderStatus:
+    """The order's status while it is being fulfilled, from what its packages do."""
+    active = [s for s in state.packages.values() if s not in ("CANCELLED", "REPLACED")]
+    if not active:
+        return "AWAITING_SHIPMENT"
+    if all(s == "DELIVERED" for s in active):
+        return "DELIVERED"
+    if any(s in _LEFT for s in active):
+        return "IN_TRANSIT"
+    if all(s == "READY_TO_SHIP" for s in active):
+        return "AWAITING_COLLECTION"
+    if any(s == "READY_TO_SHIP" for s in active):
+        return "PARTIALLY_SHIPPING"
+    return "AWAITING_SHIPMENT"
 
 
 def _create(state: Order, cmd: CreateOrder, policy: OrderPolicy) -> list[EventPayload]:
@@ -633,7 +768,7 @@ def _cancelled(
 def _placed(state: Order, order_id: uuid.UUID, now: datetime, policy: OrderPolicy) -> OrderPlaced:
     assert state.shipping_address and state.subtotal and state.shipping_fee and state.total
     assert state.created_at and state.paid_at
-    dispatch_deadline = now + policy.dispatch_sla
+    dispatch_deadline = now + policy.dispatch_sla + timedelta(hours=state.extra_dispatch_hours)
     return OrderPlaced(
         order_id=order_id,
         buyer_id=state.buyer_id,
@@ -841,6 +976,30 @@ def _(event: OrderStatusChanged, state: Order) -> Order:
 @evolve_order.register
 def _(event: OrderCompleted, state: Order) -> Order:
     return replace(state, status="COMPLETED", completed_at=event.completed_at)
+
+
+@evolve_order.register
+def _(event: PackageStatusRecorded, state: Order) -> Order:
+    packages = {**state.packages, event.package_id: event.package_status}
+    moved = replace(state, packages=packages)
+    status = status_from_packages(moved)
+    delivered_at = state.delivered_at
+    if status == "DELIVERED" and state.status != "DELIVERED":
+        delivered_at = event.recorded_at
+    return replace(moved, status=status, delivered_at=delivered_at)
+
+
+@evolve_order.register
+def _(event: DispatchDeadlineMoved, state: Order) -> Order:
+    extra = state.extra_dispatch_hours + event.hours
+    if event.dispatch_deadline is None:
+        return replace(state, extra_dispatch_hours=extra)
+    return replace(
+        state,
+        extra_dispatch_hours=extra,
+        dispatch_deadline=event.dispatch_deadline,
+        deliver_by=event.deliver_by,
+    )
 
 
 ORDER = Aggregate(

@@ -17,6 +17,8 @@ class OrderSettings(BaseSettings):
     cancellation_auto_approve_hours: float = 24
     dispatch_sla_hours: float = 72
     deliver_by_days_after_dispatch: float = 6
+    auto_complete_days_after_delivery: float = 7
+    missed_dispatch_cancel_days: float = 5
     risk_max_order_total: int | None = 5_000_000
     risk_max_units_per_sku: int | None = 50
     risk_blocked_postal_codes: list[str] = []
@@ -29,6 +31,8 @@ class OrderSettings(BaseSettings):
             cancellation_auto_approve=timedelta(hours=self.cancellation_auto_approve_hours),
             dispatch_sla=timedelta(hours=self.dispatch_sla_hours),
             deliver_by_after_dispatch=timedelta(days=self.deliver_by_days_after_dispatch),
+            auto_complete_after=timedelta(days=self.auto_complete_days_after_delivery),
+            missed_dispatch_cancel_after=timedelta(days=self.missed_dispatch_cancel_days),
             risk=RiskRules(
                 max_order_total=self.risk_max_order_total,
                 max_units_per_sku=self.risk_max_units_per_sku,

@@ -35,7 +35,11 @@ class OrderService:
         self.policy = policy
 
     async def handle(
-        self, order_id: uuid.UUID, command: OrderCommand, guard: Guard | None = None
+        self,
+        order_id: uuid.UUID,
+        command: OrderCommand,
+        guard: Guard | None = None,
+        within: AsyncConnection | None = None,
     ) -> Outcome[Order]:
         """Decide `command` on the order; `guard` sees the state first (ownership checks)."""
 
@@ -53,12 +57,13 @@ class OrderService:
             now=command.now,
             after_append=self._after_append,
             max_attempts=self.runtime.settings.command_max_attempts,
+            within=within,
         )
 
     async def _after_append(
         self, conn: AsyncConnection, state: Order, events: list[Envelope]
     ) -> None:
-        await deadlines.schedule_for(conn, events)
+        await deadlines.schedule_for(conn, state, events, self.policy)
 
     async def order(self, order_id: uuid.UUID) -> tuple[Order, int]:
         async with self.runtime.db.connect() as conn:

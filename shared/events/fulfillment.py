@@ -291,3 +291,16 @@ class PackageDamaged(TrackingEvent):
 @register("ReturnedToSender", service=SERVICE)
 class ReturnedToSender(TrackingEvent):
     pass
+
+
+# The package status each of these events leaves behind.
+STATUS_BY_EVENT_TYPE = {
+    "ReadyToShip": "READY_TO_SHIP",
+    "InTransit": "IN_TRANSIT",
+    "OutForDelivery": "OUT_FOR_DELIVERY",
+    "DeliveryFailed": "DELIVERY_FAILED",
+    "Delivered": "DELIVERED",
+    "PackageLost": "LOST",
+    "PackageDamaged": "DAMAGED",
+    "ReturnedToSender": "RETURNED_TO_SENDER",
+}

@@ -163,3 +163,27 @@ class OrderCompleted(EventPayload):
     order_id: uuid.UUID
     completed_at: datetime
     auto: bool
+
+
+@register("PackageStatusRecorded", service=SERVICE)
+class PackageStatusRecorded(EventPayload):
+    """What the order knows of one of its packages (from fulfillment and pickup events)."""
+
+    order_id: uuid.UUID
+    package_id: uuid.UUID
+    package_status: str
+    recorded_at: datetime
+
+
+@register("DispatchDeadlineMoved", service=SERVICE)
+class DispatchDeadlineMoved(EventPayload):
+    """The platform granted more time to dispatch (e.g. a pickup provider switch). Before
+    the order is placed only the hours are kept, and OrderPlaced's deadline includes them;
+    after it, the new deadlines are given. The order service is the one authority on the
+    order's dispatch deadline: fulfillment follows this event, not the pickup service's."""
+
+    order_id: uuid.UUID
+    hours: int
+    reason: str
+    dispatch_deadline: datetime | None = None
+    deliver_by: datetime | None = None

@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 
 from services.fulfillment.domain import (
     FULFILLMENT,
-    ExtendDispatchDeadline,
     Fulfillment,
     MarkDispatchOverdue,
     PickupStatus,
     PlanPackages,
     RecordTracking,
     RequestFulfillment,
+    SetDispatchDeadline,
     ShipPackage,
     SplitRules,
     Warehouse,
@@ -285,7 +285,8 @@ def test_dispatch_overdue_once_and_extensions_move_the_deadline() -> None:
     assert (
         decide_fulfillment(state, MarkDispatchOverdue(pid, deadline - timedelta(seconds=1))) == []
     )
-    [changed] = decide_fulfillment(state, ExtendDispatchDeadline(72, "provider switch"))
+    moved_to = deadline + timedelta(hours=72)
+    [changed] = decide_fulfillment(state, SetDispatchDeadline(moved_to, "provider switch"))
     assert isinstance(
         changed, DispatchDeadlineChanged
     ) and changed.dispatch_deadline == deadline + timedelta(hours=72)

@@ -13,6 +13,8 @@ from services.order.domain import (
     ORDER,
     PRODUCT,
     ApproveCancellation,
+    AutoComplete,
+    CancelForMissedDispatch,
     CancelOrder,
     CancelUnpaid,
     ChangeProduct,
@@ -20,12 +22,14 @@ from services.order.domain import (
     ConfirmReceipt,
     CreateOrder,
     EndRemorseWindow,
+    ExtendDispatch,
     ListProduct,
     Order,
     OrderLine,
     OrderPolicy,
     PayOrder,
     Product,
+    RecordPackageStatus,
     RejectCancellation,
     ReviewOrder,
     RiskRules,
@@ -40,6 +44,7 @@ from shared.events.common import Address
 from shared.events.order import (
     CancellationRequested,
     OrderCancelled,
+    OrderCompleted,
     OrderPlaced,
     OrderPutOnHold,
     OrderStatusChanged,
@@ -573,3 +578,70 @@ def test_products_list_once_and_change() -> None:
     assert changed.price == Money(amount=2, currency=USD) and changed.title == "T"
     with pytest.raises(NotFound):
         decide_product(Product(seller_id="s1", sku="B"), ChangeProduct(title="x"))
+
+
+# --- following the packages ---------------------------------------------------------------
+
+
+def progress(state: Order, package: uuid.UUID, status: str, hours: float = 1) -> Order:
+    events = decide_order(state, RecordPackageStatus(package, status, T0 + timedelta(hours=hours)))
+    return ORDER.fold(events, state)
+
+
+def test_the_status_follows_the_packages() -> None:
+    a, b = uuid.uuid4(), uuid.uuid4()
+    state = progress(progress(placed(), a, "PLANNED"), b, "PLANNED")
+    assert state.status == "AWAITING_SHIPMENT"
+    state = progress(state, a, "READY_TO_SHIP")
+    assert state.status == "PARTIALLY_SHIPPING"
+    state = progress(state, b, "READY_TO_SHIP")
+    assert state.status == "AWAITING_COLLECTION"
+    state = progress(state, a, "IN_TRANSIT")
+    assert state.status == "IN_TRANSIT"
+    state = progress(state, a, "READY_TO_SHIP")  # a late report of an earlier phase
+    assert state.packages[a] == "IN_TRANSIT"
+    state = progress(state, a, "DELIVERED", hours=10)
+    assert state.status == "IN_TRANSIT"
+    state = progress(state, b, "DELIVERED", hours=12)
+    assert state.status == "DELIVERED" and state.delivered_at == T0 + timedelta(hours=12)
+
+
+def test_automatic_completion_waits_its_days_and_for_open_cases() -> None:
+    from dataclasses import replace
+
+    package = uuid.uuid4()
+    state = progress(progress(placed(), package, "PLANNED"), package, "DELIVERED", hours=5)
+    due = T0 + timedelta(hours=5) + POLICY.auto_complete_after
+    assert decide_order(state, AutoComplete(now=due - timedelta(minutes=1))) == []
+    assert decide_order(replace(state, open_aftersales_cases=1), AutoComplete(now=due)) == []
+    done, events = run(state, AutoComplete(now=due))
+    assert done.status == "COMPLETED" and isinstance(events[0], OrderCompleted) and events[0].auto
+
+
+def test_missed_dispatch_cancels_at_the_sellers_fault_only_when_nothing_is_ready() -> None:
+    state = placed()
+    assert state.dispatch_deadline
+    due = state.dispatch_deadline + POLICY.missed_dispatch_cancel_after
+    assert decide_order(state, CancelForMissedDispatch(now=due - timedelta(seconds=1))) == []
+    cancelled, events = run(state, CancelForMissedDispatch(now=due))
+    event = next(e for e in events if isinstance(e, OrderCancelled))
+    assert (
+        cancelled.status == "CANCELLED"
+        and event.seller_fault
+        and event.reason_code == "MISSED_DISPATCH_DEADLINE"
+    )
+    package = uuid.uuid4()
+    ready = progress(progress(state, package, "PLANNED"), package, "READY_TO_SHIP")
+    assert decide_order(ready, CancelForMissedDispatch(now=due)) == []
+
+
+def test_an_extension_before_placement_is_included_in_the_deadline_and_moves_it_after() -> None:
+    early = paid()
+    early = ORDER.fold(decide_order(early, ExtendDispatch(72, "switch", T0)), early)
+    assert early.remorse_until
+    placed_state, events = run(early, EndRemorseWindow(now=early.remorse_until))
+    placed_event = next(e for e in events if isinstance(e, OrderPlaced))
+    assert placed_event.dispatch_deadline == early.remorse_until + timedelta(hours=72 + 72)
+    later, _ = run(placed_state, ExtendDispatch(24, "switch", T0))
+    assert later.dispatch_deadline == placed_event.dispatch_deadline + timedelta(hours=24)
+    assert later.deliver_by == placed_event.deliver_by + timedelta(hours=24)
