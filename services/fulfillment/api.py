@@ -17,8 +17,10 @@ from services.fulfillment.domain import (
     AdjustStock,
     ChangeWarehouseAddress,
     Fulfillment,
+    ManualPackage,
     RecordTracking,
     RegisterWarehouse,
+    SplitManually,
     SplitRules,
     Warehouse,
 )
@@ -26,9 +28,11 @@ from services.fulfillment.schemas import (
     SKU_PATTERN,
     CarrierEventIn,
     CarrierEventOut,
+    CombineIn,
     PackageOut,
     PackagesOut,
     ShipRequest,
+    SplitIn,
     SplitRulesIn,
     SplitRulesOut,
     StockIn,
@@ -41,6 +45,7 @@ from shared import signatures
 from shared.aggregate import NotFound
 from shared.auth import Principal, require
 from shared.events.common import Address
+from shared.events.fulfillment import SkuQuantity
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["fulfillment"])
@@ -153,19 +158,43 @@ async def order_packages(
     return PackagesOut.of(fulfillment, version)
 
 
+@router.post("/orders/{order_id}/split", response_model=PackagesOut)
+async def split_order(
+    order_id: uuid.UUID, body: SplitIn, request: Request, seller: Principal = require("seller")
+) -> PackagesOut:
+    """Re-split the packages not yet ready to ship; they must add up exactly."""
+    svc = service(request)
+    fulfillment, _ = await svc.fulfillment(order_id)
+    if not fulfillment.exists or fulfillment.seller_id != seller.seller_id:
+        raise NotFound("order-not-found", "no packages for this order")
+    command = SplitManually(
+        [
+            ManualPackage(
+                [SkuQuantity(sku=i.sku, quantity=i.quantity) for i in p.items], p.warehouse_id
+            )
+            for p in body.packages
+        ]
+    )
+    outcome = await svc.on_fulfillment(order_id, command)
+    return PackagesOut.of(outcome.state, outcome.version)
+
+
 async def visible_package(
     svc: FulfillmentService, package_id: uuid.UUID, caller: Principal
-) -> views.PackageRef:
+) -> list[views.PackageRef]:
+    """The package in the caller's orders (a combined parcel serves several orders)."""
     async with svc.runtime.db.connect() as conn:
-        ref = await views.package_ref(conn, package_id)
-    visible = ref is not None and (
-        caller.is_operator
+        refs = await views.package_refs(conn, package_id)
+    visible = [
+        ref
+        for ref in refs
+        if caller.is_operator
         or (caller.role == "seller" and ref.seller_id == caller.seller_id)
         or (caller.role == "buyer" and ref.buyer_id == caller.sub)
-    )
-    if ref is None or not visible:
+    ]
+    if not visible:
         raise NotFound("package-not-found", "no such package")
-    return ref
+    return visible
 
 
 @router.post("/packages/{package_id}/ship", response_model=PackageOut)
@@ -176,9 +205,42 @@ async def ship_package(
     seller: Principal = require("seller"),
 ) -> PackageOut:
     svc = service(request)
-    ref = await visible_package(svc, package_id, seller)
-    outcome = await svc.ship(ref, **body.model_dump())
-    return PackageOut.of(ref.order_id, outcome.state.packages[package_id])
+    refs = await visible_package(svc, package_id, seller)
+    outcomes = await svc.ship(refs, **body.model_dump())
+    return PackageOut.of(refs[0].order_id, outcomes[0].state.packages[package_id])
+
+
+@router.post("/packages/combine", response_model=PackageOut, status_code=201)
+async def combine_packages(
+    body: CombineIn, request: Request, seller: Principal = require("seller")
+) -> PackageOut:
+    """One parcel for packages of orders of the same buyer, address and warehouse, none
+    ready to ship."""
+    assert seller.seller_id
+    svc = service(request)
+    combined_id = await svc.combine(seller.seller_id, body.package_ids)
+    refs = await visible_package(svc, combined_id, seller)
+    fulfillment, _ = await svc.fulfillment(refs[0].order_id)
+    return PackageOut.of(refs[0].order_id, fulfillment.packages[combined_id])
+
+
+@router.post("/packages/{package_id}/uncombine", response_model=list[PackageOut])
+async def uncombine_package(
+    package_id: uuid.UUID, request: Request, seller: Principal = require("seller")
+) -> list[PackageOut]:
+    """Undo a combination: each order gets its own packages back."""
+    svc = service(request)
+    refs = await visible_package(svc, package_id, seller)
+    await svc.uncombine(refs)
+    restored = []
+    for ref in refs:
+        fulfillment, _ = await svc.fulfillment(ref.order_id)
+        restored += [
+            PackageOut.of(ref.order_id, p)
+            for p in fulfillment.packages.values()
+            if p.status == "PLANNED" and p.combined_into is None and not p.combined_orders
+        ]
+    return restored
 
 
 @router.get(
@@ -193,7 +255,7 @@ async def package_documents(
 ) -> Response:
     """A PDF by default; the label's fields as JSON with `Accept: application/json`."""
     svc = service(request)
-    ref = await visible_package(svc, package_id, caller)
+    ref = (await visible_package(svc, package_id, caller))[0]
     fulfillment, _ = await svc.fulfillment(ref.order_id)
     package = fulfillment.packages[package_id]
     wants_json = "application/json" in request.headers.get("accept", "")
@@ -249,17 +311,18 @@ async def carrier_event(
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False)) from None
     async with svc.runtime.db.connect() as conn:
-        ref = await views.package_by_tracking(conn, body.tracking_number)
-    fulfillment = (await svc.fulfillment(ref.order_id))[0] if ref else None
-    package = fulfillment.packages.get(ref.package_id) if fulfillment and ref else None
-    if ref is None or package is None or package.carrier != carrier.carrier:
+        refs = await views.packages_by_tracking(conn, body.tracking_number)
+    fulfillment = (await svc.fulfillment(refs[0].order_id))[0] if refs else None
+    package = fulfillment.packages.get(refs[0].package_id) if fulfillment and refs else None
+    if package is None or package.carrier != carrier.carrier:
         raise NotFound(
             "tracking-not-found", f"{carrier.carrier} has no parcel {body.tracking_number}"
         )
+    ref = refs[0]
     command = RecordTracking(
         ref.package_id, body.status, body.occurred_at, body.location, body.proof
     )
-    outcome = await svc.track(ref, command)
+    outcome = (await svc.track(refs, command))[0]
     events = [e.event_type for e in outcome.events]
     return CarrierEventOut(
         package_id=ref.package_id,

@@ -42,7 +42,9 @@ from shared.events.fulfillment import (
     PackageDamaged,
     PackageLost,
     PackagesCancelled,
+    PackagesCombined,
     PackagesPlanned,
+    PackagesUncombined,
     PlannedPackage,
     ReadyToShip,
     ReturnedToSender,
@@ -423,6 +425,7 @@ class Package:
     weight_g: int
     dispatch_deadline: datetime
     status: str = "PLANNED"
+    volume_cm3: int = 0
     handover: str | None = None
     channel: str | None = None
     carrier: str | None = None
@@ -433,6 +436,8 @@ class Package:
     ready_at: datetime | None = None
     overdue: bool = False
     tracked_at: datetime | None = None
+    combined_into: uuid.UUID | None = None
+    combined_orders: tuple[uuid.UUID, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -504,6 +509,34 @@ class ShipPackage:
 
 
 @dataclass(frozen=True)
+class ManualPackage:
+    items: Sequence[SkuQuantity]
+    warehouse_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class SplitManually:
+    """The seller's own split of the packages not yet ready to ship."""
+
+    packages: Sequence[ManualPackage]
+
+
+@dataclass(frozen=True)
+class Combine:
+    """This order's `package_ids` join a parcel shared with `order_ids` (checked across the
+    orders by the service: same buyer, address and warehouse)."""
+
+    combined_package_id: uuid.UUID
+    package_ids: Sequence[uuid.UUID]
+    order_ids: Sequence[uuid.UUID]
+
+
+@dataclass(frozen=True)
+class Uncombine:
+    combined_package_id: uuid.UUID
+
+
+@dataclass(frozen=True)
 class MarkDispatchOverdue:
     package_id: uuid.UUID
     now: datetime
@@ -539,6 +572,9 @@ FulfillmentCommand = (
     | PlanPackages
     | CancelFulfillment
     | ShipPackage
+    | SplitManually
+    | Combine
+    | Uncombine
     | MarkDispatchOverdue
     | SetDispatchDeadline
     | UpdateShippingAddress
@@ -610,6 +646,43 @@ def decide_fulfillment(state: Fulfillment, command: FulfillmentCommand) -> list[
             ]
         case ShipPackage():
             return [ship(state, order_id, command)]
+        case SplitManually():
+            return [split_manually(state, order_id, command)]
+        case Combine():
+            for package_id in command.package_ids:
+                package = state.packages.get(package_id)
+                if package is None:
+                    raise NotFound("package-not-found", f"no package {package_id}")
+                if package.status != "PLANNED":
+                    raise DomainError(
+                        "not-combinable", f"package {package_id} is {package.status}, not PLANNED"
+                    )
+            return [
+                PackagesCombined(
+                    order_id=order_id,
+                    combined_package_id=command.combined_package_id,
+                    package_ids=list(command.package_ids),
+                    order_ids=list(command.order_ids),
+                )
+            ]
+        case Uncombine():
+            combined = state.packages.get(command.combined_package_id)
+            if combined is None or not combined.combined_orders:
+                raise NotFound("package-not-found", "no such combined package")
+            if combined.status != "PLANNED":
+                raise DomainError("not-uncombinable", f"the package is {combined.status}")
+            originals = [
+                p.package_id
+                for p in state.packages.values()
+                if p.combined_into == command.combined_package_id
+            ]
+            return [
+                PackagesUncombined(
+                    order_id=order_id,
+                    combined_package_id=command.combined_package_id,
+                    package_ids=originals,
+                )
+            ]
         case MarkDispatchOverdue():
             package = state.packages.get(command.package_id)
             if (
@@ -711,7 +784,9 @@ def ship(state: Fulfillment, order_id: uuid.UUID, cmd: ShipPackage) -> ReadyToSh
         zone_name = zone(
             warehouse.address.country, warehouse.address.city, address.country, address.city
         )
-        fee: Money | None = shipping_fee(cmd.config, zone_name, package.weight_g, 0, state.currency)
+        fee: Money | None = shipping_fee(
+            cmd.config, zone_name, package.weight_g, package.volume_cm3, state.currency
+        )
     else:
         if not cmd.carrier or not cmd.tracking_number:
             raise InvalidCommand(
@@ -723,7 +798,7 @@ def ship(state: Fulfillment, order_id: uuid.UUID, cmd: ShipPackage) -> ReadyToSh
         carrier, tracking, fee = cmd.carrier, cmd.tracking_number, None
         valid = carrier_tracking_valid(cmd.config, carrier, tracking)
     label = Label(
-        order_number=str(order_id),
+        order_number=", ".join(str(o) for o in package.combined_orders or (order_id,)),
         package_id=package.package_id,
         tracking_number=tracking,
         carrier=carrier,
@@ -774,11 +849,80 @@ def ship(state: Fulfillment, order_id: uuid.UUID, cmd: ShipPackage) -> ReadyToSh
     )
 
 
+def split_manually(state: Fulfillment, order_id: uuid.UUID, cmd: SplitManually) -> PackagesPlanned:
+    if state.status != "PLANNED":
+        raise DomainError("not-splittable", f"the order's fulfillment is {state.status}")
+    open_packages = [
+        p for p in state.packages.values() if p.status == "PLANNED" and not p.combined_orders
+    ]
+    if not open_packages:
+        raise DomainError(
+            "nothing-to-split", "every package is ready to ship, combined or cancelled"
+        )
+    pool: dict[Slot, int] = defaultdict(int)
+    for package in open_packages:
+        for item in package.items:
+            pool[(package.warehouse_id, item.sku)] += item.quantity
+    wanted: dict[str, int] = defaultdict(int)
+    for requested in cmd.packages:
+        for item in requested.items:
+            wanted[item.sku] += item.quantity
+    have: dict[str, int] = defaultdict(int)
+    for (_, sku), quantity in pool.items():
+        have[sku] += quantity
+    if wanted != have:
+        expected = ", ".join(f"{sku} x{q}" for sku, q in sorted(have.items()))
+        raise InvalidCommand(
+            "split-does-not-add-up",
+            f"the packages must add up exactly to what is not yet ready to ship: {expected}",
+        )
+    assert state.dispatch_deadline is not None
+    weights = {line.sku: line.weight_g for line in state.lines}
+    volumes = {line.sku: line.volume_cm3 for line in state.lines}
+    warehouses = sorted({wh for wh, _ in pool}, key=str)
+    planned: list[PlannedPackage] = []
+    for n, requested in enumerate(cmd.packages, start=1):
+        items: dict[str, int] = defaultdict(int)
+        for item in requested.items:
+            items[item.sku] += item.quantity
+        candidates = [requested.warehouse_id] if requested.warehouse_id else warehouses
+        source = next(
+            (wh for wh in candidates if all(pool.get((wh, s), 0) >= q for s, q in items.items())),
+            None,
+        )
+        if source is None:
+            raise InvalidCommand(
+                "split-across-warehouses",
+                f"package {n} cannot be served from one warehouse; name its warehouse_id",
+            )
+        for sku, quantity in items.items():
+            pool[(source, sku)] -= quantity
+        planned.append(
+            PlannedPackage(
+                package_id=uuid.uuid5(order_id, f"plan-{state.plans + 1}-{n}"),
+                warehouse_id=source,
+                items=[SkuQuantity(sku=s, quantity=q) for s, q in sorted(items.items())],
+                weight_g=sum(weights.get(s, 0) * q for s, q in items.items()),
+                dispatch_deadline=state.dispatch_deadline,
+                volume_cm3=sum(volumes.get(s, 0) * q for s, q in items.items()),
+            )
+        )
+    return PackagesPlanned(
+        order_id=order_id,
+        seller_id=state.seller_id,
+        buyer_id=state.buyer_id,
+        packages=planned,
+        replaced=[p.package_id for p in open_packages],
+        manual=True,
+    )
+
+
 def plan_packages(
     state: Fulfillment, allocations: Sequence[Allocation], rules: SplitRules
 ) -> list[PlannedPackage]:
     assert state.order_id is not None and state.dispatch_deadline is not None
     weights = {line.sku: line.weight_g for line in state.lines}
+    volumes = {line.sku: line.volume_cm3 for line in state.lines}
     by_warehouse: dict[uuid.UUID, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for a in allocations:
         by_warehouse[a.warehouse_id][a.sku] += a.quantity
@@ -798,6 +942,7 @@ def plan_packages(
                     items=[SkuQuantity(sku=s, quantity=q) for s, q in sorted(items.items())],
                     weight_g=weight,
                     dispatch_deadline=state.dispatch_deadline,
+                    volume_cm3=sum(volumes.get(s, 0) * q for s, q in items.items()),
                 )
             )
     return packages
@@ -823,7 +968,12 @@ def evolve_fulfillment(state: Fulfillment, event: EventPayload) -> Fulfillment:
             packages = {k: v for k, v in state.packages.items() if k not in event.replaced}
             for p in event.packages:
                 packages[p.package_id] = Package(
-                    p.package_id, p.warehouse_id, tuple(p.items), p.weight_g, p.dispatch_deadline
+                    p.package_id,
+                    p.warehouse_id,
+                    tuple(p.items),
+                    p.weight_g,
+                    p.dispatch_deadline,
+                    volume_cm3=p.volume_cm3,
                 )
             return replace(
                 state, status="PLANNED", packages=packages, plans=state.plans + 1, shortfalls=()
@@ -863,6 +1013,35 @@ def evolve_fulfillment(state: Fulfillment, event: EventPayload) -> Fulfillment:
                 tracked_at=event.occurred_at,
             )
             return replace(state, packages={**state.packages, event.package_id: package})
+        case PackagesCombined():
+            originals = [state.packages[i] for i in event.package_ids]
+            items: dict[str, int] = defaultdict(int)
+            for original in originals:
+                for item in original.items:
+                    items[item.sku] += item.quantity
+            combined = Package(
+                package_id=event.combined_package_id,
+                warehouse_id=originals[0].warehouse_id,
+                items=tuple(SkuQuantity(sku=s, quantity=q) for s, q in sorted(items.items())),
+                weight_g=sum(p.weight_g for p in originals),
+                dispatch_deadline=min(p.dispatch_deadline for p in originals),
+                volume_cm3=sum(p.volume_cm3 for p in originals),
+                combined_orders=tuple(event.order_ids),
+            )
+            packages = {
+                k: replace(v, status="COMBINED", combined_into=event.combined_package_id)
+                if k in event.package_ids
+                else v
+                for k, v in state.packages.items()
+            }
+            return replace(state, packages={**packages, combined.package_id: combined})
+        case PackagesUncombined():
+            packages = {
+                k: replace(v, status="PLANNED", combined_into=None) if k in event.package_ids else v
+                for k, v in state.packages.items()
+                if k != event.combined_package_id
+            }
+            return replace(state, packages=packages)
         case PackagesCancelled():
             packages = {
                 k: replace(v, status="CANCELLED") if k in event.package_ids else v

@@ -12,6 +12,7 @@ from services.fulfillment.domain import (
 from services.fulfillment.service import FulfillmentService
 from shared.consumer import Handler
 from shared.events import Envelope
+from shared.events.common import Dimensions
 from shared.events.fulfillment import FulfillmentRequested, OrderLine
 from shared.events.order import (
     DispatchDeadlineMoved,
@@ -30,7 +31,13 @@ def order_handlers(service: FulfillmentService) -> dict[str, Handler]:
             seller_id=event.seller_id,
             buyer_id=event.buyer_id,
             lines=[
-                OrderLine(sku=i.sku, title=i.title, quantity=i.quantity, weight_g=i.weight_g)
+                OrderLine(
+                    sku=i.sku,
+                    title=i.title,
+                    quantity=i.quantity,
+                    weight_g=i.weight_g,
+                    volume_cm3=_volume_cm3(i.dimensions),
+                )
                 for i in event.items
             ],
             shipping_address=event.shipping_address,
@@ -68,3 +75,9 @@ def order_handlers(service: FulfillmentService) -> dict[str, Handler]:
         "ShippingAddressChanged": address_changed,
         "DispatchDeadlineMoved": deadline_moved,
     }
+
+
+def _volume_cm3(dimensions: Dimensions | None) -> int:
+    if dimensions is None:
+        return 0
+    return -(-dimensions.length_mm * dimensions.width_mm * dimensions.height_mm // 1000)

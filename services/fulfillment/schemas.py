@@ -63,6 +63,24 @@ class SplitRulesOut(SplitRulesIn):
     version: int
 
 
+class SkuQuantityIn(Body):
+    sku: str = Field(pattern=SKU_PATTERN)
+    quantity: int = Field(gt=0, le=100_000)
+
+
+class ManualPackageIn(Body):
+    items: list[SkuQuantityIn] = Field(min_length=1, max_length=100)
+    warehouse_id: uuid.UUID | None = None
+
+
+class SplitIn(Body):
+    packages: list[ManualPackageIn] = Field(min_length=1, max_length=100)
+
+
+class CombineIn(Body):
+    package_ids: list[uuid.UUID] = Field(min_length=2, max_length=50)
+
+
 class ShipRequest(Body):
     handover: Literal["PICKUP", "DROP_OFF", "SELLER_OWN"]
     carrier: str | None = Field(None, min_length=1, max_length=40)
@@ -87,6 +105,7 @@ class PackageOut(BaseModel):
     shipping_fee: Money | None = None
     ready_at: datetime | None = None
     overdue: bool = False
+    combined_orders: list[uuid.UUID] = Field(default_factory=list)
 
     @classmethod
     def of(cls, order_id: uuid.UUID, package: Package) -> PackageOut:

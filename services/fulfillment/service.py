@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -15,6 +16,7 @@ from services.fulfillment.domain import (
     AdjustStock,
     CancelFulfillment,
     ChangeWarehouseAddress,
+    Combine,
     ConsumeShipped,
     Fulfillment,
     FulfillmentCommand,
@@ -29,6 +31,7 @@ from services.fulfillment.domain import (
     ShipPackage,
     Stock,
     StockCommand,
+    Uncombine,
     Warehouse,
     allocate,
     decide_fulfillment,
@@ -39,7 +42,7 @@ from services.fulfillment.domain import (
     warehouse_stream,
 )
 from services.fulfillment.logistics import LogisticsConfig, platform_tracking_number
-from shared.aggregate import Outcome, execute, load
+from shared.aggregate import InvalidCommand, NotFound, Outcome, execute, load
 from shared.events import Envelope
 from shared.events.fulfillment import Customs, Shortfall, SkuQuantity
 from shared.runtime import ServiceRuntime
@@ -158,49 +161,88 @@ class FulfillmentService:
 
     async def ship(
         self,
-        ref: views.PackageRef,
+        refs: Sequence[views.PackageRef],
         *,
         handover: str,
         carrier: str | None = None,
         tracking_number: str | None = None,
         customs: Customs | None = None,
         note: str | None = None,
-    ) -> Outcome[Fulfillment]:
-        """Arrange shipment of a package, and take its units out of the stock, together."""
-        warehouse, _ = await self.warehouse(ref.warehouse_id)
+    ) -> list[Outcome[Fulfillment]]:
+        """Arrange shipment of a package (in every order a combined parcel serves), and take
+        its units out of the stock, in one transaction."""
+        warehouse, _ = await self.warehouse(refs[0].warehouse_id)
+        outcomes = []
         async with self.runtime.db.transaction() as conn:
-            pickup = await views.pickup_status(conn, ref.warehouse_id, self.default_pickup)
+            pickup = await views.pickup_status(conn, refs[0].warehouse_id, self.default_pickup)
             sequence = await views.next_tracking_sequence(conn)
-            command = ShipPackage(
-                package_id=ref.package_id,
-                handover=handover,
-                carrier=carrier,
-                tracking_number=tracking_number,
-                customs=customs,
-                note=note,
-                warehouse=warehouse,
-                pickup=pickup,
-                issued_tracking_number=platform_tracking_number(pickup.tracking_prefix, sequence),
-                config=self.logistics,
-                now=self.runtime.now(),
+            issued = platform_tracking_number(pickup.tracking_prefix, sequence)
+            for ref in refs:
+                command = ShipPackage(
+                    package_id=ref.package_id,
+                    handover=handover,
+                    carrier=carrier,
+                    tracking_number=tracking_number,
+                    customs=customs,
+                    note=note,
+                    warehouse=warehouse,
+                    pickup=pickup,
+                    issued_tracking_number=issued,
+                    config=self.logistics,
+                    now=self.runtime.now(),
+                )
+                outcome = await self.on_fulfillment(ref.order_id, command, within=conn)
+                package = outcome.state.packages[ref.package_id]
+                await self.on_stock(
+                    ref.seller_id,
+                    ConsumeShipped(ref.order_id, ref.warehouse_id, package.items),
+                    within=conn,
+                    order_id=ref.order_id,
+                )
+                outcomes.append(outcome)
+        return outcomes
+
+    async def combine(self, seller_id: str, package_ids: Sequence[uuid.UUID]) -> uuid.UUID:
+        """One parcel for packages of orders of the same buyer, address and warehouse."""
+        if len(set(package_ids)) < 2:
+            raise InvalidCommand("combine-needs-two", "name at least two different packages")
+        by_order: dict[uuid.UUID, list[uuid.UUID]] = {}
+        async with self.runtime.db.connect() as conn:
+            refs = [await views.package_refs(conn, pid) for pid in package_ids]
+        for pid, found in zip(package_ids, refs, strict=True):
+            if len(found) != 1 or found[0].seller_id != seller_id:
+                raise NotFound("package-not-found", f"no package {pid} to combine")
+            by_order.setdefault(found[0].order_id, []).append(pid)
+        orders = [(await self.fulfillment(order_id))[0] for order_id in by_order]
+        if len({(f.buyer_id, f.shipping_address) for f in orders}) != 1:
+            raise InvalidCommand(
+                "not-combinable", "combined packages need the same buyer and address"
             )
-            outcome = await self.on_fulfillment(ref.order_id, command, within=conn)
-            package = outcome.state.packages[ref.package_id]
-            await self.on_stock(
-                ref.seller_id,
-                ConsumeShipped(ref.order_id, ref.warehouse_id, package.items),
-                within=conn,
-                order_id=ref.order_id,
-            )
-        return outcome
+        if len({found[0].warehouse_id for found in refs}) != 1:
+            raise InvalidCommand("not-combinable", "combined packages need the same warehouse")
+        combined_id = uuid.uuid4()
+        order_ids = sorted(by_order, key=str)
+        async with self.runtime.db.transaction() as conn:
+            for order_id, own in by_order.items():
+                command = Combine(combined_id, own, order_ids)
+                await self.on_fulfillment(order_id, command, within=conn)
+        return combined_id
+
+    async def uncombine(self, refs: Sequence[views.PackageRef]) -> None:
+        async with self.runtime.db.transaction() as conn:
+            for ref in refs:
+                await self.on_fulfillment(ref.order_id, Uncombine(ref.package_id), within=conn)
+
+    async def track(
+        self, refs: Sequence[views.PackageRef], command: RecordTracking
+    ) -> list[Outcome[Fulfillment]]:
+        async with self.runtime.db.transaction() as conn:
+            return [await self.on_fulfillment(r.order_id, command, within=conn) for r in refs]
 
     async def mark_overdue(
         self, order_id: uuid.UUID, package_id: uuid.UUID, now: datetime
     ) -> Outcome[Fulfillment]:
         return await self.on_fulfillment(order_id, MarkDispatchOverdue(package_id, now))
-
-    async def track(self, ref: views.PackageRef, command: RecordTracking) -> Outcome[Fulfillment]:
-        return await self.on_fulfillment(ref.order_id, command)
 
     async def cancel(self, conn: AsyncConnection, order_id: uuid.UUID, reason: str) -> None:
         """Cancel the order's open packages and release its stock (an order cancelled before

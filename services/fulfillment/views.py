@@ -16,7 +16,9 @@ from shared.events import Envelope
 from shared.events.fulfillment import (
     FulfillmentRequested,
     PackagesCancelled,
+    PackagesCombined,
     PackagesPlanned,
+    PackagesUncombined,
     ReadyToShip,
     StockShortage,
     TrackingEvent,
@@ -59,8 +61,8 @@ async def project(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
             case PackagesPlanned():
                 await _order_status(conn, event.order_id, "PLANNED")
                 await conn.execute(
-                    text("DELETE FROM packages WHERE package_id = ANY(:ids)"),
-                    {"ids": list(event.replaced)},
+                    text("DELETE FROM packages WHERE package_id = ANY(:ids) AND order_id = :order"),
+                    {"ids": list(event.replaced), "order": event.order_id},
                 )
                 for package in event.packages:
                     await conn.execute(
@@ -81,27 +83,49 @@ async def project(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
                 await conn.execute(
                     text(
                         "UPDATE packages SET status = 'READY_TO_SHIP', tracking_number = :tn, "
-                        "updated_at = now() WHERE package_id = :id"
+                        "updated_at = now() WHERE package_id = :id AND order_id = :order"
                     ),
-                    {"id": event.package_id, "tn": event.tracking_number},
+                    {"id": event.package_id, "tn": event.tracking_number, "order": event.order_id},
                 )
             case TrackingEvent():
+                status = STATUS_OF_EVENT[type(event)]
+                await _package_status(conn, event.order_id, [event.package_id], status)
+            case PackagesCombined():
+                await _package_status(conn, event.order_id, event.package_ids, "COMBINED")
                 await conn.execute(
                     text(
-                        "UPDATE packages SET status = :status, updated_at = now() "
-                        "WHERE package_id = :id"
+                        "INSERT INTO packages (package_id, order_id, seller_id, buyer_id, "
+                        "warehouse_id, status) SELECT :combined, order_id, seller_id, buyer_id, "
+                        "warehouse_id, 'PLANNED' FROM packages "
+                        "WHERE order_id = :order AND package_id = :first"
                     ),
-                    {"id": event.package_id, "status": STATUS_OF_EVENT[type(event)]},
+                    {
+                        "combined": event.combined_package_id,
+                        "order": event.order_id,
+                        "first": event.package_ids[0],
+                    },
                 )
+            case PackagesUncombined():
+                await conn.execute(
+                    text("DELETE FROM packages WHERE package_id = :id AND order_id = :order"),
+                    {"id": event.combined_package_id, "order": event.order_id},
+                )
+                await _package_status(conn, event.order_id, event.package_ids, "PLANNED")
             case PackagesCancelled():
                 await _order_status(conn, event.order_id, "CANCELLED")
-                await conn.execute(
-                    text(
-                        "UPDATE packages SET status = 'CANCELLED', updated_at = now() "
-                        "WHERE package_id = ANY(:ids)"
-                    ),
-                    {"ids": list(event.package_ids)},
-                )
+                await _package_status(conn, event.order_id, event.package_ids, "CANCELLED")
+
+
+async def _package_status(
+    conn: AsyncConnection, order_id: uuid.UUID, package_ids: Sequence[uuid.UUID], status: str
+) -> None:
+    await conn.execute(
+        text(
+            "UPDATE packages SET status = :status, updated_at = now() "
+            "WHERE order_id = :order AND package_id = ANY(:ids)"
+        ),
+        {"order": order_id, "ids": list(package_ids), "status": status},
+    )
 
 
 async def _order_status(conn: AsyncConnection, order_id: uuid.UUID, status: str) -> None:
@@ -171,17 +195,16 @@ class PackageRef:
     warehouse_id: uuid.UUID
 
 
-async def package_ref(conn: AsyncConnection, package_id: uuid.UUID) -> PackageRef | None:
-    row = (
-        await conn.execute(
-            text(
-                "SELECT package_id, order_id, seller_id, buyer_id, warehouse_id FROM packages "
-                "WHERE package_id = :id"
-            ),
-            {"id": package_id},
-        )
-    ).first()
-    return PackageRef(*row) if row else None
+async def package_refs(conn: AsyncConnection, package_id: uuid.UUID) -> list[PackageRef]:
+    """The package in each order it serves (a combined parcel serves several)."""
+    rows = await conn.execute(
+        text(
+            "SELECT package_id, order_id, seller_id, buyer_id, warehouse_id FROM packages "
+            "WHERE package_id = :id ORDER BY order_id"
+        ),
+        {"id": package_id},
+    )
+    return [PackageRef(*r) for r in rows]
 
 
 async def pickup_status(
@@ -204,14 +227,12 @@ async def next_tracking_sequence(conn: AsyncConnection) -> int:
     return int((await conn.execute(text("SELECT nextval('tracking_number_seq')"))).scalar_one())
 
 
-async def package_by_tracking(conn: AsyncConnection, tracking_number: str) -> PackageRef | None:
-    row = (
-        await conn.execute(
-            text(
-                "SELECT package_id, order_id, seller_id, buyer_id, warehouse_id FROM packages "
-                "WHERE tracking_number = :tn"
-            ),
-            {"tn": tracking_number},
-        )
-    ).first()
-    return PackageRef(*row) if row else None
+async def packages_by_tracking(conn: AsyncConnection, tracking_number: str) -> list[PackageRef]:
+    rows = await conn.execute(
+        text(
+            "SELECT package_id, order_id, seller_id, buyer_id, warehouse_id FROM packages "
+            "WHERE tracking_number = :tn ORDER BY order_id"
+        ),
+        {"tn": tracking_number},
+    )
+    return [PackageRef(*r) for r in rows]

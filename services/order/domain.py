@@ -515,6 +515,8 @@ def _decide(state: Order, command: OrderCommand, policy: OrderPolicy) -> list[Ev
 # order: a status of an earlier phase than the one known is ignored.
 _PHASE = {
     "PLANNED": 0,
+    "COMBINED": 0,  # travels inside a combined parcel (its own package id)
+    "UNCOMBINED": 0,  # a combined parcel taken apart again
     "READY_TO_SHIP": 1,
     "PICKED_UP": 2,
     "IN_TRANSIT": 3,
@@ -527,6 +529,7 @@ _PHASE = {
     "CANCELLED": 5,
     "REPLACED": 5,
 }
+_INACTIVE = frozenset({"CANCELLED", "REPLACED", "COMBINED", "UNCOMBINED"})
 _LEFT = frozenset(s for s, phase in _PHASE.items() if 2 <= phase <= 4)
 _FULFILLING = frozenset(
     {"AWAITING_SHIPMENT", "PARTIALLY_SHIPPING", "AWAITING_COLLECTION", "IN_TRANSIT"}
@@ -555,7 +558,7 @@ def _record_package(
 
 def status_from_packages(state: Order) -> OrderStatus:
     """The order's status while it is being fulfilled, from what its packages do."""
-    active = [s for s in state.packages.values() if s not in ("CANCELLED", "REPLACED")]
+    active = [s for s in state.packages.values() if s not in _INACTIVE]
     if not active:
         return "AWAITING_SHIPMENT"
     if all(s == "DELIVERED" for s in active):

@@ -14,7 +14,9 @@ from shared.events import Envelope
 from shared.events.fulfillment import (
     STATUS_BY_EVENT_TYPE,
     PackagesCancelled,
+    PackagesCombined,
     PackagesPlanned,
+    PackagesUncombined,
     ReadyToShip,
     TrackingEvent,
 )
@@ -52,8 +54,24 @@ def fulfillment_handlers(service: OrderService) -> dict[str, Handler]:
         status = STATUS_BY_EVENT_TYPE[envelope.event_type]
         await record(conn, event.order_id, event.package_id, status, envelope)
 
+    async def combined(conn: AsyncConnection, envelope: Envelope) -> None:
+        event = envelope.decode()
+        assert isinstance(event, PackagesCombined)
+        for package_id in event.package_ids:
+            await record(conn, event.order_id, package_id, "COMBINED", envelope)
+        await record(conn, event.order_id, event.combined_package_id, "PLANNED", envelope)
+
+    async def uncombined(conn: AsyncConnection, envelope: Envelope) -> None:
+        event = envelope.decode()
+        assert isinstance(event, PackagesUncombined)
+        await record(conn, event.order_id, event.combined_package_id, "UNCOMBINED", envelope)
+        for package_id in event.package_ids:
+            await record(conn, event.order_id, package_id, "PLANNED", envelope)
+
     return {
         "PackagesPlanned": planned,
+        "PackagesCombined": combined,
+        "PackagesUncombined": uncombined,
         "PackagesCancelled": cancelled,
         **dict.fromkeys(STATUS_BY_EVENT_TYPE, progressed),
     }

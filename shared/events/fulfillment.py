@@ -52,6 +52,7 @@ class PlannedPackage(BaseModel):
     items: list[SkuQuantity]
     weight_g: int
     dispatch_deadline: datetime
+    volume_cm3: int = 0
 
 
 @register("WarehouseRegistered", service=SERVICE)
@@ -89,6 +90,7 @@ class OrderLine(BaseModel):
     title: str = ""
     quantity: int = Field(gt=0)
     weight_g: int = Field(ge=0)
+    volume_cm3: int = Field(0, ge=0, description="per unit, 0 when the listing has no dimensions")
 
 
 @register("FulfillmentRequested", service=SERVICE)
@@ -144,10 +146,20 @@ class PackagesPlanned(EventPayload):
 
 @register("PackagesCombined", service=SERVICE)
 class PackagesCombined(EventPayload):
+    """This order's `package_ids` travel in one parcel with other orders' of the same buyer,
+    address and warehouse (`order_ids`, this one included)."""
+
     order_id: uuid.UUID
     combined_package_id: uuid.UUID
     package_ids: list[uuid.UUID]
     order_ids: list[uuid.UUID]
+
+
+@register("PackagesUncombined", service=SERVICE)
+class PackagesUncombined(EventPayload):
+    order_id: uuid.UUID
+    combined_package_id: uuid.UUID
+    package_ids: list[uuid.UUID]
 
 
 @register("PackagesCancelled", service=SERVICE)

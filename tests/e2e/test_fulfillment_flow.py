@@ -197,7 +197,7 @@ async def test_warehouses_belong_to_their_seller(services) -> None:
 
 
 async def place_order(
-    services, seller_id: str = "shop-ship", before_payment=None
+    services, seller_id: str = "shop-ship", before_payment=None, warehouse_id: str | None = None
 ) -> tuple[dict, dict, str]:  # type: ignore[no-untyped-def]
     """Product, warehouse with stock, an order paid and placed: returns (order, plan, warehouse)."""
     (orders, fulfillment), clock, secret, _ = services
@@ -213,19 +213,20 @@ async def place_order(
             "weight_g": 700,
         },
     )
-    warehouse = await fulfillment.post(
-        "/v1/warehouses",
-        headers=seller,
-        json={
-            "name": "Shop VN Hanoi",
-            "address": {**VN_ADDRESS, "line1": "1 Kho St"},
-            "contact": {"name": "Kho", "phone": "+84 24 1234"},
-        },
-    )
-    warehouse_id = warehouse.json()["warehouse_id"]
-    await fulfillment.put(
-        f"/v1/warehouses/{warehouse_id}/stock/BOOK", headers=seller, json={"on_hand": 10}
-    )
+    if warehouse_id is None:
+        warehouse = await fulfillment.post(
+            "/v1/warehouses",
+            headers=seller,
+            json={
+                "name": "Shop VN Hanoi",
+                "address": {**VN_ADDRESS, "line1": "1 Kho St"},
+                "contact": {"name": "Kho", "phone": "+84 24 1234"},
+            },
+        )
+        warehouse_id = warehouse.json()["warehouse_id"]
+        await fulfillment.put(
+            f"/v1/warehouses/{warehouse_id}/stock/BOOK", headers=seller, json={"on_hand": 10}
+        )
     order = (
         await orders.post(
             "/v1/orders",
@@ -587,3 +588,126 @@ async def test_an_order_not_ready_to_ship_days_after_its_deadline_is_cancelled_a
     assert {p["status"] for p in packages["packages"]} == {"CANCELLED"} and packages["packages"][0][
         "overdue"
     ]
+
+
+async def test_manual_split_then_combine_two_orders_of_one_buyer_into_one_parcel(services) -> None:
+    (orders, fulfillment), _, secret, settings = services
+    seller = auth(secret, "seller", "shop-combo")
+    buyer = auth(secret, "buyer", "buyer-1")
+    first, plan_a, warehouse_id = await place_order(services, "shop-combo")
+    second, plan_b, _ = await place_order(services, "shop-combo", warehouse_id=warehouse_id)
+    [a] = plan_a["packages"]
+
+    bad_split = await fulfillment.post(
+        f"/v1/orders/{first['order_id']}/split",
+        headers=seller,
+        json={"packages": [{"items": [{"sku": "BOOK", "quantity": 1}]}]},
+    )
+    assert bad_split.status_code == 422 and "add up exactly" in bad_split.json()["detail"]
+    split = await fulfillment.post(
+        f"/v1/orders/{first['order_id']}/split",
+        headers=seller,
+        json={
+            "packages": [
+                {"items": [{"sku": "BOOK", "quantity": 1}]},
+                {"items": [{"sku": "BOOK", "quantity": 1}]},
+            ]
+        },
+    )
+    assert split.status_code == 200, split.text
+    halves = [p["package_id"] for p in split.json()["packages"]]
+    assert len(halves) == 2 and a["package_id"] not in halves
+
+    [b] = plan_b["packages"]
+    combined = await fulfillment.post(
+        "/v1/packages/combine", headers=seller, json={"package_ids": [*halves, b["package_id"]]}
+    )
+    assert combined.status_code == 201, combined.text
+    parcel = combined.json()
+    assert set(parcel["combined_orders"]) == {first["order_id"], second["order_id"]}
+
+    undone = await fulfillment.post(
+        f"/v1/packages/{parcel['package_id']}/uncombine", headers=seller
+    )
+    assert undone.status_code == 200 and {p["package_id"] for p in undone.json()} == {
+        *halves,
+        b["package_id"],
+    }
+    parcel = (
+        await fulfillment.post(
+            "/v1/packages/combine", headers=seller, json={"package_ids": [*halves, b["package_id"]]}
+        )
+    ).json()
+
+    shipped = await fulfillment.post(
+        f"/v1/packages/{parcel['package_id']}/ship", headers=seller, json={"handover": "PICKUP"}
+    )
+    assert shipped.status_code == 200, shipped.text
+    tracking = shipped.json()["tracking_number"]
+    label = (
+        await fulfillment.get(
+            f"/v1/packages/{parcel['package_id']}/documents",
+            headers={**buyer, "Accept": "application/json"},
+        )
+    ).json()
+    assert (
+        first["order_id"] in label["order_number"] and second["order_id"] in label["order_number"]
+    )
+
+    body = {
+        "tracking_number": tracking,
+        "status": "IN_TRANSIT",
+        "occurred_at": "2026-11-03T08:00:00Z",
+    }
+    r = await carrier_post(fulfillment, secret, "SPX", body, settings.carrier_secret("SPX"))
+    assert r.status_code == 200 and r.json()["applied"]
+
+    async def both_in_transit() -> bool:
+        statuses = [
+            (await orders.get(f"/v1/orders/{o['order_id']}", headers=buyer)).json()["status"]
+            for o in (first, second)
+        ]
+        return statuses == ["IN_TRANSIT", "IN_TRANSIT"]
+
+    assert await eventually(both_in_transit, within=30)
+    again = await fulfillment.post(
+        "/v1/packages/combine", headers=seller, json={"package_ids": halves}
+    )
+    assert again.status_code == 409  # they travel already
+
+
+async def test_packages_of_different_buyers_are_not_combined(services) -> None:
+    (orders, fulfillment), _, secret, _ = services
+    seller = auth(secret, "seller", "shop-two")
+    _, plan_a, _ = await place_order(services, "shop-two")
+    other = auth(secret, "buyer", "buyer-2")
+    order_b = (
+        await orders.post(
+            "/v1/orders",
+            headers=other,
+            json={
+                "seller_id": "shop-two",
+                "items": [{"sku": "BOOK", "quantity": 1}],
+                "shipping_address": VN_ADDRESS,
+                "payment_method": "COD",
+            },
+        )
+    ).json()
+    await orders.post(
+        f"/v1/orders/{order_b['order_id']}/payments",
+        headers=other,
+        json={"amount": order_b["total"], "transaction_id": "t"},
+    )
+    _, clock, _, _ = services
+    clock.advance(timedelta(hours=1, seconds=1))
+
+    async def planned_b() -> dict | None:
+        r = await fulfillment.get(f"/v1/orders/{order_b['order_id']}/packages", headers=other)
+        return r.json() if r.status_code == 200 and r.json()["status"] == "PLANNED" else None
+
+    plan_b = await eventually(planned_b, within=40)
+    ids = [plan_a["packages"][0]["package_id"], plan_b["packages"][0]["package_id"]]
+    refused = await fulfillment.post(
+        "/v1/packages/combine", headers=seller, json={"package_ids": ids}
+    )
+    assert refused.status_code == 422 and "same buyer" in refused.json()["detail"]

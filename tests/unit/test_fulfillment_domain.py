@@ -17,11 +17,13 @@ from services.fulfillment.domain import (
     CancelFulfillment,
     ConsumeShipped,
     Fulfillment,
+    ManualPackage,
     PlanPackages,
     RecordShortage,
     ReleaseStock,
     RequestFulfillment,
     ReserveStock,
+    SplitManually,
     SplitRules,
     Stock,
     allocate,
@@ -29,7 +31,7 @@ from services.fulfillment.domain import (
     decide_stock,
     split,
 )
-from shared.aggregate import DomainError
+from shared.aggregate import DomainError, InvalidCommand
 from shared.events.common import Address
 from shared.events.fulfillment import (
     Allocation,
@@ -256,3 +258,75 @@ def test_shortage_then_cancellation_cancels_planned_packages() -> None:
     assert cancelled.status == "CANCELLED"
     assert {p.status for p in cancelled.packages.values()} == {"CANCELLED"}
     assert decide_fulfillment(cancelled, CancelFulfillment("again")) == []
+
+
+# --- manual split ---------------------------------------------------------------------------
+
+
+def planned_two_warehouses() -> Fulfillment:
+    state = requested()
+    allocations = [
+        Allocation(warehouse_id=W1, sku="A", quantity=2),
+        Allocation(warehouse_id=W2, sku="A", quantity=1),
+        Allocation(warehouse_id=W2, sku="B", quantity=1),
+    ]
+    return FULFILLMENT.fold(
+        decide_fulfillment(state, PlanPackages(allocations, SplitRules())), state
+    )
+
+
+def test_a_manual_split_must_add_up_exactly() -> None:
+    state = planned_two_warehouses()
+    with pytest.raises(InvalidCommand, match="add up exactly"):
+        decide_fulfillment(state, SplitManually([ManualPackage(lines(A=3))]))
+    with pytest.raises(InvalidCommand, match="add up exactly"):
+        decide_fulfillment(state, SplitManually([ManualPackage(lines(A=4, B=1))]))
+
+
+def test_a_manual_package_comes_from_one_warehouse() -> None:
+    state = planned_two_warehouses()
+    with pytest.raises(InvalidCommand, match="one warehouse"):
+        decide_fulfillment(state, SplitManually([ManualPackage(lines(A=3, B=1))]))
+    [event] = decide_fulfillment(
+        state,
+        SplitManually(
+            [ManualPackage(lines(A=1)), ManualPackage(lines(A=1)), ManualPackage(lines(A=1, B=1))]
+        ),
+    )
+    assert isinstance(event, PackagesPlanned) and event.manual
+    assert set(event.replaced) == set(state.packages)
+    assert sorted(
+        (p.warehouse_id, tuple((i.sku, i.quantity) for i in p.items)) for p in event.packages
+    ) == sorted([(W1, (("A", 1),)), (W1, (("A", 1),)), (W2, (("A", 1), ("B", 1)))])
+    after = FULFILLMENT.fold([event], state)
+    assert set(after.packages) == {p.package_id for p in event.packages}
+    assert sum(p.weight_g for p in after.packages.values()) == 3 * 400 + 100
+
+
+@settings(max_examples=100)
+@given(cuts=st.lists(st.integers(1, 3), min_size=1, max_size=3))
+def test_any_accepted_manual_split_adds_up_to_the_order(cuts: list[int]) -> None:  # type: ignore[no-untyped-def]
+    state = FULFILLMENT.fold(
+        decide_fulfillment(
+            requested(),
+            PlanPackages(
+                [
+                    Allocation(warehouse_id=W1, sku="A", quantity=3),
+                    Allocation(warehouse_id=W1, sku="B", quantity=1),
+                ],
+                SplitRules(),
+            ),
+        ),
+        requested(),
+    )
+    packages = [ManualPackage(lines(A=c)) for c in cuts] + [ManualPackage(lines(B=1))]
+    try:
+        [event] = decide_fulfillment(state, SplitManually(packages))
+    except InvalidCommand:
+        assert sum(cuts) != 3
+        return
+    assert sum(cuts) == 3
+    total: Counter[str] = Counter()
+    for p in event.packages:
+        total.update({i.sku: i.quantity for i in p.items})
+    assert total == Counter({"A": 3, "B": 1})

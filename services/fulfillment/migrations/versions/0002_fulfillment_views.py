@@ -1,4 +1,5 @@
-"""The fulfillment service's own query tables.
+"""The fulfillment service's own query tables. A combined package (orders of one buyer in
+one parcel) has a row per order.
 
 Revision ID: 0002
 Revises: 0001
@@ -58,18 +59,20 @@ def upgrade() -> None:
     op.execute(
         """
         CREATE TABLE packages (
-            package_id uuid PRIMARY KEY,
+            package_id uuid NOT NULL,
             order_id uuid NOT NULL,
             seller_id text NOT NULL,
             buyer_id text NOT NULL,
             warehouse_id uuid NOT NULL,
             status text NOT NULL,
-            tracking_number text UNIQUE,
-            updated_at timestamptz NOT NULL DEFAULT now()
+            tracking_number text,
+            updated_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (package_id, order_id)
         )
         """
     )
     op.execute("CREATE INDEX packages_order_idx ON packages (order_id)")
+    op.execute("CREATE INDEX packages_tracking_idx ON packages (tracking_number)")
 
 
 def downgrade() -> None:
