@@ -34,3 +34,4 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)  # group membership chatter

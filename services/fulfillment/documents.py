@@ -42,7 +42,7 @@ def shipping_label_pdf(label: Label) -> bytes:
     )
     y = _block(
         pdf,
-        y - 3 * mm,
+        y - 7 * mm,
         "FROM",
         [
             label.sender_name,
@@ -59,7 +59,7 @@ def shipping_label_pdf(label: Label) -> bytes:
         ]
     if label.note:
         lines.append(label.note)
-    _block(pdf, y - 3 * mm, "ORDER", lines)
+    _block(pdf, y - 7 * mm, "ORDER", lines)
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()
