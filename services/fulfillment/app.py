@@ -23,7 +23,7 @@ def create_fulfillment_app(
 ) -> FastAPI:
     runtime = ServiceRuntime(SERVICE, settings or Settings(), clock)
     policy = fulfillment_settings or FulfillmentSettings()
-    fulfillment_service = FulfillmentService(runtime, policy.default_pickup())
+    fulfillment_service = FulfillmentService(runtime, policy.default_pickup(), policy.logistics())
     runtime.add_consumer("orders", ["order"], order_handlers(fulfillment_service))
     for kind, handler in deadlines.handlers(fulfillment_service.mark_overdue).items():
         runtime.on_deadline(kind, handler)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.fulfillment.domain import PickupStatus
+from services.fulfillment.logistics import FeeTemplate, LogisticsConfig
 
 
 class FulfillmentSettings(BaseSettings):
@@ -14,8 +18,28 @@ class FulfillmentSettings(BaseSettings):
     default_provider_code: str = "SPX"
     default_tracking_prefix: str = "SPX"
     default_handover: str = "PICKUP"
+    # A JSON file replacing the default fee templates and carrier formats, e.g.
+    # {"domestic": {"SAME_CITY": {"first_kg": 15000, "per_extra_500g": 5000}, ...},
+    #  "cross_border": {"first_kg": 150000, "per_extra_500g": 50000},
+    #  "carrier_formats": {"GHN": "^[A-Z0-9]{8,12}$"}}
+    logistics_file: Path | None = None
 
     def default_pickup(self) -> PickupStatus:
         return PickupStatus(
             self.default_handover, self.default_provider_code, self.default_tracking_prefix
+        )
+
+    def logistics(self) -> LogisticsConfig:
+        if self.logistics_file is None:
+            return LogisticsConfig()
+        data = json.loads(self.logistics_file.read_text())
+        default = LogisticsConfig()
+        return LogisticsConfig(
+            domestic={k: FeeTemplate(**v) for k, v in data["domestic"].items()}
+            if "domestic" in data
+            else default.domestic,
+            cross_border=FeeTemplate(**data["cross_border"])
+            if "cross_border" in data
+            else default.cross_border,
+            carrier_formats=data.get("carrier_formats", default.carrier_formats),
         )

@@ -300,3 +300,19 @@ def test_dispatch_overdue_once_and_extensions_move_the_deadline() -> None:
     assert decide_fulfillment(late, MarkDispatchOverdue(pid, deadline + timedelta(days=1))) == []
     ready = FULFILLMENT.fold([ship(state, pid)], state)
     assert decide_fulfillment(ready, MarkDispatchOverdue(pid, deadline)) == []
+
+
+def test_a_deployment_replaces_the_fee_templates_and_carrier_formats(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from services.fulfillment.policy import FulfillmentSettings
+
+    path = tmp_path / "logistics.json"
+    path.write_text(
+        '{"domestic": {"SAME_CITY": {"first_kg": 15000, "per_extra_500g": 5000},'
+        ' "SAME_COUNTRY": {"first_kg": 30000, "per_extra_500g": 10000}},'
+        ' "carrier_formats": {"GHN": "^GHN\\\\d{6}$"}}'
+    )
+    config = FulfillmentSettings(logistics_file=path).logistics()
+    assert shipping_fee(config, "SAME_CITY", 1500, 0, "VND").amount == 15000 + 5000
+    assert config.cross_border == LogisticsConfig().cross_border
+    assert carrier_tracking_valid(config, "GHN", "GHN123456")
+    assert not carrier_tracking_valid(config, "UPS", "1Z999AA10123456784")
