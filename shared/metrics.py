@@ -29,3 +29,7 @@ DEADLINES_FIRED = Counter(
     "shopflow_deadlines_fired_total", "Deadlines fired", ["service", "kind", "outcome"]
 )
 PURGED = Counter("shopflow_purged_rows_total", "Rows purged after retention", ["service", "table"])
+PICKUP_REVIEWS_OVERDUE = Counter(
+    "shopflow_pickup_subscription_reviews_overdue_total",
+    "Pickup subscription requests not reviewed by the provider in time",
+)

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from shared.models import Model
 
 
-class Money(BaseModel):
+class Money(Model):
     """Integer minor units and an ISO 4217 currency; never floats."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

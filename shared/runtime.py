@@ -35,6 +35,7 @@ class ServiceRuntime:
             self.db, self.clock, service, {}, interval_s=settings.scheduler_interval_s
         )
         self.consumers: dict[str, ConsumerRunner] = {}
+        self.startup: list[Callable[[], Awaitable[None]]] = []
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -57,6 +58,8 @@ class ServiceRuntime:
     async def start(self) -> None:
         topics = {self.topic} | {t for c in self.consumers.values() for t in c.topics}
         await ensure_topics(self.settings, sorted(topics))
+        for step in self.startup:
+            await step()
         self._stop.clear()
         self._spawn("relay", self.relay.run)
         self._spawn("scheduler", self.scheduler.run)

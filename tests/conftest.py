@@ -111,6 +111,11 @@ async def fulfillment_db(infra: Infra) -> str:
 
 
 @pytest.fixture
+async def pickup_db(infra: Infra) -> str:
+    return await fresh_database(infra, "pickup")
+
+
+@pytest.fixture
 async def serve_app() -> AsyncIterator[Callable[[FastAPI], Awaitable[BackgroundServer]]]:
     """Serve FastAPI apps with a real uvicorn on 127.0.0.1 (free port); stop them after."""
     servers: list[BackgroundServer] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.fulfillment import views
 from services.fulfillment.domain import (
     RequestFulfillment,
     SetDispatchDeadline,
@@ -20,6 +21,7 @@ from shared.events.order import (
     OrderPlaced,
     ShippingAddressChanged,
 )
+from shared.events.pickup import SubscriptionEvent
 
 
 def order_handlers(service: FulfillmentService) -> dict[str, Handler]:
@@ -81,3 +83,25 @@ def _volume_cm3(dimensions: Dimensions | None) -> int:
     if dimensions is None:
         return 0
     return -(-dimensions.length_mm * dimensions.width_mm * dimensions.height_mm // 1000)
+
+
+def pickup_handlers() -> dict[str, Handler]:
+    """Who collects from a warehouse, with which prefix: from any subscription event."""
+
+    async def subscription_changed(conn: AsyncConnection, envelope: Envelope) -> None:
+        event = envelope.decode()
+        assert isinstance(event, SubscriptionEvent)
+        await views.record_pickup_status(
+            conn, event.warehouse_id, event.handover, event.provider_code, event.tracking_prefix
+        )
+
+    return dict.fromkeys(
+        [
+            "PickupSubscriptionRequested",
+            "PickupSubscriptionNotCovered",
+            "PickupSubscriptionApproved",
+            "PickupSubscriptionRejected",
+            "PickupSubscriptionDeclined",
+        ],
+        subscription_changed,
+    )

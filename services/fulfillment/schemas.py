@@ -11,13 +11,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from services.fulfillment.domain import Fulfillment, Package, Warehouse
 from shared.events.common import Address
 from shared.events.fulfillment import Contact, Customs, SkuQuantity
+from shared.models import Body
 from shared.money import Money
 
 SKU_PATTERN = r"^[A-Za-z0-9._\-]{1,64}$"
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class WarehouseIn(Body):

@@ -210,17 +210,45 @@ async def package_refs(conn: AsyncConnection, package_id: uuid.UUID) -> list[Pac
 async def pickup_status(
     conn: AsyncConnection, warehouse_id: uuid.UUID, default: PickupStatus
 ) -> PickupStatus:
-    """What the pickup service last said of this warehouse; the default provider until then."""
+    """What the pickup service last said of this warehouse; the default provider until then
+    (and for the provider of a warehouse no provider covers)."""
     row = (
         await conn.execute(
             text(
                 "SELECT handover, provider_code, tracking_prefix FROM warehouses "
-                "WHERE warehouse_id = :id AND provider_code IS NOT NULL"
+                "WHERE warehouse_id = :id AND handover IS NOT NULL"
             ),
             {"id": warehouse_id},
         )
     ).first()
-    return PickupStatus(*row) if row else default
+    if row is None:
+        return default
+    return PickupStatus(
+        row.handover,
+        row.provider_code or default.provider_code,
+        row.tracking_prefix or default.tracking_prefix,
+    )
+
+
+async def record_pickup_status(
+    conn: AsyncConnection,
+    warehouse_id: uuid.UUID,
+    handover: str,
+    provider_code: str | None,
+    tracking_prefix: str | None,
+) -> None:
+    await conn.execute(
+        text(
+            "UPDATE warehouses SET handover = :handover, provider_code = :provider, "
+            "tracking_prefix = :prefix, updated_at = now() WHERE warehouse_id = :id"
+        ),
+        {
+            "id": warehouse_id,
+            "handover": handover,
+            "provider": provider_code,
+            "prefix": tracking_prefix,
+        },
+    )
 
 
 async def next_tracking_sequence(conn: AsyncConnection) -> int:

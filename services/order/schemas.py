@@ -11,15 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.order.domain import Order, Product
 from shared.events.common import Address, Dimensions, LineItem
 from shared.events.order import OrderStatus, ReviewFailure
+from shared.models import Body
 from shared.money import Money
 
 SKU_PATTERN = r"^[A-Za-z0-9._\-]{1,64}$"
 SKU = Field(pattern=SKU_PATTERN)
 Text = Field(min_length=1, max_length=500)
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class ProductIn(Body):

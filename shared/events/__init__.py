@@ -14,8 +14,10 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.models import Model
 
-class EventPayload(BaseModel):
+
+class EventPayload(Model):
     """Base of every event payload model. `event_type` and `schema_version` are set by
     `@register`."""
 

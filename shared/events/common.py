@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from shared.models import Model
 from shared.money import Money
 
 
-class Address(BaseModel):
+class Address(Model):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
     recipient_name: str = Field(min_length=1, max_length=200)
     phone: str = Field(min_length=3, max_length=40, pattern=r"^\+?[0-9 ()\-]{3,40}$")
@@ -19,14 +20,14 @@ class Address(BaseModel):
     country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
 
 
-class Dimensions(BaseModel):
+class Dimensions(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
     length_mm: int = Field(gt=0, le=10_000)
     width_mm: int = Field(gt=0, le=10_000)
     height_mm: int = Field(gt=0, le=10_000)
 
 
-class LineItem(BaseModel):
+class LineItem(Model):
     """An ordered SKU with the unit price and weight fixed at order time."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -6,10 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.events import EventPayload, register
 from shared.events.common import Address
+from shared.models import Model
 from shared.money import Money
 
 SERVICE = "fulfillment"
@@ -17,19 +18,19 @@ SERVICE = "fulfillment"
 Handover = Literal["PICKUP", "DROP_OFF", "SELLER_OWN"]
 
 
-class Contact(BaseModel):
+class Contact(Model):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
     name: str = Field(min_length=1, max_length=200)
     phone: str = Field(min_length=3, max_length=40, pattern=r"^\+?[0-9 ()\-]{3,40}$")
 
 
-class SkuQuantity(BaseModel):
+class SkuQuantity(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
     sku: str
     quantity: int = Field(gt=0)
 
 
-class Allocation(BaseModel):
+class Allocation(Model):
     """Units of a SKU reserved in one warehouse."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -38,14 +39,14 @@ class Allocation(BaseModel):
     quantity: int = Field(gt=0)
 
 
-class Shortfall(BaseModel):
+class Shortfall(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
     sku: str
     requested: int
     available: int
 
 
-class PlannedPackage(BaseModel):
+class PlannedPackage(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
     package_id: uuid.UUID
     warehouse_id: uuid.UUID
@@ -84,7 +85,7 @@ class StockAdjusted(EventPayload):
     order_id: uuid.UUID | None = None
 
 
-class OrderLine(BaseModel):
+class OrderLine(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
     sku: str
     title: str = ""
@@ -169,7 +170,7 @@ class PackagesCancelled(EventPayload):
     reason: str
 
 
-class Customs(BaseModel):
+class Customs(Model):
     """Customs data a cross-border package carries on its documents."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
@@ -178,7 +179,7 @@ class Customs(BaseModel):
     description: str = Field(min_length=1, max_length=200)
 
 
-class Label(BaseModel):
+class Label(Model):
     """What the shipping label says (DOMAIN.md section 2): checked before it is issued."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -6,10 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.events import EventPayload, register
 from shared.events.common import Address, Dimensions, LineItem
+from shared.models import Model
 from shared.money import Money
 
 SERVICE = "order"
@@ -77,7 +78,7 @@ class OrderPaid(EventPayload):
     paid_at: datetime
 
 
-class ReviewFailure(BaseModel):
+class ReviewFailure(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
     code: str
     detail: str

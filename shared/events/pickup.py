@@ -23,3 +23,59 @@ class DispatchDeadlineExtended(EventPayload):
     extended_by_hours: int
     reason: str
     extended_at: datetime
+
+
+@register("ProviderConfigured", service=SERVICE)
+class ProviderConfigured(EventPayload):
+    provider_code: str
+    name: str
+    tracking_prefix: str
+    coverage: list[dict[str, str]]  # [{"country": "VN", "city": "Hanoi"}]
+
+
+class SubscriptionEvent(EventPayload):
+    """What every pickup-subscription event says of the warehouse, so a consumer can keep
+    "who collects here, with which prefix" from any one of them."""
+
+    warehouse_id: uuid.UUID
+    seller_id: str
+    subscription_id: uuid.UUID
+    status: str  # PENDING_REVIEW, ACTIVE, REJECTED, DECLINED, NOT_COVERED
+    handover: str  # PICKUP only while ACTIVE, else DROP_OFF
+    provider_code: str | None
+    tracking_prefix: str | None
+    at: datetime
+
+
+@register("PickupSubscriptionRequested", service=SERVICE)
+class PickupSubscriptionRequested(SubscriptionEvent):
+    review_due: datetime
+
+
+@register("PickupSubscriptionNotCovered", service=SERVICE)
+class PickupSubscriptionNotCovered(SubscriptionEvent):
+    pass
+
+
+@register("PickupSubscriptionApproved", service=SERVICE)
+class PickupSubscriptionApproved(SubscriptionEvent):
+    reviewer_id: str
+    note: str | None = None
+
+
+@register("PickupSubscriptionRejected", service=SERVICE)
+class PickupSubscriptionRejected(SubscriptionEvent):
+    reviewer_id: str
+    note: str | None = None
+
+
+@register("PickupSubscriptionDeclined", service=SERVICE)
+class PickupSubscriptionDeclined(SubscriptionEvent):
+    pass
+
+
+@register("PickupSubscriptionReviewOverdue", service=SERVICE)
+class PickupSubscriptionReviewOverdue(SubscriptionEvent):
+    """The provider has not reviewed the request within its deadline: chase it."""
+
+    review_due: datetime

@@ -84,3 +84,27 @@ def test_every_contract_event_of_the_order_service_is_registered() -> None:
     }
     with pytest.raises(UnknownEventType):
         REGISTRY.decode("NoSuchEvent", 1, {})
+
+
+def test_text_with_nul_characters_is_refused_everywhere() -> None:
+    from shared.events.common import Address
+    from shared.models import Body
+
+    class Note(Body):
+        text: str
+        tags: list[str] = []
+
+    with pytest.raises(ValidationError, match="NUL"):
+        Note(text="a\x00b")
+    with pytest.raises(ValidationError, match="NUL"):
+        Note(text="ok", tags=["x", "\x00"])
+    with pytest.raises(ValidationError, match="NUL"):
+        Address(
+            recipient_name="A\x00",
+            phone="+1 555",
+            line1="x",
+            city="c",
+            postal_code="1",
+            country="US",
+        )
+    assert Note(text="  fine  ").text == "fine"

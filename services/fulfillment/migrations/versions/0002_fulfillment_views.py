@@ -22,7 +22,7 @@ def upgrade() -> None:
             seller_id text NOT NULL,
             country text NOT NULL,
             city text NOT NULL,
-            handover text NOT NULL DEFAULT 'DROP_OFF',
+            handover text,  -- NULL until the pickup service says (then PICKUP/DROP_OFF)
             provider_code text,
             tracking_prefix text,
             updated_at timestamptz NOT NULL DEFAULT now()

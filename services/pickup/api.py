@@ -1,0 +1,114 @@
+"""Thin routes of the pickup service: authorise, load, decide, append."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Path, Request
+
+from services.pickup import views
+from services.pickup.domain import (
+    ConfigureProvider,
+    DeclineSubscription,
+    ReviewSubscription,
+    Subscription,
+)
+from services.pickup.schemas import ProviderIn, ProviderOut, ReviewIn, SubscriptionOut
+from services.pickup.service import PickupService
+from shared.aggregate import NotFound
+from shared.auth import Principal, require
+
+router = APIRouter(prefix="/v1", tags=["pickup"])
+
+
+def service(request: Request) -> PickupService:
+    svc: PickupService = request.app.state.pickup_service
+    return svc
+
+
+@router.put("/providers/{provider_code}", response_model=ProviderOut)
+async def configure_provider(
+    body: ProviderIn,
+    request: Request,
+    provider_code: str = Path(pattern=r"^[A-Z0-9_]{2,20}$"),
+    _: Principal = require("operator"),
+) -> ProviderOut:
+    command = ConfigureProvider(
+        provider_code, body.name, body.tracking_prefix, [(a.country, a.city) for a in body.coverage]
+    )
+    outcome = await service(request).configure_provider(command)
+    return ProviderOut.of(outcome.state)
+
+
+@router.get("/providers", response_model=list[ProviderOut])
+async def list_providers(
+    request: Request, _: Principal = require("buyer", "seller", "operator", "carrier", "driver")
+) -> list[ProviderOut]:
+    return [ProviderOut.of(p) for p in await service(request).providers()]
+
+
+async def _subscription_of(
+    svc: PickupService, subscription_id: uuid.UUID, caller: Principal
+) -> tuple[uuid.UUID, Subscription]:
+    warehouse_id = await svc.warehouse_of(subscription_id)
+    state = (await svc.subscription(warehouse_id))[0] if warehouse_id else None
+    visible = state is not None and (
+        caller.is_operator
+        or (caller.role == "seller" and state.seller_id == caller.seller_id)
+        or (caller.role == "driver" and state.provider_code == caller.provider)
+    )
+    if warehouse_id is None or state is None or not visible:
+        raise NotFound("subscription-not-found", "no such pickup subscription")
+    return warehouse_id, state
+
+
+@router.get("/warehouses/{warehouse_id}/pickup-subscription", response_model=SubscriptionOut)
+async def get_subscription(
+    warehouse_id: uuid.UUID, request: Request, caller: Principal = require("seller", "operator")
+) -> SubscriptionOut:
+    state, version = await service(request).subscription(warehouse_id)
+    if state.subscription_id is None or not (
+        caller.is_operator or state.seller_id == caller.seller_id
+    ):
+        raise NotFound("subscription-not-found", "no pickup subscription for this warehouse (yet)")
+    return SubscriptionOut.of(state, version)
+
+
+@router.post("/pickup-subscriptions/{subscription_id}/review", response_model=SubscriptionOut)
+async def review_subscription(
+    subscription_id: uuid.UUID,
+    body: ReviewIn,
+    request: Request,
+    reviewer: Principal = require("driver", "operator"),
+) -> SubscriptionOut:
+    """The provider (its drivers) or an operator approves or rejects the request."""
+    svc = service(request)
+    warehouse_id, _ = await _subscription_of(svc, subscription_id, reviewer)
+    command = ReviewSubscription(
+        subscription_id, body.approve, reviewer.sub, body.note, svc.runtime.now()
+    )
+    outcome = await svc.on_subscription(warehouse_id, command)
+    return SubscriptionOut.of(outcome.state, outcome.version)
+
+
+@router.post("/pickup-subscriptions/{subscription_id}/decline", response_model=SubscriptionOut)
+async def decline_subscription(
+    subscription_id: uuid.UUID, request: Request, seller: Principal = require("seller")
+) -> SubscriptionOut:
+    """The seller does not want pickup: back to drop-off."""
+    svc = service(request)
+    warehouse_id, _ = await _subscription_of(svc, subscription_id, seller)
+    outcome = await svc.on_subscription(
+        warehouse_id, DeclineSubscription(subscription_id, svc.runtime.now())
+    )
+    return SubscriptionOut.of(outcome.state, outcome.version)
+
+
+@router.get("/pickup-subscriptions/overdue-reviews")
+async def overdue_reviews(
+    request: Request, _: Principal = require("operator")
+) -> dict[str, list[dict[str, Any]]]:
+    """Requests the provider has not reviewed in time, to chase."""
+    async with service(request).runtime.db.connect() as conn:
+        return {"items": await views.overdue_reviews(conn)}

@@ -1,0 +1,276 @@
+"""The pickup service's aggregates, pure: providers with their coverage, and each
+warehouse's pickup subscription. Rules: DOMAIN.md section 3."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from shared.aggregate import Aggregate, DomainError, NotFound
+from shared.events import EventPayload
+from shared.events.common import Address
+from shared.events.pickup import (
+    PickupSubscriptionApproved,
+    PickupSubscriptionDeclined,
+    PickupSubscriptionNotCovered,
+    PickupSubscriptionRejected,
+    PickupSubscriptionRequested,
+    PickupSubscriptionReviewOverdue,
+    ProviderConfigured,
+    SubscriptionEvent,
+)
+
+# --- providers ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Provider:
+    provider_code: str = ""
+    name: str = ""
+    tracking_prefix: str = ""
+    coverage: tuple[tuple[str, str], ...] = ()  # (country, city) as configured
+
+    @property
+    def exists(self) -> bool:
+        return bool(self.provider_code)
+
+    def covers(self, country: str, city: str) -> bool:
+        return any(c == country.upper() and _city(x) == _city(city) for c, x in self.coverage)
+
+
+def _city(city: str) -> str:
+    return " ".join(city.split()).casefold()
+
+
+@dataclass(frozen=True)
+class ConfigureProvider:
+    provider_code: str
+    name: str
+    tracking_prefix: str
+    coverage: Sequence[tuple[str, str]]
+
+
+def decide_provider(state: Provider, command: ConfigureProvider) -> list[EventPayload]:
+    coverage = sorted({(c.upper(), city.strip()) for c, city in command.coverage})
+    unchanged = state.exists and (
+        state.name,
+        state.tracking_prefix,
+        state.coverage,
+    ) == (command.name, command.tracking_prefix, tuple(coverage))
+    if unchanged:
+        return []
+    return [
+        ProviderConfigured(
+            provider_code=command.provider_code,
+            name=command.name,
+            tracking_prefix=command.tracking_prefix,
+            coverage=[{"country": c, "city": city} for c, city in coverage],
+        )
+    ]
+
+
+def evolve_provider(state: Provider, event: EventPayload) -> Provider:
+    if isinstance(event, ProviderConfigured):
+        return Provider(
+            event.provider_code,
+            event.name,
+            event.tracking_prefix,
+            tuple((c["country"], c["city"]) for c in event.coverage),
+        )
+    return state
+
+
+PROVIDER = Aggregate(initial=Provider(), evolve=evolve_provider)
+
+
+def provider_stream(code: str) -> str:
+    return f"provider/{code}"
+
+
+def covering_provider(providers: Sequence[Provider], address: Address) -> Provider | None:
+    """The provider whose coverage has the address's city (the first by code if several)."""
+    covering = [p for p in providers if p.covers(address.country, address.city)]
+    return min(covering, key=lambda p: p.provider_code) if covering else None
+
+
+# --- subscriptions --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subscription:
+    warehouse_id: uuid.UUID | None = None
+    seller_id: str = ""
+    subscription_id: uuid.UUID | None = None
+    status: str = ""
+    provider_code: str | None = None
+    tracking_prefix: str | None = None
+    review_due: datetime | None = None
+    review_overdue: bool = False
+    requests: int = 0
+
+    @property
+    def handover(self) -> str:
+        return "PICKUP" if self.status == "ACTIVE" else "DROP_OFF"
+
+
+@dataclass(frozen=True)
+class RequestSubscription:
+    """The warehouse's address is new or changed: ask the covering provider, if any."""
+
+    warehouse_id: uuid.UUID
+    seller_id: str
+    provider: Provider | None
+    review_within: timedelta
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ReviewSubscription:
+    subscription_id: uuid.UUID
+    approve: bool
+    reviewer_id: str
+    note: str | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class DeclineSubscription:
+    subscription_id: uuid.UUID
+    now: datetime
+
+
+@dataclass(frozen=True)
+class FlagReviewOverdue:
+    subscription_id: uuid.UUID
+    now: datetime
+
+
+SubscriptionCommand = (
+    RequestSubscription | ReviewSubscription | DeclineSubscription | FlagReviewOverdue
+)
+
+
+def decide_subscription(state: Subscription, command: SubscriptionCommand) -> list[EventPayload]:
+    if isinstance(command, RequestSubscription):
+        subscription_id = uuid.uuid5(command.warehouse_id, f"subscription-{state.requests + 1}")
+        common = {
+            "warehouse_id": command.warehouse_id,
+            "seller_id": command.seller_id,
+            "subscription_id": subscription_id,
+            "handover": "DROP_OFF",
+            "at": command.now,
+        }
+        if command.provider is None:
+            return [
+                PickupSubscriptionNotCovered(
+                    **common, status="NOT_COVERED", provider_code=None, tracking_prefix=None
+                )
+            ]
+        return [
+            PickupSubscriptionRequested(
+                **common,
+                status="PENDING_REVIEW",
+                provider_code=command.provider.provider_code,
+                tracking_prefix=command.provider.tracking_prefix,
+                review_due=command.now + command.review_within,
+            )
+        ]
+    if state.subscription_id is None or state.warehouse_id is None:
+        raise NotFound("subscription-not-found", "no such pickup subscription")
+    if command.subscription_id != state.subscription_id:
+        raise DomainError(
+            "subscription-replaced", "this request was replaced by a newer one for the warehouse"
+        )
+    current = {
+        "warehouse_id": state.warehouse_id,
+        "seller_id": state.seller_id,
+        "subscription_id": state.subscription_id,
+        "provider_code": state.provider_code,
+        "tracking_prefix": state.tracking_prefix,
+        "at": command.now,
+    }
+    match command:
+        case ReviewSubscription():
+            if state.status != "PENDING_REVIEW":
+                raise DomainError("not-pending", f"the subscription is {state.status}")
+            if command.approve:
+                return [
+                    PickupSubscriptionApproved(
+                        **current,
+                        status="ACTIVE",
+                        handover="PICKUP",
+                        reviewer_id=command.reviewer_id,
+                        note=command.note,
+                    )
+                ]
+            return [
+                PickupSubscriptionRejected(
+                    **current,
+                    status="REJECTED",
+                    handover="DROP_OFF",
+                    reviewer_id=command.reviewer_id,
+                    note=command.note,
+                )
+            ]
+        case DeclineSubscription():
+            if state.status not in ("PENDING_REVIEW", "ACTIVE"):
+                raise DomainError("not-declinable", f"the subscription is {state.status}")
+            return [PickupSubscriptionDeclined(**current, status="DECLINED", handover="DROP_OFF")]
+        case FlagReviewOverdue():
+            due = state.review_due
+            if state.status != "PENDING_REVIEW" or state.review_overdue or due is None:
+                return []
+            if command.now < due:
+                return []
+            return [
+                PickupSubscriptionReviewOverdue(
+                    **current, status=state.status, handover="DROP_OFF", review_due=due
+                )
+            ]
+    raise AssertionError(f"unhandled command {command!r}")
+
+
+def evolve_subscription(state: Subscription, event: EventPayload) -> Subscription:
+    if isinstance(event, PickupSubscriptionReviewOverdue):
+        return replace(state, review_overdue=True)
+    if isinstance(event, SubscriptionEvent):
+        requested = isinstance(event, PickupSubscriptionRequested | PickupSubscriptionNotCovered)
+        return replace(
+            state,
+            warehouse_id=event.warehouse_id,
+            seller_id=event.seller_id,
+            subscription_id=event.subscription_id,
+            status=event.status,
+            provider_code=event.provider_code,
+            tracking_prefix=event.tracking_prefix,
+            review_due=event.review_due
+            if isinstance(event, PickupSubscriptionRequested)
+            else state.review_due,
+            review_overdue=False if requested else state.review_overdue,
+            requests=state.requests + 1 if requested else state.requests,
+        )
+    return state
+
+
+SUBSCRIPTION = Aggregate(
+    initial=Subscription(),
+    evolve=evolve_subscription,
+    keys=lambda s: (None, s.seller_id or None),
+)
+
+
+def subscription_stream(warehouse_id: uuid.UUID) -> str:
+    return f"subscription/{warehouse_id}"
+
+
+DEFAULT_PROVIDERS: Mapping[str, ConfigureProvider] = {
+    "SPX": ConfigureProvider(
+        "SPX",
+        "SPX Express",
+        "SPX",
+        [("US", "Springfield"), ("VN", "Hanoi"), ("VN", "Ho Chi Minh City")],
+    ),
+    "GHN": ConfigureProvider("GHN", "Giao Hang Nhanh", "GHN", [("VN", "Da Nang"), ("VN", "Hue")]),
+}

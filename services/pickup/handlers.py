@@ -1,0 +1,21 @@
+"""The pickup service's reactions: a warehouse saved or moved asks for pickup there."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.pickup.service import PickupService
+from shared.consumer import Handler
+from shared.events import Envelope
+from shared.events.fulfillment import WarehouseAddressChanged, WarehouseRegistered
+
+
+def fulfillment_handlers(service: PickupService) -> dict[str, Handler]:
+    async def warehouse_saved(conn: AsyncConnection, envelope: Envelope) -> None:
+        event = envelope.decode()
+        assert isinstance(event, WarehouseRegistered | WarehouseAddressChanged)
+        await service.request_for_warehouse(
+            conn, event.warehouse_id, event.seller_id, event.address
+        )
+
+    return {"WarehouseRegistered": warehouse_saved, "WarehouseAddressChanged": warehouse_saved}

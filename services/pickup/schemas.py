@@ -1,0 +1,64 @@
+"""HTTP bodies of the pickup service."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from services.pickup.domain import Provider, Subscription
+from shared.models import Body
+
+
+class Area(Body):
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    city: str = Field(min_length=1, max_length=120)
+
+
+class ProviderIn(Body):
+    name: str = Field(min_length=1, max_length=200)
+    tracking_prefix: str = Field(pattern=r"^[A-Z]{2,5}$")
+    coverage: list[Area] = Field(max_length=5000)
+
+
+class ProviderOut(BaseModel):
+    provider_code: str
+    name: str
+    tracking_prefix: str
+    coverage: list[Area]
+
+    @classmethod
+    def of(cls, provider: Provider, names: dict[tuple[str, str], str] | None = None) -> ProviderOut:
+        return cls(
+            provider_code=provider.provider_code,
+            name=provider.name,
+            tracking_prefix=provider.tracking_prefix,
+            coverage=[
+                Area(country=c, city=(names or {}).get((c, city), city))
+                for c, city in provider.coverage
+            ],
+        )
+
+
+class SubscriptionOut(BaseModel):
+    subscription_id: uuid.UUID
+    warehouse_id: uuid.UUID
+    status: str
+    provider_code: str | None
+    tracking_prefix: str | None
+    handover: str
+    review_due: datetime | None
+    review_overdue: bool
+    version: int
+
+    @classmethod
+    def of(cls, subscription: Subscription, version: int) -> SubscriptionOut:
+        return cls.model_validate(
+            {**vars(subscription), "handover": subscription.handover, "version": version}
+        )
+
+
+class ReviewIn(Body):
+    approve: bool
+    note: str | None = Field(None, max_length=2000)

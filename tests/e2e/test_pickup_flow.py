@@ -1,0 +1,281 @@
+"""Pickup, fulfillment and order services over the real broker: a warehouse in a provider's
+coverage is subscribed, reviewed, and its labels say PICK UP with the provider's prefix; one
+outside coverage ships DROP OFF; an unreviewed request is flagged on a simulated clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from services.fulfillment.app import create_fulfillment_app
+from services.order.app import create_order_app
+from services.pickup.app import create_pickup_app
+from services.pickup.policy import PickupSettings
+from shared.auth import mint_token
+from shared.clock import SimulatedClock
+from tests.conftest import eventually, make_settings
+
+ADDRESS = {
+    "recipient_name": "Lan",
+    "phone": "+84 912 345",
+    "line1": "12 Hang Bac",
+    "postal_code": "100000",
+    "country": "VN",
+}
+
+
+@pytest.fixture
+async def stack(infra, order_db, fulfillment_db, pickup_db, serve_app):
+    clock = SimulatedClock(start=datetime(2026, 11, 2, 9, tzinfo=UTC))
+    order_settings = make_settings(infra, order_db)
+    prefix = order_settings.kafka_topic_prefix
+    apps = [
+        create_order_app(order_settings, clock),
+        create_fulfillment_app(
+            make_settings(infra, fulfillment_db, kafka_topic_prefix=prefix), clock
+        ),
+        create_pickup_app(
+            make_settings(infra, pickup_db, kafka_topic_prefix=prefix),
+            clock,
+            PickupSettings(seed_default_providers=False),
+        ),
+    ]
+    servers = [await serve_app(app) for app in apps]
+    clients = [httpx.AsyncClient(base_url=s.base_url, timeout=20) for s in servers]
+    yield clients, clock, order_settings.effective_jwt_secret
+    for client in clients:
+        await client.aclose()
+
+
+def auth(secret: str, role: str, sub: str, **claims: str) -> dict[str, str]:
+    return {"Authorization": "Bearer " + mint_token(secret, sub=sub, role=role, **claims)}
+
+
+async def test_subscriptions_decide_what_labels_say(stack) -> None:
+    (orders, fulfillment, pickup), clock, secret = stack
+    operator = auth(secret, "operator", "op")
+    seller = auth(secret, "seller", "shop-p")
+    buyer = auth(secret, "buyer", "b-p")
+    r = await pickup.put(
+        "/v1/providers/WS",
+        headers=operator,
+        json={
+            "name": "Westar",
+            "tracking_prefix": "WS",
+            "coverage": [{"country": "VN", "city": "Hanoi"}],
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert [
+        p["provider_code"] for p in (await pickup.get("/v1/providers", headers=buyer)).json()
+    ] == ["WS"]
+    assert (
+        await pickup.put(
+            "/v1/providers/WS",
+            headers=seller,
+            json={"name": "x", "tracking_prefix": "WS", "coverage": []},
+        )
+    ).status_code == 403
+
+    async def warehouse(city: str) -> str:
+        r = await fulfillment.post(
+            "/v1/warehouses",
+            headers=seller,
+            json={
+                "name": f"Shop {city}",
+                "address": {**ADDRESS, "city": city},
+                "contact": {"name": "K", "phone": "+84 24 1"},
+            },
+        )
+        wid = r.json()["warehouse_id"]
+        await fulfillment.put(
+            f"/v1/warehouses/{wid}/stock/BOOK", headers=seller, json={"on_hand": 5}
+        )
+        return wid
+
+    covered, uncovered = await warehouse("Hanoi"), await warehouse("Hue")
+
+    async def subscription(wid: str) -> dict | None:
+        r = await pickup.get(f"/v1/warehouses/{wid}/pickup-subscription", headers=seller)
+        return r.json() if r.status_code == 200 else None
+
+    pending = await eventually(lambda: subscription(covered), within=40)
+    assert (pending["status"], pending["provider_code"], pending["handover"]) == (
+        "PENDING_REVIEW",
+        "WS",
+        "DROP_OFF",
+    )
+    not_covered = await eventually(lambda: subscription(uncovered), within=20)
+    assert (not_covered["status"], not_covered["handover"]) == ("NOT_COVERED", "DROP_OFF")
+
+    other_driver = auth(secret, "driver", "d-x", provider="SPX")
+    sid = pending["subscription_id"]
+    assert (
+        await pickup.post(
+            f"/v1/pickup-subscriptions/{sid}/review", headers=other_driver, json={"approve": True}
+        )
+    ).status_code == 404
+    driver = auth(secret, "driver", "d-ws", provider="WS")
+    approved = await pickup.post(
+        f"/v1/pickup-subscriptions/{sid}/review", headers=driver, json={"approve": True}
+    )
+    assert (
+        approved.status_code == 200
+        and approved.json()["status"] == "ACTIVE"
+        and approved.json()["handover"] == "PICKUP"
+    )
+
+    await orders.post(
+        "/v1/products",
+        headers=seller,
+        json={
+            "sku": "BOOK",
+            "title": "Book",
+            "price": {"amount": 90000, "currency": "VND"},
+            "weight_g": 500,
+        },
+    )
+
+    async def place(city: str) -> dict:
+        order = (
+            await orders.post(
+                "/v1/orders",
+                headers=buyer,
+                json={
+                    "seller_id": "shop-p",
+                    "items": [{"sku": "BOOK", "quantity": 1}],
+                    "shipping_address": {**ADDRESS, "city": city},
+                    "payment_method": "COD",
+                },
+            )
+        ).json()
+        await orders.post(
+            f"/v1/orders/{order['order_id']}/payments",
+            headers=buyer,
+            json={"amount": order["total"], "transaction_id": "t"},
+        )
+        clock.advance(timedelta(hours=1, seconds=1))
+
+        async def planned() -> dict | None:
+            r = await fulfillment.get(f"/v1/orders/{order['order_id']}/packages", headers=seller)
+            return r.json() if r.status_code == 200 and r.json()["status"] == "PLANNED" else None
+
+        return await eventually(planned, within=40)
+
+    # stock is in both warehouses: take the covered one's away to steer each order
+    await fulfillment.put(
+        f"/v1/warehouses/{uncovered}/stock/BOOK", headers=seller, json={"on_hand": 0}
+    )
+    plan = await place("Hanoi")
+    assert plan["packages"][0]["warehouse_id"] == covered
+    pid = plan["packages"][0]["package_id"]
+    assert (
+        await fulfillment.post(
+            f"/v1/packages/{pid}/ship", headers=seller, json={"handover": "DROP_OFF"}
+        )
+    ).status_code == 409
+    shipped = (
+        await fulfillment.post(
+            f"/v1/packages/{pid}/ship", headers=seller, json={"handover": "PICKUP"}
+        )
+    ).json()
+    assert shipped["tracking_number"].startswith("WS") and shipped["carrier"] == "WS"
+
+    await fulfillment.put(
+        f"/v1/warehouses/{covered}/stock/BOOK", headers=seller, json={"on_hand": 4}
+    )
+    await fulfillment.put(
+        f"/v1/warehouses/{uncovered}/stock/BOOK", headers=seller, json={"on_hand": 5}
+    )
+    await fulfillment.put(
+        f"/v1/warehouses/{covered}/stock/BOOK", headers=seller, json={"on_hand": 0}
+    )
+    plan = await place("Hue")
+    assert plan["packages"][0]["warehouse_id"] == uncovered
+    pid = plan["packages"][0]["package_id"]
+    assert (
+        await fulfillment.post(
+            f"/v1/packages/{pid}/ship", headers=seller, json={"handover": "PICKUP"}
+        )
+    ).status_code == 409
+    dropped = await fulfillment.post(
+        f"/v1/packages/{pid}/ship", headers=seller, json={"handover": "DROP_OFF"}
+    )
+    assert dropped.status_code == 200
+    label = (
+        await fulfillment.get(
+            f"/v1/packages/{pid}/documents", headers={**seller, "Accept": "application/json"}
+        )
+    ).json()
+    assert label["handover_mode"] == "DROP OFF"
+
+    # the seller declines pickup at the covered warehouse: back to drop-off
+    declined = await pickup.post(f"/v1/pickup-subscriptions/{sid}/decline", headers=seller)
+    assert declined.json()["status"] == "DECLINED" and declined.json()["handover"] == "DROP_OFF"
+
+
+async def test_an_unreviewed_request_is_flagged_after_24_hours_and_an_address_change_asks_again(
+    stack,
+) -> None:
+    (_, fulfillment, pickup), clock, secret = stack
+    operator = auth(secret, "operator", "op")
+    seller = auth(secret, "seller", "shop-q")
+    await pickup.put(
+        "/v1/providers/WS",
+        headers=operator,
+        json={
+            "name": "Westar",
+            "tracking_prefix": "WS",
+            "coverage": [{"country": "VN", "city": "Hanoi"}, {"country": "VN", "city": "Hue"}],
+        },
+    )
+    r = await fulfillment.post(
+        "/v1/warehouses",
+        headers=seller,
+        json={
+            "name": "Q",
+            "address": {**ADDRESS, "city": "Hanoi"},
+            "contact": {"name": "K", "phone": "+84 24 1"},
+        },
+    )
+    wid = r.json()["warehouse_id"]
+
+    async def subscription() -> dict | None:
+        r = await pickup.get(f"/v1/warehouses/{wid}/pickup-subscription", headers=seller)
+        return r.json() if r.status_code == 200 else None
+
+    first = await eventually(subscription, within=40)
+    before = await overdue_metric(pickup)
+    clock.advance(timedelta(hours=24, minutes=1))
+
+    async def flagged() -> bool:
+        return bool((await subscription() or {}).get("review_overdue"))
+
+    assert await eventually(flagged, within=20)
+    chase = (await pickup.get("/v1/pickup-subscriptions/overdue-reviews", headers=operator)).json()[
+        "items"
+    ]
+    assert [str(i["subscription_id"]) for i in chase] == [first["subscription_id"]]
+    assert await overdue_metric(pickup) == before + 1
+
+    await fulfillment.put(
+        f"/v1/warehouses/{wid}/address", headers=seller, json={**ADDRESS, "city": "Hue"}
+    )
+
+    async def renewed() -> dict | None:
+        current = await subscription()
+        return (
+            current if current and current["subscription_id"] != first["subscription_id"] else None
+        )
+
+    again = await eventually(renewed, within=20)
+    assert again["status"] == "PENDING_REVIEW" and not again["review_overdue"]
+
+
+async def overdue_metric(pickup: httpx.AsyncClient) -> float:
+    for line in (await pickup.get("/metrics")).text.splitlines():
+        if line.startswith("shopflow_pickup_subscription_reviews_overdue_total "):
+            return float(line.split()[1])
+    return 0.0
