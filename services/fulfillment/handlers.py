@@ -21,7 +21,7 @@ from shared.events.order import (
     OrderPlaced,
     ShippingAddressChanged,
 )
-from shared.events.pickup import SubscriptionEvent
+from shared.events.pickup import ProviderSwitchScheduled, SubscriptionEvent
 
 
 def order_handlers(service: FulfillmentService) -> dict[str, Handler]:
@@ -95,13 +95,28 @@ def pickup_handlers() -> dict[str, Handler]:
             conn, event.warehouse_id, event.handover, event.provider_code, event.tracking_prefix
         )
 
-    return dict.fromkeys(
+    async def switch_scheduled(conn: AsyncConnection, envelope: Envelope) -> None:
+        event = envelope.decode()
+        assert isinstance(event, ProviderSwitchScheduled)
+        await views.record_switch(
+            conn,
+            event.switch_id,
+            event.country,
+            event.city,
+            event.to_provider,
+            event.tracking_prefix,
+            event.cutover_at,
+        )
+
+    handlers: dict[str, Handler] = {"ProviderSwitchScheduled": switch_scheduled}
+    return handlers | dict.fromkeys(
         [
             "PickupSubscriptionRequested",
             "PickupSubscriptionNotCovered",
             "PickupSubscriptionApproved",
             "PickupSubscriptionRejected",
             "PickupSubscriptionDeclined",
+            "PickupSubscriptionProviderSwitched",
         ],
         subscription_changed,
     )

@@ -174,7 +174,9 @@ class FulfillmentService:
         warehouse, _ = await self.warehouse(refs[0].warehouse_id)
         outcomes = []
         async with self.runtime.db.transaction() as conn:
-            pickup = await views.pickup_status(conn, refs[0].warehouse_id, self.default_pickup)
+            pickup = await views.pickup_status(
+                conn, refs[0].warehouse_id, self.default_pickup, self.runtime.now()
+            )
             sequence = await views.next_tracking_sequence(conn)
             issued = platform_tracking_number(pickup.tracking_prefix, sequence)
             for ref in refs:

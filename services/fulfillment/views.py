@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -208,25 +209,65 @@ async def package_refs(conn: AsyncConnection, package_id: uuid.UUID) -> list[Pac
 
 
 async def pickup_status(
-    conn: AsyncConnection, warehouse_id: uuid.UUID, default: PickupStatus
+    conn: AsyncConnection, warehouse_id: uuid.UUID, default: PickupStatus, now: datetime
 ) -> PickupStatus:
-    """What the pickup service last said of this warehouse; the default provider until then
-    (and for the provider of a warehouse no provider covers)."""
+    """Who collects from this warehouse now: what the pickup service last said of it (the
+    default provider until it has), and the provider of a switch of its region whose cutover
+    has passed, even if the pickup service's follow-up events have not arrived yet."""
     row = (
         await conn.execute(
             text(
-                "SELECT handover, provider_code, tracking_prefix FROM warehouses "
-                "WHERE warehouse_id = :id AND handover IS NOT NULL"
+                r"""
+                SELECT w.handover, w.provider_code, w.tracking_prefix,
+                       s.provider_code AS switched_code, s.tracking_prefix AS switched_prefix
+                FROM warehouses w
+                LEFT JOIN LATERAL (
+                    SELECT provider_code, tracking_prefix FROM region_switches r
+                    WHERE r.country = w.country
+                      AND r.city_key = lower(regexp_replace(trim(w.city), '\s+', ' ', 'g'))
+                      AND r.cutover_at <= :now
+                    ORDER BY r.cutover_at DESC LIMIT 1
+                ) s ON true
+                WHERE w.warehouse_id = :id AND w.handover IS NOT NULL
+                """
             ),
-            {"id": warehouse_id},
+            {"id": warehouse_id, "now": now},
         )
     ).first()
     if row is None:
         return default
+    if row.switched_code and row.provider_code and row.switched_code != row.provider_code:
+        return PickupStatus(row.handover, row.switched_code, row.switched_prefix)
     return PickupStatus(
         row.handover,
         row.provider_code or default.provider_code,
         row.tracking_prefix or default.tracking_prefix,
+    )
+
+
+async def record_switch(
+    conn: AsyncConnection,
+    switch_id: uuid.UUID,
+    country: str,
+    city: str,
+    provider_code: str,
+    tracking_prefix: str,
+    cutover_at: datetime,
+) -> None:
+    await conn.execute(
+        text(
+            "INSERT INTO region_switches (switch_id, country, city_key, provider_code, "
+            "tracking_prefix, cutover_at) VALUES (:id, :country, :city, :code, :prefix, :at) "
+            "ON CONFLICT DO NOTHING"
+        ),
+        {
+            "id": switch_id,
+            "country": country,
+            "city": " ".join(city.split()).lower(),
+            "code": provider_code,
+            "prefix": tracking_prefix,
+            "at": cutover_at,
+        },
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Path, Request
 
@@ -11,13 +12,23 @@ from services.pickup import views
 from services.pickup.domain import (
     ConfigureProvider,
     DeclineSubscription,
+    Provider,
     ReviewSubscription,
+    ScheduleSwitch,
     Subscription,
 )
-from services.pickup.schemas import ProviderIn, ProviderOut, ReviewIn, SubscriptionOut
+from services.pickup.schemas import (
+    ProviderIn,
+    ProviderOut,
+    ReviewIn,
+    SubscriptionOut,
+    SwitchIn,
+    SwitchOut,
+)
 from services.pickup.service import PickupService
 from shared.aggregate import NotFound
 from shared.auth import Principal, require
+from shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["pickup"])
 
@@ -112,3 +123,35 @@ async def overdue_reviews(
     """Requests the provider has not reviewed in time, to chase."""
     async with service(request).runtime.db.connect() as conn:
         return {"items": await views.overdue_reviews(conn)}
+
+
+@router.post("/provider-switches", response_model=SwitchOut, status_code=201)
+async def schedule_switch(
+    body: SwitchIn, request: Request, _: Principal = require("operator")
+) -> SwitchOut:
+    """Move a region to another provider at the cutover; orders created the day before and
+    the day of it get their dispatch deadline extended."""
+    try:
+        ZoneInfo(body.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Problem(
+            422,
+            "Validation failed",
+            f"unknown time zone {body.timezone!r}",
+            code="validation-failed",
+        ) from None
+    svc = service(request)
+    provider = next((p for p in await svc.providers() if p.provider_code == body.to_provider), None)
+    switch_id = uuid.uuid4()
+    command = ScheduleSwitch(
+        switch_id,
+        body.country,
+        body.city,
+        provider or Provider(),
+        body.cutover_at,
+        body.timezone,
+        body.sla_extension_hours,
+        svc.runtime.now(),
+    )
+    switch = await svc.schedule_switch(command)
+    return SwitchOut.model_validate({**vars(switch), "switch_id": switch_id})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.pickup import api, deadlines
-from services.pickup.handlers import fulfillment_handlers
+from services.pickup.handlers import fulfillment_handlers, order_handlers
 from services.pickup.policy import PickupSettings
 from services.pickup.service import PickupService
 from shared.clock import Clock
@@ -25,7 +25,10 @@ def create_pickup_app(
     policy = pickup_settings or PickupSettings()
     pickup_service = PickupService(runtime, policy.review_within)
     runtime.add_consumer("fulfillment", ["fulfillment"], fulfillment_handlers(pickup_service))
-    for kind, handler in deadlines.handlers(pickup_service.flag_review_overdue).items():
+    runtime.add_consumer("orders", ["order"], order_handlers(pickup_service))
+    for kind, handler in deadlines.handlers(
+        pickup_service.flag_review_overdue, pickup_service.apply_switch
+    ).items():
         runtime.on_deadline(kind, handler)
     if policy.seed_default_providers:
         runtime.startup.append(pickup_service.seed_default_providers)

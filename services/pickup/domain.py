@@ -7,18 +7,23 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from shared.aggregate import Aggregate, DomainError, NotFound
 from shared.events import EventPayload
 from shared.events.common import Address
 from shared.events.pickup import (
+    DispatchDeadlineExtended,
     PickupSubscriptionApproved,
     PickupSubscriptionDeclined,
     PickupSubscriptionNotCovered,
+    PickupSubscriptionProviderSwitched,
     PickupSubscriptionRejected,
     PickupSubscriptionRequested,
     PickupSubscriptionReviewOverdue,
     ProviderConfigured,
+    ProviderSwitchApplied,
+    ProviderSwitchScheduled,
     SubscriptionEvent,
 )
 
@@ -274,3 +279,164 @@ DEFAULT_PROVIDERS: Mapping[str, ConfigureProvider] = {
     ),
     "GHN": ConfigureProvider("GHN", "Giao Hang Nhanh", "GHN", [("VN", "Da Nang"), ("VN", "Hue")]),
 }
+
+
+# --- provider switches ----------------------------------------------------------------------
+
+
+def in_switch_window(created_at: datetime, cutover_at: datetime, timezone: str) -> bool:
+    """Was the order created on the day before or the day of the cutover, as the region's
+    calendar counts days?"""
+    zone = ZoneInfo(timezone)
+    cutover_day = cutover_at.astimezone(zone).date()
+    created_day = created_at.astimezone(zone).date()
+    return cutover_day - timedelta(days=1) <= created_day <= cutover_day
+
+
+@dataclass(frozen=True)
+class Switch:
+    switch_id: uuid.UUID | None = None
+    country: str = ""
+    city: str = ""
+    to_provider: str = ""
+    tracking_prefix: str = ""
+    cutover_at: datetime | None = None
+    timezone: str = "UTC"
+    sla_extension_hours: int = 72
+    applied: bool = False
+
+
+@dataclass(frozen=True)
+class ScheduleSwitch:
+    switch_id: uuid.UUID
+    country: str
+    city: str
+    to_provider: Provider
+    cutover_at: datetime
+    timezone: str
+    sla_extension_hours: int
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ApplySwitch:
+    now: datetime
+
+
+def decide_switch(state: Switch, command: ScheduleSwitch | ApplySwitch) -> list[EventPayload]:
+    match command:
+        case ScheduleSwitch():
+            if state.switch_id is not None:
+                raise DomainError("switch-exists", "this switch is scheduled already")
+            if not command.to_provider.exists:
+                raise NotFound("provider-not-found", "no such provider to switch to")
+            return [
+                ProviderSwitchScheduled(
+                    switch_id=command.switch_id,
+                    country=command.country.upper(),
+                    city=command.city.strip(),
+                    to_provider=command.to_provider.provider_code,
+                    tracking_prefix=command.to_provider.tracking_prefix,
+                    cutover_at=command.cutover_at,
+                    timezone=command.timezone,
+                    sla_extension_hours=command.sla_extension_hours,
+                )
+            ]
+        case ApplySwitch():
+            if state.switch_id is None or state.applied or state.cutover_at is None:
+                return []
+            if command.now < state.cutover_at:
+                return []
+            return [ProviderSwitchApplied(switch_id=state.switch_id, applied_at=command.now)]
+
+
+def evolve_switch(state: Switch, event: EventPayload) -> Switch:
+    match event:
+        case ProviderSwitchScheduled():
+            return Switch(
+                event.switch_id,
+                event.country,
+                event.city,
+                event.to_provider,
+                event.tracking_prefix,
+                event.cutover_at,
+                event.timezone,
+                event.sla_extension_hours,
+            )
+        case ProviderSwitchApplied():
+            return replace(state, applied=True)
+    return state
+
+
+SWITCH = Aggregate(initial=Switch(), evolve=evolve_switch)
+
+
+def switch_stream(switch_id: uuid.UUID) -> str:
+    return f"switch/{switch_id}"
+
+
+def move_subscription(state: Subscription, switch: Switch, now: datetime) -> list[EventPayload]:
+    """The region's warehouses follow the switch; DECLINED/REJECTED ones stay drop-off."""
+    if (
+        state.subscription_id is None
+        or state.warehouse_id is None
+        or switch.switch_id is None
+        or state.status not in ("ACTIVE", "PENDING_REVIEW")
+        or state.provider_code == switch.to_provider
+    ):
+        return []
+    status = state.status
+    return [
+        PickupSubscriptionProviderSwitched(
+            warehouse_id=state.warehouse_id,
+            seller_id=state.seller_id,
+            subscription_id=state.subscription_id,
+            status=status,
+            handover=state.handover,
+            provider_code=switch.to_provider,
+            tracking_prefix=switch.tracking_prefix,
+            at=now,
+            switch_id=switch.switch_id,
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class OrderExtensions:
+    """The switches whose extension an order has had (one stream per order)."""
+
+    switches: frozenset[uuid.UUID] = frozenset()
+
+
+def extend_order(
+    state: OrderExtensions,
+    order_id: uuid.UUID,
+    seller_id: str,
+    switch: Switch,
+    now: datetime,
+) -> list[EventPayload]:
+    if switch.switch_id is None or switch.switch_id in state.switches:
+        return []
+    return [
+        DispatchDeadlineExtended(
+            order_id=order_id,
+            seller_id=seller_id,
+            extended_by_hours=switch.sla_extension_hours,
+            reason=f"pickup provider switch in {switch.city}, {switch.country}",
+            extended_at=now,
+            switch_id=switch.switch_id,
+        )
+    ]
+
+
+def evolve_extensions(state: OrderExtensions, event: EventPayload) -> OrderExtensions:
+    if isinstance(event, DispatchDeadlineExtended) and event.switch_id is not None:
+        return OrderExtensions(state.switches | {event.switch_id})
+    return state
+
+
+EXTENSIONS = Aggregate(initial=OrderExtensions(), evolve=evolve_extensions)
+
+
+def extensions_stream(order_id: uuid.UUID) -> str:
+    return f"extensions/{order_id}"

@@ -8,6 +8,7 @@ from services.pickup.service import PickupService
 from shared.consumer import Handler
 from shared.events import Envelope
 from shared.events.fulfillment import WarehouseAddressChanged, WarehouseRegistered
+from shared.events.order import OrderCreated
 
 
 def fulfillment_handlers(service: PickupService) -> dict[str, Handler]:
@@ -19,3 +20,12 @@ def fulfillment_handlers(service: PickupService) -> dict[str, Handler]:
         )
 
     return {"WarehouseRegistered": warehouse_saved, "WarehouseAddressChanged": warehouse_saved}
+
+
+def order_handlers(service: PickupService) -> dict[str, Handler]:
+    async def created(conn: AsyncConnection, envelope: Envelope) -> None:
+        event = envelope.decode()
+        assert isinstance(event, OrderCreated)
+        await service.order_created(conn, event.order_id, event.seller_id, event.created_at)
+
+    return {"OrderCreated": created}

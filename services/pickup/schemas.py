@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from services.pickup.domain import Provider, Subscription
 from shared.models import Body
@@ -62,3 +62,24 @@ class SubscriptionOut(BaseModel):
 class ReviewIn(Body):
     approve: bool
     note: str | None = Field(None, max_length=2000)
+
+
+class SwitchIn(Body):
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    city: str = Field(min_length=1, max_length=120)
+    to_provider: str = Field(pattern=r"^[A-Z0-9_]{2,20}$")
+    cutover_at: AwareDatetime
+    timezone: str = Field("UTC", description="IANA zone whose calendar days count")
+    sla_extension_hours: int = Field(72, ge=0, le=24 * 30)
+
+
+class SwitchOut(BaseModel):
+    switch_id: uuid.UUID
+    country: str
+    city: str
+    to_provider: str
+    tracking_prefix: str
+    cutover_at: datetime
+    timezone: str
+    sla_extension_hours: int
+    applied: bool

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -14,6 +15,8 @@ from shared.events import Envelope
 from shared.events.pickup import (
     PickupSubscriptionReviewOverdue,
     ProviderConfigured,
+    ProviderSwitchApplied,
+    ProviderSwitchScheduled,
     SubscriptionEvent,
 )
 
@@ -40,6 +43,27 @@ async def project(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
                         "coverage": json.dumps(event.coverage),
                     },
                 )
+            case ProviderSwitchScheduled():
+                await conn.execute(
+                    text(
+                        "INSERT INTO switches (switch_id, country, city_key, to_provider, "
+                        "tracking_prefix, cutover_at) VALUES (:id, :country, :city, :to, "
+                        ":prefix, :at)"
+                    ),
+                    {
+                        "id": event.switch_id,
+                        "country": event.country,
+                        "city": city_key(event.city),
+                        "to": event.to_provider,
+                        "prefix": event.tracking_prefix,
+                        "at": event.cutover_at,
+                    },
+                )
+            case ProviderSwitchApplied():
+                await conn.execute(
+                    text("UPDATE switches SET applied_at = :at WHERE switch_id = :id"),
+                    {"id": event.switch_id, "at": event.applied_at},
+                )
             case PickupSubscriptionReviewOverdue():
                 await conn.execute(
                     text(
@@ -55,7 +79,8 @@ async def project(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
                                                    provider_code, status, review_due)
                         VALUES (:id, :wh, :seller, :provider, :status, :due)
                         ON CONFLICT (subscription_id) DO UPDATE
-                        SET status = EXCLUDED.status, updated_at = now()
+                        SET status = EXCLUDED.status, provider_code = EXCLUDED.provider_code,
+                            updated_at = now()
                         """
                     ),
                     {
@@ -109,3 +134,84 @@ async def overdue_reviews(conn: AsyncConnection) -> list[dict[str, object]]:
         )
     )
     return [dict(r._mapping) for r in rows]
+
+
+def city_key(city: str) -> str:
+    return " ".join(city.split()).casefold()
+
+
+async def remember_warehouse(
+    conn: AsyncConnection, warehouse_id: uuid.UUID, seller_id: str, country: str, city: str
+) -> None:
+    await conn.execute(
+        text(
+            "INSERT INTO warehouses (warehouse_id, seller_id, country, city_key) "
+            "VALUES (:id, :seller, :country, :city) ON CONFLICT (warehouse_id) DO UPDATE "
+            "SET country = EXCLUDED.country, city_key = EXCLUDED.city_key"
+        ),
+        {"id": warehouse_id, "seller": seller_id, "country": country, "city": city_key(city)},
+    )
+
+
+async def remember_order(
+    conn: AsyncConnection, order_id: uuid.UUID, seller_id: str, created_at: datetime
+) -> None:
+    await conn.execute(
+        text(
+            "INSERT INTO recent_orders (order_id, seller_id, created_at) "
+            "VALUES (:id, :seller, :at) ON CONFLICT DO NOTHING"
+        ),
+        {"id": order_id, "seller": seller_id, "at": created_at},
+    )
+
+
+async def region_provider(conn: AsyncConnection, country: str, city: str) -> str | None:
+    """The provider a switch moved this region to, if one has (the latest applied)."""
+    row = (
+        await conn.execute(
+            text(
+                "SELECT to_provider FROM switches WHERE country = :country AND city_key = :city "
+                "AND applied_at IS NOT NULL ORDER BY cutover_at DESC LIMIT 1"
+            ),
+            {"country": country, "city": city_key(city)},
+        )
+    ).first()
+    return row.to_provider if row else None
+
+
+async def warehouses_in(conn: AsyncConnection, country: str, city: str) -> list[uuid.UUID]:
+    rows = await conn.execute(
+        text(
+            "SELECT warehouse_id FROM warehouses WHERE country = :country AND city_key = :city "
+            "ORDER BY warehouse_id"
+        ),
+        {"country": country, "city": city_key(city)},
+    )
+    return [r.warehouse_id for r in rows]
+
+
+async def orders_near(
+    conn: AsyncConnection, country: str, city: str, since: datetime, until: datetime
+) -> list[tuple[uuid.UUID, str, datetime]]:
+    """Orders created in [since, until) by sellers with a warehouse in the region."""
+    rows = await conn.execute(
+        text(
+            "SELECT o.order_id, o.seller_id, o.created_at FROM recent_orders o "
+            "WHERE o.created_at >= :since AND o.created_at < :until AND EXISTS ("
+            " SELECT 1 FROM warehouses w WHERE w.seller_id = o.seller_id"
+            " AND w.country = :country AND w.city_key = :city)"
+        ),
+        {"country": country, "city": city_key(city), "since": since, "until": until},
+    )
+    return [(r.order_id, r.seller_id, r.created_at) for r in rows]
+
+
+async def switches_for_seller(conn: AsyncConnection, seller_id: str) -> list[uuid.UUID]:
+    rows = await conn.execute(
+        text(
+            "SELECT DISTINCT s.switch_id FROM switches s JOIN warehouses w "
+            "ON w.country = s.country AND w.city_key = s.city_key WHERE w.seller_id = :seller"
+        ),
+        {"seller": seller_id},
+    )
+    return [r.switch_id for r in rows]

@@ -23,6 +23,7 @@ class DispatchDeadlineExtended(EventPayload):
     extended_by_hours: int
     reason: str
     extended_at: datetime
+    switch_id: uuid.UUID | None = None
 
 
 @register("ProviderConfigured", service=SERVICE)
@@ -79,3 +80,31 @@ class PickupSubscriptionReviewOverdue(SubscriptionEvent):
     """The provider has not reviewed the request within its deadline: chase it."""
 
     review_due: datetime
+
+
+@register("ProviderSwitchScheduled", service=SERVICE)
+class ProviderSwitchScheduled(EventPayload):
+    """A region moves to another pickup provider at `cutover_at`; orders created on the
+    day before and the day of the cutover (in the region's time zone) get more time."""
+
+    switch_id: uuid.UUID
+    country: str
+    city: str
+    to_provider: str
+    tracking_prefix: str
+    cutover_at: datetime
+    timezone: str
+    sla_extension_hours: int
+
+
+@register("ProviderSwitchApplied", service=SERVICE)
+class ProviderSwitchApplied(EventPayload):
+    switch_id: uuid.UUID
+    applied_at: datetime
+
+
+@register("PickupSubscriptionProviderSwitched", service=SERVICE)
+class PickupSubscriptionProviderSwitched(SubscriptionEvent):
+    """A provider switch moved this warehouse's subscription to the region's new provider."""
+
+    switch_id: uuid.UUID

@@ -279,3 +279,142 @@ async def overdue_metric(pickup: httpx.AsyncClient) -> float:
         if line.startswith("shopflow_pickup_subscription_reviews_overdue_total "):
             return float(line.split()[1])
     return 0.0
+
+
+async def test_a_provider_switch_moves_new_labels_and_extends_orders_around_the_cutover(
+    stack,
+) -> None:
+    (orders, fulfillment, pickup), clock, secret = stack
+    operator = auth(secret, "operator", "op")
+    seller = auth(secret, "seller", "shop-s")
+    buyer = auth(secret, "buyer", "b-s")
+    for code, coverage in (("WS", [{"country": "VN", "city": "Hanoi"}]), ("GHN", [])):
+        await pickup.put(
+            f"/v1/providers/{code}",
+            headers=operator,
+            json={"name": code, "tracking_prefix": code, "coverage": coverage},
+        )
+    r = await fulfillment.post(
+        "/v1/warehouses",
+        headers=seller,
+        json={
+            "name": "S",
+            "address": {**ADDRESS, "city": "Hanoi"},
+            "contact": {"name": "K", "phone": "+84 24 1"},
+        },
+    )
+    wid = r.json()["warehouse_id"]
+    await fulfillment.put(f"/v1/warehouses/{wid}/stock/BOOK", headers=seller, json={"on_hand": 5})
+
+    async def subscription() -> dict | None:
+        r = await pickup.get(f"/v1/warehouses/{wid}/pickup-subscription", headers=seller)
+        return r.json() if r.status_code == 200 else None
+
+    pending = await eventually(subscription, within=40)
+    await pickup.post(
+        f"/v1/pickup-subscriptions/{pending['subscription_id']}/review",
+        headers=operator,
+        json={"approve": True},
+    )
+    await orders.post(
+        "/v1/products",
+        headers=seller,
+        json={
+            "sku": "BOOK",
+            "title": "Book",
+            "price": {"amount": 90000, "currency": "VND"},
+            "weight_g": 500,
+        },
+    )
+
+    async def create() -> dict:
+        body = {
+            "seller_id": "shop-s",
+            "items": [{"sku": "BOOK", "quantity": 1}],
+            "shipping_address": {**ADDRESS, "city": "Hanoi"},
+            "payment_method": "COD",
+        }
+        return (await orders.post("/v1/orders", headers=buyer, json=body)).json()
+
+    early = (
+        await create()
+    )  # created before the switch is even scheduled: the day before the cutover
+    await eventually(lambda: _pickup_knows(pickup, operator), within=1)  # pickup is up
+    cutover = clock.now() + timedelta(days=1)
+    r = await pickup.post(
+        "/v1/provider-switches",
+        headers=operator,
+        json={
+            "country": "VN",
+            "city": "hanoi",
+            "to_provider": "GHN",
+            "cutover_at": cutover.isoformat(),
+        },
+    )
+    assert r.status_code == 201, r.text
+    assert (
+        await pickup.post(
+            "/v1/provider-switches", headers=operator, json={**r.json(), "timezone": "Mars/Olympus"}
+        )
+    ).status_code == 422
+    late = await create()  # the day before too, after scheduling
+
+    for order in (early, late):
+        paid = await orders.post(
+            f"/v1/orders/{order['order_id']}/payments",
+            headers=buyer,
+            json={"amount": order["total"], "transaction_id": "t"},
+        )
+        assert paid.status_code == 200, paid.text
+    clock.advance(timedelta(hours=1, seconds=1))
+
+    async def planned(order: dict) -> dict | None:
+        r = await fulfillment.get(f"/v1/orders/{order['order_id']}/packages", headers=seller)
+        return r.json() if r.status_code == 200 and r.json()["status"] == "PLANNED" else None
+
+    for order in (early, late):
+        await eventually(lambda order=order: planned(order), within=40)
+
+        async def extended(order: dict = order) -> bool:
+            body = (await orders.get(f"/v1/orders/{order['order_id']}", headers=buyer)).json()
+            if not body["placed_at"]:
+                return False
+            placed = datetime.fromisoformat(body["placed_at"])
+            return datetime.fromisoformat(body["dispatch_deadline"]) - placed == timedelta(
+                hours=72 + 72
+            )
+
+        assert await eventually(extended, within=30)
+
+    first = (
+        await fulfillment.get(f"/v1/orders/{early['order_id']}/packages", headers=seller)
+    ).json()["packages"][0]
+    label_before = (
+        await fulfillment.post(
+            f"/v1/packages/{first['package_id']}/ship", headers=seller, json={"handover": "PICKUP"}
+        )
+    ).json()
+    assert label_before["tracking_number"].startswith("WS")
+
+    clock.set(cutover + timedelta(minutes=1))
+
+    async def switched() -> bool:
+        return (await subscription() or {}).get("provider_code") == "GHN"
+
+    assert await eventually(switched, within=30)
+    second = (
+        await fulfillment.get(f"/v1/orders/{late['order_id']}/packages", headers=seller)
+    ).json()["packages"][0]
+
+    async def ship_with_new_prefix() -> dict | None:
+        r = await fulfillment.post(
+            f"/v1/packages/{second['package_id']}/ship", headers=seller, json={"handover": "PICKUP"}
+        )
+        return r.json() if r.status_code == 200 else None
+
+    label_after = await eventually(ship_with_new_prefix, within=20)  # fulfillment learns the switch
+    assert label_after["tracking_number"].startswith("GHN") and label_after["carrier"] == "GHN"
+
+
+async def _pickup_knows(pickup: httpx.AsyncClient, headers: dict[str, str]) -> bool:
+    return (await pickup.get("/v1/providers", headers=headers)).status_code == 200

@@ -4,23 +4,34 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from services.pickup.domain import (
+    EXTENSIONS,
     PROVIDER,
     SUBSCRIPTION,
+    SWITCH,
+    ApplySwitch,
     ConfigureProvider,
     DeclineSubscription,
     FlagReviewOverdue,
+    OrderExtensions,
     RequestSubscription,
     ReviewSubscription,
+    ScheduleSwitch,
     Subscription,
+    Switch,
     covering_provider,
     decide_provider,
     decide_subscription,
+    decide_switch,
+    extend_order,
+    in_switch_window,
+    move_subscription,
 )
 from shared.aggregate import DomainError
 from shared.events.common import Address
@@ -114,3 +125,77 @@ def test_an_unreviewed_request_is_flagged_once_when_due() -> None:
     )
     reviewed = run(state, ReviewSubscription(sid, True, "d", None, T0 + timedelta(hours=1)))
     assert decide_subscription(reviewed, FlagReviewOverdue(sid, T0 + timedelta(days=2))) == []
+
+
+# --- provider switches ----------------------------------------------------------------------
+
+ZONES = [
+    "UTC",
+    "Asia/Ho_Chi_Minh",
+    "America/Los_Angeles",
+    "Pacific/Kiritimati",
+    "Pacific/Pago_Pago",
+]
+
+
+@given(
+    cutover=st.datetimes(
+        min_value=datetime(2026, 1, 1), max_value=datetime(2028, 1, 1), timezones=st.just(UTC)
+    ),
+    offset_hours=st.floats(min_value=-96, max_value=96),
+    zone=st.sampled_from(ZONES),
+)
+def test_the_switch_window_is_the_day_before_and_the_day_of_the_cutover_in_local_time(
+    cutover: datetime, offset_hours: float, zone: str
+) -> None:
+    created = cutover + timedelta(hours=offset_hours)
+    local = ZoneInfo(zone)
+    days_before = (cutover.astimezone(local).date() - created.astimezone(local).date()).days
+    assert in_switch_window(created, cutover, zone) is (days_before in (0, 1))
+
+
+def test_the_window_follows_the_regions_calendar_not_utc() -> None:
+    cutover = datetime(2026, 11, 10, 1, 0, tzinfo=UTC)  # 08:00 on the 10th in Ho Chi Minh City
+    two_days_before_local = datetime(2026, 11, 8, 16, 30, tzinfo=UTC)  # 23:30 on the 8th there
+    assert not in_switch_window(two_days_before_local, cutover, "Asia/Ho_Chi_Minh")
+    assert in_switch_window(two_days_before_local + timedelta(hours=1), cutover, "Asia/Ho_Chi_Minh")
+    assert not in_switch_window(two_days_before_local, cutover, "UTC")  # the 8th, UTC too
+    assert in_switch_window(two_days_before_local, cutover, "America/Los_Angeles")
+
+
+def switch(to: str = "WS") -> Switch:
+    scheduled = decide_switch(
+        Switch(),
+        ScheduleSwitch(
+            uuid.UUID(int=9),
+            "VN",
+            "Hanoi",
+            PROVIDER.fold(decide_provider(PROVIDER.initial, ConfigureProvider(to, to, to, []))),
+            T0 + timedelta(days=2),
+            "UTC",
+            72,
+            T0,
+        ),
+    )
+    return SWITCH.fold(scheduled)
+
+
+def test_a_switch_moves_active_and_pending_subscriptions_only() -> None:
+    active = run(requested(), ReviewSubscription(requested().subscription_id, True, "d", None, T0))  # type: ignore[arg-type]
+    [moved] = move_subscription(active, switch(), T0)
+    assert (moved.provider_code, moved.tracking_prefix, moved.handover) == ("WS", "WS", "PICKUP")
+    declined = run(active, DeclineSubscription(active.subscription_id, T0))  # type: ignore[arg-type]
+    assert move_subscription(declined, switch(), T0) == []
+    assert move_subscription(SUBSCRIPTION.fold([moved], active), switch(), T0) == []
+
+
+def test_an_order_is_extended_once_per_switch() -> None:
+    order = uuid.uuid4()
+    s = switch()
+    [event] = extend_order(OrderExtensions(), order, "s1", s, T0)
+    assert event.extended_by_hours == 72
+    assert extend_order(EXTENSIONS.fold([event]), order, "s1", s, T0) == []
+    with pytest.raises(DomainError):
+        decide_switch(s, ScheduleSwitch(uuid.UUID(int=9), "VN", "Hanoi", SPX, T0, "UTC", 72, T0))
+    assert decide_switch(s, ApplySwitch(T0)) == []  # before the cutover
+    assert len(decide_switch(s, ApplySwitch(T0 + timedelta(days=2)))) == 1
