@@ -25,7 +25,7 @@ def create_fulfillment_app(
     policy = fulfillment_settings or FulfillmentSettings()
     fulfillment_service = FulfillmentService(runtime, policy.default_pickup(), policy.logistics())
     runtime.add_consumer("orders", ["order"], order_handlers(fulfillment_service))
-    runtime.add_consumer("pickup", ["pickup"], pickup_handlers())
+    runtime.add_consumer("pickup", ["pickup"], pickup_handlers(fulfillment_service))
     for kind, handler in deadlines.handlers(fulfillment_service.mark_overdue).items():
         runtime.on_deadline(kind, handler)
     app = create_app(

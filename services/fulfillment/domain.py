@@ -41,6 +41,7 @@ from shared.events.fulfillment import (
     OutForDelivery,
     PackageDamaged,
     PackageLost,
+    PackagePickedUp,
     PackagesCancelled,
     PackagesCombined,
     PackagesPlanned,
@@ -556,6 +557,15 @@ class UpdateShippingAddress:
 
 
 @dataclass(frozen=True)
+class RecordCollection:
+    """The pickup service says the first mile has the package."""
+
+    package_id: uuid.UUID
+    via: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
 class RecordTracking:
     """A carrier's status report for one of the order's packages."""
 
@@ -579,6 +589,7 @@ FulfillmentCommand = (
     | SetDispatchDeadline
     | UpdateShippingAddress
     | RecordTracking
+    | RecordCollection
 )
 
 TRACKING_EVENTS: Mapping[str, type[TrackingEvent]] = {
@@ -590,7 +601,10 @@ TRACKING_EVENTS: Mapping[str, type[TrackingEvent]] = {
     "DAMAGED": PackageDamaged,
     "RETURNED_TO_SENDER": ReturnedToSender,
 }
-STATUS_OF_EVENT = {cls: status for status, cls in TRACKING_EVENTS.items()}
+STATUS_OF_EVENT: Mapping[type[TrackingEvent], str] = {
+    **{cls: status for status, cls in TRACKING_EVENTS.items()},
+    PackagePickedUp: "PICKED_UP",
+}
 _IN_CARRIER_HANDS = {"IN_TRANSIT", "OUT_FOR_DELIVERY", "DELIVERY_FAILED", "DAMAGED", "LOST"}
 # Which carrier status may follow which package status.
 NEXT_STATUSES: Mapping[str, frozenset[str]] = {
@@ -722,6 +736,21 @@ def decide_fulfillment(state: Fulfillment, command: FulfillmentCommand) -> list[
             ]
         case RecordTracking():
             return track(state, order_id, command)
+        case RecordCollection():
+            package = state.packages.get(command.package_id)
+            if package is None or package.status != "READY_TO_SHIP":
+                return []  # a repeat, or the carrier's own reports came first
+            assert package.tracking_number is not None and package.carrier is not None
+            return [
+                PackagePickedUp(
+                    order_id=order_id,
+                    package_id=package.package_id,
+                    tracking_number=package.tracking_number,
+                    carrier=package.carrier,
+                    occurred_at=command.occurred_at,
+                    via=command.via,
+                )
+            ]
     raise AssertionError(f"unhandled command {command!r}")
 
 

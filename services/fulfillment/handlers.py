@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.fulfillment import views
 from services.fulfillment.domain import (
+    RecordCollection,
     RequestFulfillment,
     SetDispatchDeadline,
     UpdateShippingAddress,
@@ -21,7 +22,12 @@ from shared.events.order import (
     OrderPlaced,
     ShippingAddressChanged,
 )
-from shared.events.pickup import ProviderSwitchScheduled, SubscriptionEvent
+from shared.events.pickup import (
+    DroppedOff,
+    PickedUp,
+    ProviderSwitchScheduled,
+    SubscriptionEvent,
+)
 
 
 def order_handlers(service: FulfillmentService) -> dict[str, Handler]:
@@ -85,7 +91,7 @@ def _volume_cm3(dimensions: Dimensions | None) -> int:
     return -(-dimensions.length_mm * dimensions.width_mm * dimensions.height_mm // 1000)
 
 
-def pickup_handlers() -> dict[str, Handler]:
+def pickup_handlers(service: FulfillmentService) -> dict[str, Handler]:
     """Who collects from a warehouse, with which prefix: from any subscription event."""
 
     async def subscription_changed(conn: AsyncConnection, envelope: Envelope) -> None:
@@ -108,7 +114,19 @@ def pickup_handlers() -> dict[str, Handler]:
             event.cutover_at,
         )
 
-    handlers: dict[str, Handler] = {"ProviderSwitchScheduled": switch_scheduled}
+    async def collected(conn: AsyncConnection, envelope: Envelope) -> None:
+        event = envelope.decode()
+        assert isinstance(event, PickedUp | DroppedOff)
+        via = "PICKUP" if isinstance(event, PickedUp) else "DROP_OFF"
+        for ref in await views.package_refs(conn, event.package_id):  # a combined parcel: all
+            command = RecordCollection(event.package_id, via, event.at)
+            await service.on_fulfillment(ref.order_id, command, within=conn)
+
+    handlers: dict[str, Handler] = {
+        "ProviderSwitchScheduled": switch_scheduled,
+        "PickedUp": collected,
+        "DroppedOff": collected,
+    }
     return handlers | dict.fromkeys(
         [
             "PickupSubscriptionRequested",

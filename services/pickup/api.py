@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from services.pickup import views
 from services.pickup.domain import (
+    ArriveAtHub,
+    AssignDriver,
     ConfigureProvider,
     DeclineSubscription,
     Provider,
+    ReceiveDropOff,
     ReviewSubscription,
     ScheduleSwitch,
     Subscription,
 )
 from services.pickup.schemas import (
+    DriverIn,
+    HubIn,
+    ParcelOut,
     ProviderIn,
     ProviderOut,
     ReviewIn,
@@ -155,3 +162,73 @@ async def schedule_switch(
     )
     switch = await svc.schedule_switch(command)
     return SwitchOut.model_validate({**vars(switch), "switch_id": switch_id})
+
+
+# --- collection runs ------------------------------------------------------------------------
+
+
+@router.get("/pickup-tasks")
+async def pickup_tasks(
+    request: Request,
+    provider_code: str | None = Query(None, max_length=20),
+    date: datetime.date | None = Query(None, description="the run's day"),
+    caller: Principal = require("driver", "operator"),
+) -> dict[str, list[dict[str, Any]]]:
+    """The day's collection runs; a driver sees its own provider's."""
+    if caller.role == "driver":
+        if provider_code and provider_code != caller.provider:
+            raise Problem(403, "Forbidden", "drivers see their own provider's runs")
+        provider_code = caller.provider
+    async with service(request).runtime.db.connect() as conn:
+        return {"items": await views.tasks(conn, provider_code, date)}
+
+
+@router.post("/pickup-tasks/{task_id}/driver")
+async def assign_driver(
+    task_id: uuid.UUID,
+    body: DriverIn,
+    request: Request,
+    caller: Principal = require("driver", "operator"),
+) -> dict[str, Any]:
+    svc = service(request)
+    task = await svc.task(task_id)
+    if task.task_id is None or (caller.role == "driver" and task.provider_code != caller.provider):
+        raise NotFound("task-not-found", "no such pickup task")
+    command = AssignDriver(body.driver_id, body.name, body.phone, svc.runtime.now())
+    outcome = await svc.assign_driver(task_id, command)
+    return {
+        "task_id": str(task_id),
+        "driver_id": outcome.state.driver_id,
+        "version": outcome.version,
+    }
+
+
+@router.post("/packages/{package_id}/pickup-scan", response_model=ParcelOut)
+async def pickup_scan(
+    package_id: uuid.UUID, request: Request, driver: Principal = require("driver")
+) -> ParcelOut:
+    """The driver collected the package at the warehouse. A repeated scan changes nothing."""
+    outcome = await service(request).collect(package_id, driver.sub, driver.provider or "")
+    return ParcelOut.of(outcome.state)
+
+
+@router.post("/packages/{package_id}/drop-off", response_model=ParcelOut)
+async def drop_off(
+    package_id: uuid.UUID, request: Request, operator: Principal = require("operator")
+) -> ParcelOut:
+    """A seller's drop-off received at the hub."""
+    svc = service(request)
+    outcome = await svc.on_parcel(package_id, ReceiveDropOff(operator.sub, svc.runtime.now()))
+    return ParcelOut.of(outcome.state)
+
+
+@router.post("/packages/{package_id}/hub-arrival", response_model=ParcelOut)
+async def hub_arrival(
+    package_id: uuid.UUID,
+    body: HubIn,
+    request: Request,
+    _: Principal = require("driver", "operator"),
+) -> ParcelOut:
+    svc = service(request)
+    outcome = await svc.on_parcel(package_id, ArriveAtHub(body.hub_id, svc.runtime.now()))
+    return ParcelOut.of(outcome.state)

@@ -23,12 +23,10 @@ def create_pickup_app(
 ) -> FastAPI:
     runtime = ServiceRuntime(SERVICE, settings or Settings(), clock)
     policy = pickup_settings or PickupSettings()
-    pickup_service = PickupService(runtime, policy.review_within)
+    pickup_service = PickupService(runtime, policy)
     runtime.add_consumer("fulfillment", ["fulfillment"], fulfillment_handlers(pickup_service))
     runtime.add_consumer("orders", ["order"], order_handlers(pickup_service))
-    for kind, handler in deadlines.handlers(
-        pickup_service.flag_review_overdue, pickup_service.apply_switch
-    ).items():
+    for kind, handler in deadlines.handlers(pickup_service).items():
         runtime.on_deadline(kind, handler)
     if policy.seed_default_providers:
         runtime.startup.append(pickup_service.seed_default_providers)

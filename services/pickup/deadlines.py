@@ -4,21 +4,39 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.deadlines import Deadline, schedule
 from shared.events import Envelope
-from shared.events.pickup import PickupSubscriptionRequested, ProviderSwitchScheduled
+from shared.events.pickup import (
+    ParcelAwaited,
+    PickupSubscriptionRequested,
+    PickupTaskCreated,
+    ProviderSwitchScheduled,
+)
 
 SUBSCRIPTION_REVIEW = "subscription-review"
 SWITCH_CUTOVER = "switch-cutover"
+COLLECTION_DUE = "collection-due"
+DRIVER_DUE = "driver-due"
 
 
-async def schedule_for(conn: AsyncConnection, events: Sequence[Envelope]) -> None:
+async def schedule_for(
+    conn: AsyncConnection,
+    events: Sequence[Envelope],
+    collect_within: timedelta,
+    driver_within: timedelta,
+) -> None:
     for envelope in events:
         event = envelope.decode()
+        if isinstance(event, ParcelAwaited) and event.handover == "PICKUP":
+            await schedule(conn, COLLECTION_DUE, str(event.package_id), event.at + collect_within)
+        if isinstance(event, PickupTaskCreated):
+            due = event.created_at + driver_within
+            await schedule(conn, DRIVER_DUE, str(event.task_id), due)
         if isinstance(event, ProviderSwitchScheduled):
             await schedule(conn, SWITCH_CUTOVER, str(event.switch_id), event.cutover_at)
         if isinstance(event, PickupSubscriptionRequested):
@@ -28,18 +46,35 @@ async def schedule_for(conn: AsyncConnection, events: Sequence[Envelope]) -> Non
             )
 
 
-FlagOverdue = Callable[[uuid.UUID, uuid.UUID, datetime], Awaitable[object]]
-ApplySwitch = Callable[[uuid.UUID, datetime], Awaitable[object]]
+class Flags(Protocol):
+    async def flag_review_overdue(
+        self, warehouse_id: uuid.UUID, subscription_id: uuid.UUID, now: datetime
+    ) -> None: ...
+
+    async def apply_switch(self, switch_id: uuid.UUID, now: datetime) -> None: ...
+
+    async def flag_pickup_overdue(self, package_id: uuid.UUID, now: datetime) -> None: ...
+
+    async def flag_driver_overdue(self, task_id: uuid.UUID, now: datetime) -> None: ...
 
 
-def handlers(
-    flag: FlagOverdue, apply_switch: ApplySwitch
-) -> dict[str, Callable[[Deadline, datetime], Awaitable[None]]]:
+def handlers(service: Flags) -> dict[str, Callable[[Deadline, datetime], Awaitable[None]]]:
     async def review_due(deadline: Deadline, now: datetime) -> None:
         warehouse_id = uuid.UUID(deadline.payload["warehouse_id"])
-        await flag(warehouse_id, uuid.UUID(deadline.stream_id), now)
+        await service.flag_review_overdue(warehouse_id, uuid.UUID(deadline.stream_id), now)
 
     async def cutover(deadline: Deadline, now: datetime) -> None:
-        await apply_switch(uuid.UUID(deadline.stream_id), now)
+        await service.apply_switch(uuid.UUID(deadline.stream_id), now)
 
-    return {SUBSCRIPTION_REVIEW: review_due, SWITCH_CUTOVER: cutover}
+    async def collection_due(deadline: Deadline, now: datetime) -> None:
+        await service.flag_pickup_overdue(uuid.UUID(deadline.stream_id), now)
+
+    async def driver_due(deadline: Deadline, now: datetime) -> None:
+        await service.flag_driver_overdue(uuid.UUID(deadline.stream_id), now)
+
+    return {
+        SUBSCRIPTION_REVIEW: review_due,
+        SWITCH_CUTOVER: cutover,
+        COLLECTION_DUE: collection_due,
+        DRIVER_DUE: driver_due,
+    }

@@ -6,14 +6,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from shared.aggregate import Aggregate, DomainError, NotFound
 from shared.events import EventPayload
 from shared.events.common import Address
 from shared.events.pickup import (
+    ArrivedAtHub,
     DispatchDeadlineExtended,
+    DriverAssigned,
+    DroppedOff,
+    ParcelAwaited,
+    PickedUp,
+    PickupOverdue,
     PickupSubscriptionApproved,
     PickupSubscriptionDeclined,
     PickupSubscriptionNotCovered,
@@ -21,6 +27,8 @@ from shared.events.pickup import (
     PickupSubscriptionRejected,
     PickupSubscriptionRequested,
     PickupSubscriptionReviewOverdue,
+    PickupTaskCreated,
+    PickupTaskDriverOverdue,
     ProviderConfigured,
     ProviderSwitchApplied,
     ProviderSwitchScheduled,
@@ -440,3 +448,261 @@ EXTENSIONS = Aggregate(initial=OrderExtensions(), evolve=evolve_extensions)
 
 def extensions_stream(order_id: uuid.UUID) -> str:
     return f"extensions/{order_id}"
+
+
+# --- collection runs ------------------------------------------------------------------------
+
+
+def run_date(ready_at: datetime, cutoff: time, timezone: str) -> date:
+    """The run a parcel joins: today's if it was ready before the cut-off, else tomorrow's
+    (weekends included), on the region's calendar."""
+    local = ready_at.astimezone(ZoneInfo(timezone))
+    return local.date() if local.time() < cutoff else local.date() + timedelta(days=1)
+
+
+def task_id_for(provider_code: str, warehouse_id: uuid.UUID, day: date) -> uuid.UUID:
+    return uuid.uuid5(warehouse_id, f"task/{provider_code}/{day.isoformat()}")
+
+
+@dataclass(frozen=True)
+class Parcel:
+    """A ready-to-ship package as the first mile sees it."""
+
+    package_id: uuid.UUID | None = None
+    order_id: uuid.UUID | None = None
+    seller_id: str = ""
+    warehouse_id: uuid.UUID | None = None
+    tracking_number: str = ""
+    provider_code: str = ""
+    handover: str = ""
+    ready_at: datetime | None = None
+    task_id: uuid.UUID | None = None
+    status: str = ""  # AWAITING_PICKUP, AWAITING_DROP_OFF, PICKED_UP, DROPPED_OFF, AT_HUB
+    overdue: bool = False
+
+
+@dataclass(frozen=True)
+class Collect:
+    """A driver's scan at the warehouse. `region_provider` serves the region now: after a
+    switch either provider's driver may take a parcel labelled before it."""
+
+    driver_id: str
+    driver_provider: str
+    region_provider: str | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ReceiveDropOff:
+    received_by: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ArriveAtHub:
+    hub_id: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class FlagPickupOverdue:
+    sla: timedelta
+    now: datetime
+
+
+ParcelCommand = Collect | ReceiveDropOff | ArriveAtHub | FlagPickupOverdue
+
+
+def decide_parcel(state: Parcel, command: ParcelCommand) -> list[EventPayload]:
+    if state.package_id is None or state.order_id is None or state.warehouse_id is None:
+        raise NotFound("package-not-found", "no ready-to-ship package with that id")
+    facts = {
+        "order_id": state.order_id,
+        "package_id": state.package_id,
+        "seller_id": state.seller_id,
+        "warehouse_id": state.warehouse_id,
+        "tracking_number": state.tracking_number,
+        "provider_code": state.provider_code,
+        "at": command.now,
+    }
+    match command:
+        case Collect():
+            if state.status == "PICKED_UP":
+                return []  # a repeated scan
+            if state.status != "AWAITING_PICKUP":
+                raise DomainError("not-collectable", f"the package is {state.status}")
+            allowed = {state.provider_code}
+            if command.region_provider:
+                allowed.add(command.region_provider)
+            if command.driver_provider not in allowed:
+                raise DomainError(
+                    "wrong-provider", f"this package is collected by {', '.join(sorted(allowed))}"
+                )
+            return [
+                PickedUp(
+                    **facts, driver_id=command.driver_id, driver_provider=command.driver_provider
+                )
+            ]
+        case ReceiveDropOff():
+            if state.status == "DROPPED_OFF":
+                return []
+            if state.status != "AWAITING_DROP_OFF":
+                raise DomainError("not-a-drop-off", f"the package is {state.status}")
+            return [DroppedOff(**facts, received_by=command.received_by)]
+        case ArriveAtHub():
+            if state.status == "AT_HUB":
+                return []
+            if state.status not in ("PICKED_UP", "DROPPED_OFF"):
+                raise DomainError("not-collected", f"the package is {state.status}")
+            return [ArrivedAtHub(**facts, hub_id=command.hub_id)]
+        case FlagPickupOverdue():
+            ready = state.ready_at
+            if state.status != "AWAITING_PICKUP" or state.overdue or ready is None:
+                return []
+            if command.now < ready + command.sla:
+                return []
+            return [PickupOverdue(**facts, ready_at=ready)]
+    raise AssertionError(f"unhandled command {command!r}")
+
+
+def evolve_parcel(state: Parcel, event: EventPayload) -> Parcel:
+    match event:
+        case ParcelAwaited():
+            return Parcel(
+                event.package_id,
+                event.order_id,
+                event.seller_id,
+                event.warehouse_id,
+                event.tracking_number,
+                event.provider_code,
+                event.handover,
+                event.at,
+                event.task_id,
+                "AWAITING_PICKUP" if event.handover == "PICKUP" else "AWAITING_DROP_OFF",
+            )
+        case PickedUp():
+            return replace(state, status="PICKED_UP")
+        case DroppedOff():
+            return replace(state, status="DROPPED_OFF")
+        case ArrivedAtHub():
+            return replace(state, status="AT_HUB")
+        case PickupOverdue():
+            return replace(state, overdue=True)
+    return state
+
+
+PARCEL = Aggregate(
+    initial=Parcel(), evolve=evolve_parcel, keys=lambda p: (p.order_id, p.seller_id or None)
+)
+
+
+def parcel_stream(package_id: uuid.UUID) -> str:
+    return f"parcel/{package_id}"
+
+
+@dataclass(frozen=True)
+class Task:
+    task_id: uuid.UUID | None = None
+    provider_code: str = ""
+    warehouse_id: uuid.UUID | None = None
+    seller_id: str = ""
+    run_date: date | None = None
+    created_at: datetime | None = None
+    driver_id: str | None = None
+    driver_overdue: bool = False
+
+
+@dataclass(frozen=True)
+class OpenTask:
+    task_id: uuid.UUID
+    provider_code: str
+    warehouse_id: uuid.UUID
+    seller_id: str
+    run_date: date
+    now: datetime
+
+
+@dataclass(frozen=True)
+class AssignDriver:
+    driver_id: str
+    name: str
+    phone: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class FlagDriverOverdue:
+    within: timedelta
+    now: datetime
+
+
+def decide_task(
+    state: Task, command: OpenTask | AssignDriver | FlagDriverOverdue
+) -> list[EventPayload]:
+    if isinstance(command, OpenTask):
+        if state.task_id is not None:
+            return []
+        return [
+            PickupTaskCreated(
+                task_id=command.task_id,
+                provider_code=command.provider_code,
+                warehouse_id=command.warehouse_id,
+                seller_id=command.seller_id,
+                run_date=command.run_date,
+                created_at=command.now,
+            )
+        ]
+    if state.task_id is None or state.warehouse_id is None or state.created_at is None:
+        raise NotFound("task-not-found", "no such pickup task")
+    match command:
+        case AssignDriver():
+            if state.driver_id == command.driver_id:
+                return []
+            return [
+                DriverAssigned(
+                    task_id=state.task_id,
+                    provider_code=state.provider_code,
+                    driver_id=command.driver_id,
+                    name=command.name,
+                    phone=command.phone,
+                    assigned_at=command.now,
+                )
+            ]
+        case FlagDriverOverdue():
+            due = state.created_at + command.within
+            if state.driver_id is not None or state.driver_overdue or command.now < due:
+                return []
+            return [
+                PickupTaskDriverOverdue(
+                    task_id=state.task_id,
+                    provider_code=state.provider_code,
+                    warehouse_id=state.warehouse_id,
+                    due=due,
+                )
+            ]
+    raise AssertionError(f"unhandled command {command!r}")
+
+
+def evolve_task(state: Task, event: EventPayload) -> Task:
+    match event:
+        case PickupTaskCreated():
+            return Task(
+                event.task_id,
+                event.provider_code,
+                event.warehouse_id,
+                event.seller_id,
+                event.run_date,
+                event.created_at,
+            )
+        case DriverAssigned():
+            return replace(state, driver_id=event.driver_id)
+        case PickupTaskDriverOverdue():
+            return replace(state, driver_overdue=True)
+    return state
+
+
+TASK = Aggregate(initial=Task(), evolve=evolve_task, keys=lambda t: (None, t.seller_id or None))
+
+
+def task_stream(task_id: uuid.UUID) -> str:
+    return f"task/{task_id}"

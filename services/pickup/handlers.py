@@ -7,7 +7,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.pickup.service import PickupService
 from shared.consumer import Handler
 from shared.events import Envelope
-from shared.events.fulfillment import WarehouseAddressChanged, WarehouseRegistered
+from shared.events.fulfillment import (
+    ReadyToShip,
+    WarehouseAddressChanged,
+    WarehouseRegistered,
+)
 from shared.events.order import OrderCreated
 
 
@@ -19,7 +23,16 @@ def fulfillment_handlers(service: PickupService) -> dict[str, Handler]:
             conn, event.warehouse_id, event.seller_id, event.address
         )
 
-    return {"WarehouseRegistered": warehouse_saved, "WarehouseAddressChanged": warehouse_saved}
+    async def ready_to_ship(conn: AsyncConnection, envelope: Envelope) -> None:
+        event = envelope.decode()
+        assert isinstance(event, ReadyToShip)
+        await service.await_parcel(conn, event)
+
+    return {
+        "WarehouseRegistered": warehouse_saved,
+        "WarehouseAddressChanged": warehouse_saved,
+        "ReadyToShip": ready_to_ship,
+    }
 
 
 def order_handlers(service: PickupService) -> dict[str, Handler]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -12,7 +12,23 @@ class PickupSettings(BaseSettings):
 
     review_within_hours: float = 24
     seed_default_providers: bool = True
+    collect_within_hours: float = 48
+    driver_within_hours: float = 24
+    run_cutoff: time = time(12, 0)  # ready before noon: today's run, else tomorrow's
+    timezone: str = "UTC"  # whose calendar days the runs follow
 
     @property
     def review_within(self) -> timedelta:
         return timedelta(hours=self.review_within_hours)
+
+    @property
+    def collect_within(self) -> timedelta:
+        return timedelta(hours=self.collect_within_hours)
+
+    @property
+    def driver_within(self) -> timedelta:
+        return timedelta(hours=self.driver_within_hours)
+
+    @property
+    def cutoff(self) -> time:
+        return self.run_cutoff

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from services.pickup.domain import Provider, Subscription
+from services.pickup.domain import Parcel, Provider, Subscription
 from shared.models import Body
 
 
@@ -83,3 +83,28 @@ class SwitchOut(BaseModel):
     timezone: str
     sla_extension_hours: int
     applied: bool
+
+
+class DriverIn(Body):
+    driver_id: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=200)
+    phone: str = Field(pattern=r"^\+?[0-9 ()\-]{3,40}$")
+
+
+class HubIn(Body):
+    hub_id: str = Field(min_length=1, max_length=100)
+
+
+class ParcelOut(BaseModel):
+    package_id: uuid.UUID
+    order_id: uuid.UUID
+    tracking_number: str
+    provider_code: str
+    handover: str
+    task_id: uuid.UUID | None
+    status: str
+    overdue: bool
+
+    @classmethod
+    def of(cls, parcel: Parcel) -> ParcelOut:
+        return cls.model_validate(vars(parcel))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -11,45 +13,67 @@ from services.pickup import deadlines, views
 from services.pickup.domain import (
     DEFAULT_PROVIDERS,
     EXTENSIONS,
+    PARCEL,
     PROVIDER,
     SUBSCRIPTION,
     SWITCH,
+    TASK,
     ApplySwitch,
+    AssignDriver,
+    Collect,
     ConfigureProvider,
+    FlagDriverOverdue,
+    FlagPickupOverdue,
     FlagReviewOverdue,
+    OpenTask,
+    Parcel,
+    ParcelCommand,
     Provider,
     RequestSubscription,
     ScheduleSwitch,
     Subscription,
     SubscriptionCommand,
     Switch,
+    Task,
     covering_provider,
+    decide_parcel,
     decide_provider,
     decide_subscription,
     decide_switch,
+    decide_task,
     extend_order,
     extensions_stream,
     in_switch_window,
     move_subscription,
+    parcel_stream,
     provider_stream,
+    run_date,
     subscription_stream,
     switch_stream,
+    task_id_for,
+    task_stream,
 )
+from services.pickup.policy import PickupSettings
 from shared import metrics
-from shared.aggregate import Outcome, execute, load
-from shared.events import Envelope
+from shared.aggregate import Aggregate, Outcome, execute, load
+from shared.events import Envelope, EventPayload
 from shared.events.common import Address
+from shared.events.fulfillment import ReadyToShip
+from shared.events.pickup import ParcelAwaited
 from shared.runtime import ServiceRuntime
 
 
 class PickupService:
-    def __init__(self, runtime: ServiceRuntime, review_within: timedelta) -> None:
+    def __init__(self, runtime: ServiceRuntime, policy: PickupSettings) -> None:
         self.runtime = runtime
-        self.review_within = review_within
+        self.policy = policy
+        self.review_within = policy.review_within
 
     async def _project(self, conn: AsyncConnection, _: object, events: list[Envelope]) -> None:
         await views.project(conn, events)
-        await deadlines.schedule_for(conn, events)
+        await deadlines.schedule_for(
+            conn, events, self.policy.collect_within, self.policy.driver_within
+        )
 
     async def configure_provider(self, command: ConfigureProvider) -> Outcome[Provider]:
         return await execute(
@@ -202,3 +226,87 @@ class PickupService:
                     after_append=self._project,
                     within=conn,
                 )
+
+    # -- collection runs ---------------------------------------------------------------------
+
+    async def _run(
+        self,
+        aggregate: Aggregate[Any],
+        stream: str,
+        decide: Callable[[Any], list[EventPayload]],
+        within: AsyncConnection | None = None,
+    ) -> Outcome[Any]:
+        return await execute(
+            self.runtime.db,
+            self.runtime.store,
+            aggregate,
+            stream,
+            decide,
+            now=self.runtime.now(),
+            after_append=self._project,
+            within=within,
+        )
+
+    async def await_parcel(self, conn: AsyncConnection, event: ReadyToShip) -> None:
+        """A package is ready to ship: a PICKUP one joins the day's run of its provider at
+        its warehouse; a DROP_OFF one waits at the hub."""
+        if event.handover == "SELLER_OWN":
+            return
+        task_id = day = None
+        if event.handover == "PICKUP":
+            day = run_date(event.ready_at, self.policy.cutoff, self.policy.timezone)
+            task_id = task_id_for(event.carrier, event.warehouse_id, day)
+            command = OpenTask(
+                task_id, event.carrier, event.warehouse_id, event.seller_id, day, event.ready_at
+            )
+            await self._run(TASK, task_stream(task_id), lambda s: decide_task(s, command), conn)
+        awaited = ParcelAwaited(
+            order_id=event.order_id,
+            package_id=event.package_id,
+            seller_id=event.seller_id,
+            warehouse_id=event.warehouse_id,
+            tracking_number=event.tracking_number,
+            provider_code=event.carrier,
+            at=event.ready_at,
+            handover=event.handover,
+            task_id=task_id,
+            run_date=day,
+        )
+        await self._run(
+            PARCEL,
+            parcel_stream(event.package_id),
+            lambda state: [] if state.package_id else [awaited],
+            conn,
+        )
+
+    async def on_parcel(self, package_id: uuid.UUID, command: ParcelCommand) -> Outcome[Parcel]:
+        return await self._run(
+            PARCEL, parcel_stream(package_id), lambda s: decide_parcel(s, command)
+        )
+
+    async def collect(
+        self, package_id: uuid.UUID, driver_id: str, driver_provider: str
+    ) -> Outcome[Parcel]:
+        async with self.runtime.db.connect() as conn:
+            parcel, _ = await load(conn, self.runtime.store, PARCEL, parcel_stream(package_id))
+        region_provider = None
+        if parcel.warehouse_id is not None:
+            subscription, _ = await self.subscription(parcel.warehouse_id)
+            region_provider = subscription.provider_code
+        command = Collect(driver_id, driver_provider, region_provider, self.runtime.now())
+        return await self.on_parcel(package_id, command)
+
+    async def assign_driver(self, task_id: uuid.UUID, command: AssignDriver) -> Outcome[Task]:
+        return await self._run(TASK, task_stream(task_id), lambda s: decide_task(s, command))
+
+    async def task(self, task_id: uuid.UUID) -> Task:
+        async with self.runtime.db.connect() as conn:
+            state, _ = await load(conn, self.runtime.store, TASK, task_stream(task_id))
+            return state
+
+    async def flag_pickup_overdue(self, package_id: uuid.UUID, now: datetime) -> None:
+        await self.on_parcel(package_id, FlagPickupOverdue(self.policy.collect_within, now))
+
+    async def flag_driver_overdue(self, task_id: uuid.UUID, now: datetime) -> None:
+        command = FlagDriverOverdue(self.policy.driver_within, now)
+        await self._run(TASK, task_stream(task_id), lambda s: decide_task(s, command))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -13,7 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.pickup.domain import Provider, evolve_provider
 from shared.events import Envelope
 from shared.events.pickup import (
+    ArrivedAtHub,
+    DriverAssigned,
+    DroppedOff,
+    ParcelAwaited,
+    PickedUp,
+    PickupOverdue,
     PickupSubscriptionReviewOverdue,
+    PickupTaskCreated,
+    PickupTaskDriverOverdue,
     ProviderConfigured,
     ProviderSwitchApplied,
     ProviderSwitchScheduled,
@@ -63,6 +71,63 @@ async def project(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
                 await conn.execute(
                     text("UPDATE switches SET applied_at = :at WHERE switch_id = :id"),
                     {"id": event.switch_id, "at": event.applied_at},
+                )
+            case PickupTaskCreated():
+                await conn.execute(
+                    text(
+                        "INSERT INTO tasks (task_id, provider_code, warehouse_id, seller_id, "
+                        "run_date) VALUES (:id, :provider, :wh, :seller, :day)"
+                    ),
+                    {
+                        "id": event.task_id,
+                        "provider": event.provider_code,
+                        "wh": event.warehouse_id,
+                        "seller": event.seller_id,
+                        "day": event.run_date,
+                    },
+                )
+            case DriverAssigned():
+                await conn.execute(
+                    text(
+                        "UPDATE tasks SET driver_id = :driver, driver_name = :name, "
+                        "driver_phone = :phone WHERE task_id = :id"
+                    ),
+                    {
+                        "id": event.task_id,
+                        "driver": event.driver_id,
+                        "name": event.name,
+                        "phone": event.phone,
+                    },
+                )
+            case PickupTaskDriverOverdue():
+                await conn.execute(
+                    text("UPDATE tasks SET driver_overdue = true WHERE task_id = :id"),
+                    {"id": event.task_id},
+                )
+            case ParcelAwaited():
+                await conn.execute(
+                    text(
+                        "INSERT INTO parcels (package_id, order_id, task_id, tracking_number, "
+                        "status) VALUES (:id, :order, :task, :tn, :status) ON CONFLICT DO NOTHING"
+                    ),
+                    {
+                        "id": event.package_id,
+                        "order": event.order_id,
+                        "task": event.task_id,
+                        "tn": event.tracking_number,
+                        "status": "AWAITING_PICKUP" if event.task_id else "AWAITING_DROP_OFF",
+                    },
+                )
+            case PickedUp() | DroppedOff() | ArrivedAtHub():
+                status = {PickedUp: "PICKED_UP", DroppedOff: "DROPPED_OFF", ArrivedAtHub: "AT_HUB"}
+                await conn.execute(
+                    text("UPDATE parcels SET status = :status WHERE package_id = :id"),
+                    {"id": event.package_id, "status": status[type(event)]},
+                )
+            case PickupOverdue():
+                await conn.execute(
+                    text("UPDATE parcels SET overdue = true WHERE package_id = :id"),
+                    {"id": event.package_id},
                 )
             case PickupSubscriptionReviewOverdue():
                 await conn.execute(
@@ -215,3 +280,45 @@ async def switches_for_seller(conn: AsyncConnection, seller_id: str) -> list[uui
         {"seller": seller_id},
     )
     return [r.switch_id for r in rows]
+
+
+async def tasks(
+    conn: AsyncConnection, provider_code: str | None, day: date | None
+) -> list[dict[str, object]]:
+    rows = (
+        await conn.execute(
+            text(
+                """
+                SELECT t.task_id, t.provider_code, t.warehouse_id, t.seller_id, t.run_date,
+                       t.driver_id, t.driver_name, t.driver_phone, t.driver_overdue,
+                       coalesce(json_agg(json_build_object(
+                           'package_id', p.package_id, 'order_id', p.order_id,
+                           'tracking_number', p.tracking_number, 'status', p.status,
+                           'overdue', p.overdue) ORDER BY p.package_id)
+                         FILTER (WHERE p.package_id IS NOT NULL), '[]')::text AS packages
+                FROM tasks t LEFT JOIN parcels p ON p.task_id = t.task_id
+                WHERE (CAST(:provider AS text) IS NULL OR t.provider_code = :provider)
+                  AND (CAST(:day AS date) IS NULL OR t.run_date = :day)
+                GROUP BY t.task_id ORDER BY t.run_date, t.task_id LIMIT 500
+                """
+            ),
+            {"provider": provider_code, "day": day},
+        )
+    ).all()
+    result = []
+    for row in rows:
+        item = dict(row._mapping)
+        item["packages"] = json.loads(item["packages"])
+        item["driver"] = (
+            {
+                "driver_id": item["driver_id"],
+                "name": item["driver_name"],
+                "phone": item["driver_phone"],
+            }
+            if item["driver_id"]
+            else None
+        )
+        for key in ("driver_id", "driver_name", "driver_phone"):
+            item.pop(key)
+        result.append(item)
+    return result

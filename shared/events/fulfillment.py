@@ -301,6 +301,13 @@ class PackageDamaged(TrackingEvent):
     pass
 
 
+@register("PackagePickedUp", service=SERVICE)
+class PackagePickedUp(TrackingEvent):
+    """The first mile collected the package (a driver's scan, or a drop-off at the hub)."""
+
+    via: str  # PICKUP or DROP_OFF
+
+
 @register("ReturnedToSender", service=SERVICE)
 class ReturnedToSender(TrackingEvent):
     pass
@@ -309,6 +316,7 @@ class ReturnedToSender(TrackingEvent):
 # The package status each of these events leaves behind.
 STATUS_BY_EVENT_TYPE = {
     "ReadyToShip": "READY_TO_SHIP",
+    "PackagePickedUp": "PICKED_UP",
     "InTransit": "IN_TRANSIT",
     "OutForDelivery": "OUT_FOR_DELIVERY",
     "DeliveryFailed": "DELIVERY_FAILED",

@@ -7,7 +7,7 @@ defined here first so the contract is fixed.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from shared.events import EventPayload, register
 
@@ -108,3 +108,78 @@ class PickupSubscriptionProviderSwitched(SubscriptionEvent):
     """A provider switch moved this warehouse's subscription to the region's new provider."""
 
     switch_id: uuid.UUID
+
+
+class ParcelEvent(EventPayload):
+    order_id: uuid.UUID
+    package_id: uuid.UUID
+    seller_id: str
+    warehouse_id: uuid.UUID
+    tracking_number: str
+    provider_code: str
+    at: datetime
+
+
+@register("PickupTaskCreated", service=SERVICE)
+class PickupTaskCreated(EventPayload):
+    """The day's collection run of one provider at one warehouse."""
+
+    task_id: uuid.UUID
+    provider_code: str
+    warehouse_id: uuid.UUID
+    seller_id: str
+    run_date: date
+    created_at: datetime
+
+
+@register("ParcelAwaited", service=SERVICE)
+class ParcelAwaited(ParcelEvent):
+    """A ready-to-ship package the first mile now waits for: collected on the run of
+    `task_id` (PICKUP), or brought to the hub by the seller (DROP_OFF, no task)."""
+
+    handover: str
+    task_id: uuid.UUID | None
+    run_date: date | None
+
+
+@register("DriverAssigned", service=SERVICE)
+class DriverAssigned(EventPayload):
+    task_id: uuid.UUID
+    provider_code: str
+    driver_id: str
+    name: str
+    phone: str
+    assigned_at: datetime
+
+
+@register("PickupTaskDriverOverdue", service=SERVICE)
+class PickupTaskDriverOverdue(EventPayload):
+    """No driver took the run within its deadline: chase the provider."""
+
+    task_id: uuid.UUID
+    provider_code: str
+    warehouse_id: uuid.UUID
+    due: datetime
+
+
+@register("PickedUp", service=SERVICE)
+class PickedUp(ParcelEvent):
+    driver_id: str
+    driver_provider: str
+
+
+@register("DroppedOff", service=SERVICE)
+class DroppedOff(ParcelEvent):
+    received_by: str
+
+
+@register("ArrivedAtHub", service=SERVICE)
+class ArrivedAtHub(ParcelEvent):
+    hub_id: str
+
+
+@register("PickupOverdue", service=SERVICE)
+class PickupOverdue(ParcelEvent):
+    """Ready to ship for longer than the collection SLA (48 h) and still not collected."""
+
+    ready_at: datetime

@@ -4,6 +4,7 @@ outside coverage ships DROP OFF; an unreviewed request is flagged on a simulated
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -418,3 +419,134 @@ async def test_a_provider_switch_moves_new_labels_and_extends_orders_around_the_
 
 async def _pickup_knows(pickup: httpx.AsyncClient, headers: dict[str, str]) -> bool:
     return (await pickup.get("/v1/providers", headers=headers)).status_code == 200
+
+
+async def test_the_first_mile_from_ready_to_ship_to_the_hub(stack) -> None:
+    (orders, fulfillment, pickup), clock, secret = stack
+    operator = auth(secret, "operator", "op")
+    seller = auth(secret, "seller", "shop-r")
+    buyer = auth(secret, "buyer", "b-r")
+    driver = auth(secret, "driver", "drv-1", provider="WS")
+    stranger = auth(secret, "driver", "drv-9", provider="GHN")
+    await pickup.put(
+        "/v1/providers/WS",
+        headers=operator,
+        json={
+            "name": "Westar",
+            "tracking_prefix": "WS",
+            "coverage": [{"country": "VN", "city": "Hanoi"}],
+        },
+    )
+    r = await fulfillment.post(
+        "/v1/warehouses",
+        headers=seller,
+        json={
+            "name": "R",
+            "address": {**ADDRESS, "city": "Hanoi"},
+            "contact": {"name": "K", "phone": "+84 24 1"},
+        },
+    )
+    wid = r.json()["warehouse_id"]
+    await fulfillment.put(f"/v1/warehouses/{wid}/stock/BOOK", headers=seller, json={"on_hand": 5})
+
+    async def subscription() -> dict | None:
+        r = await pickup.get(f"/v1/warehouses/{wid}/pickup-subscription", headers=seller)
+        return r.json() if r.status_code == 200 else None
+
+    sid = (await eventually(subscription, within=40))["subscription_id"]
+    await pickup.post(
+        f"/v1/pickup-subscriptions/{sid}/review", headers=driver, json={"approve": True}
+    )
+    await orders.post(
+        "/v1/products",
+        headers=seller,
+        json={
+            "sku": "BOOK",
+            "title": "Book",
+            "price": {"amount": 90000, "currency": "VND"},
+            "weight_g": 500,
+        },
+    )
+    order = (
+        await orders.post(
+            "/v1/orders",
+            headers=buyer,
+            json={
+                "seller_id": "shop-r",
+                "items": [{"sku": "BOOK", "quantity": 2}],
+                "shipping_address": {**ADDRESS, "city": "Hanoi"},
+                "payment_method": "COD",
+            },
+        )
+    ).json()
+    await orders.post(
+        f"/v1/orders/{order['order_id']}/payments",
+        headers=buyer,
+        json={"amount": order["total"], "transaction_id": "t"},
+    )
+    clock.advance(timedelta(hours=1, seconds=1))
+
+    async def planned() -> dict | None:
+        r = await fulfillment.get(f"/v1/orders/{order['order_id']}/packages", headers=seller)
+        return r.json() if r.status_code == 200 and r.json()["status"] == "PLANNED" else None
+
+    pid = (await eventually(planned, within=40))["packages"][0]["package_id"]
+    shipped = await fulfillment.post(
+        f"/v1/packages/{pid}/ship", headers=seller, json={"handover": "PICKUP"}
+    )
+    assert shipped.status_code == 200 and shipped.json()["tracking_number"].startswith("WS")
+
+    async def run_with_package() -> dict | None:
+        items = (await pickup.get("/v1/pickup-tasks", headers=driver)).json()["items"]
+        return next((t for t in items if any(p["package_id"] == pid for p in t["packages"])), None)
+
+    task = await eventually(run_with_package, within=30)
+    assert task["provider_code"] == "WS" and task["driver"] is None
+    assert (
+        await pickup.get("/v1/pickup-tasks", params={"provider_code": "GHN"}, headers=driver)
+    ).status_code == 403
+    assert (await pickup.get("/v1/pickup-tasks", headers=stranger)).json()["items"] == []
+
+    clock.advance(timedelta(hours=24, minutes=1))  # nobody took the run: flagged
+
+    async def flagged() -> bool:
+        return bool((await run_with_package() or {}).get("driver_overdue"))
+
+    assert await eventually(flagged, within=20)
+    r = await pickup.post(
+        f"/v1/pickup-tasks/{task['task_id']}/driver",
+        headers=driver,
+        json={"driver_id": "drv-1", "name": "Minh", "phone": "+84 90 123"},
+    )
+    assert r.status_code == 200 and r.json()["driver_id"] == "drv-1"
+
+    assert (
+        await pickup.post(f"/v1/packages/{pid}/pickup-scan", headers=stranger)
+    ).status_code == 409
+    assert (
+        await pickup.post(f"/v1/packages/{uuid.uuid4()}/pickup-scan", headers=driver)
+    ).status_code == 404
+    assert (
+        await pickup.post(
+            f"/v1/packages/{pid}/hub-arrival", headers=driver, json={"hub_id": "HN-1"}
+        )
+    ).status_code == 409
+    scan = await pickup.post(f"/v1/packages/{pid}/pickup-scan", headers=driver)
+    assert scan.status_code == 200 and scan.json()["status"] == "PICKED_UP"
+    again = await pickup.post(f"/v1/packages/{pid}/pickup-scan", headers=driver)
+    assert again.status_code == 200 and again.json()["status"] == "PICKED_UP"
+    hub = await pickup.post(
+        f"/v1/packages/{pid}/hub-arrival", headers=driver, json={"hub_id": "HN-1"}
+    )
+    assert hub.status_code == 200 and hub.json()["status"] == "AT_HUB"
+
+    async def followed() -> bool:
+        package = (
+            await fulfillment.get(f"/v1/orders/{order['order_id']}/packages", headers=seller)
+        ).json()["packages"][0]
+        status = (await orders.get(f"/v1/orders/{order['order_id']}", headers=buyer)).json()[
+            "status"
+        ]
+        return package["status"] == "PICKED_UP" and status == "IN_TRANSIT"
+
+    assert await eventually(followed, within=30)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,30 +12,45 @@ from hypothesis import strategies as st
 
 from services.pickup.domain import (
     EXTENSIONS,
+    PARCEL,
     PROVIDER,
     SUBSCRIPTION,
     SWITCH,
     ApplySwitch,
+    ArriveAtHub,
+    Collect,
     ConfigureProvider,
     DeclineSubscription,
+    FlagPickupOverdue,
     FlagReviewOverdue,
     OrderExtensions,
+    Parcel,
+    ReceiveDropOff,
     RequestSubscription,
     ReviewSubscription,
     ScheduleSwitch,
     Subscription,
     Switch,
     covering_provider,
+    decide_parcel,
     decide_provider,
     decide_subscription,
     decide_switch,
     extend_order,
     in_switch_window,
     move_subscription,
+    run_date,
+    task_id_for,
 )
-from shared.aggregate import DomainError
+from shared.aggregate import DomainError, NotFound
 from shared.events.common import Address
-from shared.events.pickup import PickupSubscriptionNotCovered, PickupSubscriptionReviewOverdue
+from shared.events.pickup import (
+    ParcelAwaited,
+    PickedUp,
+    PickupOverdue,
+    PickupSubscriptionNotCovered,
+    PickupSubscriptionReviewOverdue,
+)
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 WH = uuid.UUID(int=5)
@@ -199,3 +214,66 @@ def test_an_order_is_extended_once_per_switch() -> None:
         decide_switch(s, ScheduleSwitch(uuid.UUID(int=9), "VN", "Hanoi", SPX, T0, "UTC", 72, T0))
     assert decide_switch(s, ApplySwitch(T0)) == []  # before the cutover
     assert len(decide_switch(s, ApplySwitch(T0 + timedelta(days=2)))) == 1
+
+
+# --- collection runs ------------------------------------------------------------------------
+
+
+def test_runs_by_cutoff_in_the_regions_calendar_weekends_included() -> None:
+    noon = time(12, 0)
+    saturday_morning = datetime(2026, 11, 7, 3, 0, tzinfo=UTC)  # 10:00 Saturday in Hanoi
+    assert run_date(saturday_morning, noon, "Asia/Ho_Chi_Minh") == date(2026, 11, 7)
+    assert run_date(saturday_morning + timedelta(hours=3), noon, "Asia/Ho_Chi_Minh") == date(
+        2026, 11, 8
+    )
+    assert task_id_for("WS", WH, date(2026, 11, 7)) == task_id_for("WS", WH, date(2026, 11, 7))
+    assert task_id_for("WS", WH, date(2026, 11, 7)) != task_id_for("GHN", WH, date(2026, 11, 7))
+
+
+def awaited(handover: str = "PICKUP") -> Parcel:
+    event = ParcelAwaited(
+        order_id=uuid.uuid4(),
+        package_id=uuid.uuid4(),
+        seller_id="s1",
+        warehouse_id=WH,
+        tracking_number="WS00000000018",
+        provider_code="WS",
+        at=T0,
+        handover=handover,
+        task_id=uuid.uuid4() if handover == "PICKUP" else None,
+        run_date=None,
+    )
+    return PARCEL.fold([event])
+
+
+def test_a_scan_by_the_labels_provider_or_the_regions_new_one() -> None:
+    parcel = awaited()
+    [picked] = decide_parcel(parcel, Collect("d1", "WS", "WS", T0))
+    assert isinstance(picked, PickedUp)
+    after = PARCEL.fold([picked], parcel)
+    assert decide_parcel(after, Collect("d1", "WS", "WS", T0)) == []  # a repeated scan
+    with pytest.raises(DomainError, match="collected by WS"):
+        decide_parcel(parcel, Collect("d2", "GHN", "WS", T0))
+    assert decide_parcel(parcel, Collect("d2", "GHN", "GHN", T0))  # labelled before a switch to GHN
+    with pytest.raises(NotFound):
+        decide_parcel(Parcel(), Collect("d1", "WS", "WS", T0))
+    with pytest.raises(DomainError):
+        decide_parcel(awaited("DROP_OFF"), Collect("d1", "WS", "WS", T0))
+
+
+def test_hub_arrival_follows_collection_and_overdue_is_flagged_after_48_hours() -> None:
+    parcel = awaited()
+    with pytest.raises(DomainError):
+        decide_parcel(parcel, ArriveAtHub("HUB-1", T0))
+    assert (
+        decide_parcel(parcel, FlagPickupOverdue(timedelta(hours=48), T0 + timedelta(hours=47)))
+        == []
+    )
+    [late] = decide_parcel(parcel, FlagPickupOverdue(timedelta(hours=48), T0 + timedelta(hours=48)))
+    assert isinstance(late, PickupOverdue)
+    dropped = awaited("DROP_OFF")
+    received = PARCEL.fold(decide_parcel(dropped, ReceiveDropOff("op", T0)), dropped)
+    assert received.status == "DROPPED_OFF"
+    assert (
+        PARCEL.fold(decide_parcel(received, ArriveAtHub("HUB-1", T0)), received).status == "AT_HUB"
+    )
