@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from shared.events import REGISTRY, Envelope
-from shared.events import fulfillment as _fulfillment  # noqa: F401  (registers events)
+from shared.events import aftersales as _aftersales  # noqa: F401  (registers events)
+from shared.events import fulfillment as _fulfillment  # noqa: F401
 from shared.events import order as _order  # noqa: F401
 from shared.events import pickup as _pickup  # noqa: F401
 from shared.settings import SERVICES

@@ -1,0 +1,161 @@
+"""Events of the aftersales service (topic shopflow.aftersales.events)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import ConfigDict, Field
+
+from shared.events import EventPayload, register
+from shared.models import Model
+from shared.money import Money
+
+SERVICE = "aftersales"
+
+
+class OrderedItem(Model):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    sku: str
+    quantity: int = Field(gt=0)
+    unit_price: Money
+
+
+class RequestedItem(Model):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    sku: str
+    quantity: int = Field(gt=0)
+
+
+@register("AftersalesOrderRecorded", service=SERVICE)
+class AftersalesOrderRecorded(EventPayload):
+    """What this service needs of an order, from the order service's events."""
+
+    order_id: uuid.UUID
+    buyer_id: str
+    seller_id: str
+    items: list[OrderedItem]
+    shipping_fee: Money
+    total: Money
+
+
+@register("AftersalesOrderProgressed", service=SERVICE)
+class AftersalesOrderProgressed(EventPayload):
+    order_id: uuid.UUID
+    progress: str  # PAID, SHIPPED, DELIVERED, CANCELLED
+    at: datetime
+    paid: Money | None = None
+
+
+@register("AftersalesRequested", service=SERVICE)
+class AftersalesRequested(EventPayload):
+    order_id: uuid.UUID
+    request_id: uuid.UUID
+    buyer_id: str
+    type: str  # REFUND_ONLY, RETURN_AND_REFUND, EXCHANGE
+    items: list[RequestedItem]
+    reason_code: str
+    description: str | None = None
+    evidence_urls: list[str] = Field(default_factory=list)
+    requested_at: datetime
+    answer_due: datetime
+    refund_amount: Money
+
+
+@register("AftersalesApproved", service=SERVICE)
+class AftersalesApproved(EventPayload):
+    order_id: uuid.UUID
+    request_id: uuid.UUID
+    auto: bool
+    by: str
+    at: datetime
+
+
+@register("AftersalesRejected", service=SERVICE)
+class AftersalesRejected(EventPayload):
+    order_id: uuid.UUID
+    request_id: uuid.UUID
+    reason: str
+    by: str
+    at: datetime
+
+
+@register("AftersalesEscalated", service=SERVICE)
+class AftersalesEscalated(EventPayload):
+    order_id: uuid.UUID
+    request_id: uuid.UUID
+    at: datetime
+
+
+@register("ReturnShipped", service=SERVICE)
+class ReturnShipped(EventPayload):
+    order_id: uuid.UUID
+    request_id: uuid.UUID
+    carrier: str
+    tracking_number: str
+    at: datetime
+
+
+@register("ReturnReceived", service=SERVICE)
+class ReturnReceived(EventPayload):
+    order_id: uuid.UUID
+    request_id: uuid.UUID
+    condition: str  # AS_EXPECTED, DAMAGED, WRONG_ITEM, MISSING
+    at: datetime
+
+
+@register("RefundIssued", service=SERVICE)
+class RefundIssued(EventPayload):
+    """Money back to the buyer: for an after-sales request, or for a cancelled paid order
+    (`request_id` None). Never more, in sum, than what was paid."""
+
+    order_id: uuid.UUID
+    request_id: uuid.UUID | None
+    amount: Money
+    reason: str
+    at: datetime
+
+
+@register("ExchangeShipped", service=SERVICE)
+class ExchangeShipped(EventPayload):
+    order_id: uuid.UUID
+    request_id: uuid.UUID
+    items: list[RequestedItem]
+    at: datetime
+
+
+@register("AftersalesClosed", service=SERVICE)
+class AftersalesClosed(EventPayload):
+    order_id: uuid.UUID
+    request_id: uuid.UUID
+    outcome: str
+    at: datetime
+
+
+@register("LogisticsComplaintFiled", service=SERVICE)
+class LogisticsComplaintFiled(EventPayload):
+    complaint_id: uuid.UUID
+    seller_id: str
+    package_id: uuid.UUID
+    carrier: str
+    type: str  # DELAY, LOSS, DAMAGE
+    description: str
+    at: datetime
+
+
+@register("LogisticsComplaintResolved", service=SERVICE)
+class LogisticsComplaintResolved(EventPayload):
+    complaint_id: uuid.UUID
+    resolution: str
+    by: str
+    at: datetime
+
+
+@register("ReviewPosted", service=SERVICE)
+class ReviewPosted(EventPayload):
+    order_id: uuid.UUID
+    buyer_id: str
+    seller_id: str
+    rating: int = Field(ge=1, le=5)
+    text: str | None = None
+    at: datetime
