@@ -80,27 +80,11 @@ async def test_subscriptions_decide_what_labels_say(stack) -> None:
         )
     ).status_code == 403
 
-    async def warehouse(city: str) -> str:
-        r = await fulfillment.post(
-            "/v1/warehouses",
-            headers=seller,
-            json={
-                "name": f"Shop {city}",
-                "address": {**ADDRESS, "city": city},
-                "contact": {"name": "K", "phone": "+84 24 1"},
-            },
-        )
-        wid = r.json()["warehouse_id"]
-        await fulfillment.put(
-            f"/v1/warehouses/{wid}/stock/BOOK", headers=seller, json={"on_hand": 5}
-        )
-        return wid
-
-    covered, uncovered = await warehouse("Hanoi"), await warehouse("Hue")
+    covered = await stocked_warehouse(fulfillment, seller, "Shop Hanoi", "Hanoi")
+    uncovered = await stocked_warehouse(fulfillment, seller, "Shop Hue", "Hue")
 
     async def subscription(wid: str) -> dict | None:
-        r = await pickup.get(f"/v1/warehouses/{wid}/pickup-subscription", headers=seller)
-        return r.json() if r.status_code == 200 else None
+        return await subscription_of(pickup, seller, wid)
 
     pending = await eventually(lambda: subscription(covered), within=40)
     assert (pending["status"], pending["provider_code"], pending["handover"]) == (
@@ -232,20 +216,10 @@ async def test_an_unreviewed_request_is_flagged_after_24_hours_and_an_address_ch
             "coverage": [{"country": "VN", "city": "Hanoi"}, {"country": "VN", "city": "Hue"}],
         },
     )
-    r = await fulfillment.post(
-        "/v1/warehouses",
-        headers=seller,
-        json={
-            "name": "Q",
-            "address": {**ADDRESS, "city": "Hanoi"},
-            "contact": {"name": "K", "phone": "+84 24 1"},
-        },
-    )
-    wid = r.json()["warehouse_id"]
+    wid = await stocked_warehouse(fulfillment, seller, "Q", "Hanoi", units=0)
 
     async def subscription() -> dict | None:
-        r = await pickup.get(f"/v1/warehouses/{wid}/pickup-subscription", headers=seller)
-        return r.json() if r.status_code == 200 else None
+        return await subscription_of(pickup, seller, wid)
 
     first = await eventually(subscription, within=40)
     before = await overdue_metric(pickup)
@@ -295,21 +269,10 @@ async def test_a_provider_switch_moves_new_labels_and_extends_orders_around_the_
             headers=operator,
             json={"name": code, "tracking_prefix": code, "coverage": coverage},
         )
-    r = await fulfillment.post(
-        "/v1/warehouses",
-        headers=seller,
-        json={
-            "name": "S",
-            "address": {**ADDRESS, "city": "Hanoi"},
-            "contact": {"name": "K", "phone": "+84 24 1"},
-        },
-    )
-    wid = r.json()["warehouse_id"]
-    await fulfillment.put(f"/v1/warehouses/{wid}/stock/BOOK", headers=seller, json={"on_hand": 5})
+    wid = await stocked_warehouse(fulfillment, seller, "S", "Hanoi")
 
     async def subscription() -> dict | None:
-        r = await pickup.get(f"/v1/warehouses/{wid}/pickup-subscription", headers=seller)
-        return r.json() if r.status_code == 200 else None
+        return await subscription_of(pickup, seller, wid)
 
     pending = await eventually(subscription, within=40)
     await pickup.post(
@@ -437,21 +400,10 @@ async def test_the_first_mile_from_ready_to_ship_to_the_hub(stack) -> None:
             "coverage": [{"country": "VN", "city": "Hanoi"}],
         },
     )
-    r = await fulfillment.post(
-        "/v1/warehouses",
-        headers=seller,
-        json={
-            "name": "R",
-            "address": {**ADDRESS, "city": "Hanoi"},
-            "contact": {"name": "K", "phone": "+84 24 1"},
-        },
-    )
-    wid = r.json()["warehouse_id"]
-    await fulfillment.put(f"/v1/warehouses/{wid}/stock/BOOK", headers=seller, json={"on_hand": 5})
+    wid = await stocked_warehouse(fulfillment, seller, "R", "Hanoi")
 
     async def subscription() -> dict | None:
-        r = await pickup.get(f"/v1/warehouses/{wid}/pickup-subscription", headers=seller)
-        return r.json() if r.status_code == 200 else None
+        return await subscription_of(pickup, seller, wid)
 
     sid = (await eventually(subscription, within=40))["subscription_id"]
     await pickup.post(
@@ -550,3 +502,30 @@ async def test_the_first_mile_from_ready_to_ship_to_the_hub(stack) -> None:
         return package["status"] == "PICKED_UP" and status == "IN_TRANSIT"
 
     assert await eventually(followed, within=30)
+
+
+async def stocked_warehouse(
+    fulfillment: httpx.AsyncClient, seller: dict[str, str], name: str, city: str, units: int = 5
+) -> str:
+    r = await fulfillment.post(
+        "/v1/warehouses",
+        headers=seller,
+        json={
+            "name": name,
+            "address": {**ADDRESS, "city": city},
+            "contact": {"name": "K", "phone": "+84 24 1"},
+        },
+    )
+    wid = str(r.json()["warehouse_id"])
+    if units:
+        await fulfillment.put(
+            f"/v1/warehouses/{wid}/stock/BOOK", headers=seller, json={"on_hand": units}
+        )
+    return wid
+
+
+async def subscription_of(
+    pickup: httpx.AsyncClient, seller: dict[str, str], warehouse_id: str
+) -> dict | None:
+    r = await pickup.get(f"/v1/warehouses/{warehouse_id}/pickup-subscription", headers=seller)
+    return r.json() if r.status_code == 200 else None
