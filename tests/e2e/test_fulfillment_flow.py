@@ -21,6 +21,7 @@ from shared.events import Envelope
 from shared.events.pickup import DispatchDeadlineExtended
 from shared.signatures import sign
 from tests.conftest import eventually, make_settings
+from tests.e2e.journeys import pay, planned_packages
 
 VN_ADDRESS = {
     "recipient_name": "Lan Nguyen",
@@ -106,19 +107,10 @@ async def test_a_placed_order_gets_stock_reserved_and_packages_planned(services)
             },
         )
     ).json()
-    paid = await orders.post(
-        f"/v1/orders/{order['order_id']}/payments",
-        headers=buyer,
-        json={"amount": order["total"], "transaction_id": "t1"},
-    )
-    assert paid.status_code == 200, paid.text
+    await pay(orders, buyer, order)
     clock.advance(timedelta(hours=1, seconds=1))
 
-    async def planned() -> dict | None:
-        r = await fulfillment.get(f"/v1/orders/{order['order_id']}/packages", headers=buyer)
-        return r.json() if r.status_code == 200 and r.json()["status"] == "PLANNED" else None
-
-    plan = await eventually(planned, within=40)
+    plan = await planned_packages(fulfillment, buyer, order["order_id"])
     packages = plan["packages"]
     # LAMP alone; 4 books of 600 g in boxes of at most 2 kg: 3 + 1
     assert sorted(tuple((i["sku"], i["quantity"]) for i in p["items"]) for p in packages) == [
@@ -241,18 +233,10 @@ async def place_order(
     ).json()
     if before_payment is not None:
         await before_payment(order)
-    await orders.post(
-        f"/v1/orders/{order['order_id']}/payments",
-        headers=buyer,
-        json={"amount": order["total"], "transaction_id": "t"},
-    )
+    await pay(orders, buyer, order)
     clock.advance(timedelta(hours=1, seconds=1))
 
-    async def planned() -> dict | None:
-        r = await fulfillment.get(f"/v1/orders/{order['order_id']}/packages", headers=buyer)
-        return r.json() if r.status_code == 200 and r.json()["status"] == "PLANNED" else None
-
-    return order, await eventually(planned, within=40), warehouse_id
+    return order, await planned_packages(fulfillment, buyer, order["order_id"]), warehouse_id
 
 
 async def test_ship_a_package_and_print_its_documents(services) -> None:
@@ -693,19 +677,11 @@ async def test_packages_of_different_buyers_are_not_combined(services) -> None:
             },
         )
     ).json()
-    await orders.post(
-        f"/v1/orders/{order_b['order_id']}/payments",
-        headers=other,
-        json={"amount": order_b["total"], "transaction_id": "t"},
-    )
+    await pay(orders, other, order_b)
     _, clock, _, _ = services
     clock.advance(timedelta(hours=1, seconds=1))
 
-    async def planned_b() -> dict | None:
-        r = await fulfillment.get(f"/v1/orders/{order_b['order_id']}/packages", headers=other)
-        return r.json() if r.status_code == 200 and r.json()["status"] == "PLANNED" else None
-
-    plan_b = await eventually(planned_b, within=40)
+    plan_b = await planned_packages(fulfillment, other, order_b["order_id"])
     ids = [plan_a["packages"][0]["package_id"], plan_b["packages"][0]["package_id"]]
     refused = await fulfillment.post(
         "/v1/packages/combine", headers=seller, json={"package_ids": ids}

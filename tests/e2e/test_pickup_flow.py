@@ -17,6 +17,7 @@ from services.pickup.policy import PickupSettings
 from shared.auth import mint_token
 from shared.clock import SimulatedClock
 from tests.conftest import eventually, make_settings
+from tests.e2e.journeys import pay, planned_packages
 
 ADDRESS = {
     "recipient_name": "Lan",
@@ -136,18 +137,10 @@ async def test_subscriptions_decide_what_labels_say(stack) -> None:
                 },
             )
         ).json()
-        await orders.post(
-            f"/v1/orders/{order['order_id']}/payments",
-            headers=buyer,
-            json={"amount": order["total"], "transaction_id": "t"},
-        )
+        await pay(orders, buyer, order)
         clock.advance(timedelta(hours=1, seconds=1))
 
-        async def planned() -> dict | None:
-            r = await fulfillment.get(f"/v1/orders/{order['order_id']}/packages", headers=seller)
-            return r.json() if r.status_code == 200 and r.json()["status"] == "PLANNED" else None
-
-        return await eventually(planned, within=40)
+        return await planned_packages(fulfillment, seller, order["order_id"])
 
     # stock is in both warehouses: take the covered one's away to steer each order
     await fulfillment.put(
@@ -324,20 +317,11 @@ async def test_a_provider_switch_moves_new_labels_and_extends_orders_around_the_
     late = await create()  # the day before too, after scheduling
 
     for order in (early, late):
-        paid = await orders.post(
-            f"/v1/orders/{order['order_id']}/payments",
-            headers=buyer,
-            json={"amount": order["total"], "transaction_id": "t"},
-        )
-        assert paid.status_code == 200, paid.text
+        await pay(orders, buyer, order)
     clock.advance(timedelta(hours=1, seconds=1))
 
-    async def planned(order: dict) -> dict | None:
-        r = await fulfillment.get(f"/v1/orders/{order['order_id']}/packages", headers=seller)
-        return r.json() if r.status_code == 200 and r.json()["status"] == "PLANNED" else None
-
     for order in (early, late):
-        await eventually(lambda order=order: planned(order), within=40)
+        await planned_packages(fulfillment, seller, order["order_id"])
 
         async def extended(order: dict = order) -> bool:
             body = (await orders.get(f"/v1/orders/{order['order_id']}", headers=buyer)).json()
@@ -431,18 +415,12 @@ async def test_the_first_mile_from_ready_to_ship_to_the_hub(stack) -> None:
             },
         )
     ).json()
-    await orders.post(
-        f"/v1/orders/{order['order_id']}/payments",
-        headers=buyer,
-        json={"amount": order["total"], "transaction_id": "t"},
-    )
+    await pay(orders, buyer, order)
     clock.advance(timedelta(hours=1, seconds=1))
 
-    async def planned() -> dict | None:
-        r = await fulfillment.get(f"/v1/orders/{order['order_id']}/packages", headers=seller)
-        return r.json() if r.status_code == 200 and r.json()["status"] == "PLANNED" else None
-
-    pid = (await eventually(planned, within=40))["packages"][0]["package_id"]
+    pid = (await planned_packages(fulfillment, seller, order["order_id"]))["packages"][0][
+        "package_id"
+    ]
     shipped = await fulfillment.post(
         f"/v1/packages/{pid}/ship", headers=seller, json={"handover": "PICKUP"}
     )
