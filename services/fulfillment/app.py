@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.fulfillment import api, deadlines
-from services.fulfillment.handlers import order_handlers, pickup_handlers
+from services.fulfillment.handlers import aftersales_handlers, order_handlers, pickup_handlers
 from services.fulfillment.policy import FulfillmentSettings
 from services.fulfillment.service import FulfillmentService
 from shared.clock import Clock
@@ -23,9 +23,15 @@ def create_fulfillment_app(
 ) -> FastAPI:
     runtime = ServiceRuntime(SERVICE, settings or Settings(), clock)
     policy = fulfillment_settings or FulfillmentSettings()
-    fulfillment_service = FulfillmentService(runtime, policy.default_pickup(), policy.logistics())
+    fulfillment_service = FulfillmentService(
+        runtime,
+        policy.default_pickup(),
+        policy.logistics(),
+        policy.replacement_dispatch_within,
+    )
     runtime.add_consumer("orders", ["order"], order_handlers(fulfillment_service))
     runtime.add_consumer("pickup", ["pickup"], pickup_handlers(fulfillment_service))
+    runtime.add_consumer("aftersales", ["aftersales"], aftersales_handlers(fulfillment_service))
     for kind, handler in deadlines.handlers(fulfillment_service.mark_overdue).items():
         runtime.on_deadline(kind, handler)
     app = create_app(

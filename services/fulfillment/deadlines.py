@@ -10,7 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.deadlines import Deadline, schedule
 from shared.events import Envelope
-from shared.events.fulfillment import DispatchDeadlineChanged, PackagesPlanned
+from shared.events.fulfillment import (
+    DispatchDeadlineChanged,
+    PackagesPlanned,
+    ReplacementPlanned,
+)
 
 DISPATCH_DEADLINE = "dispatch-deadline"
 
@@ -19,7 +23,7 @@ async def schedule_for(conn: AsyncConnection, events: Sequence[Envelope]) -> Non
     for envelope in events:
         event = envelope.decode()
         match event:
-            case PackagesPlanned():
+            case PackagesPlanned() | ReplacementPlanned():
                 for package in event.packages:
                     await _schedule(
                         conn, event.order_id, package.package_id, package.dispatch_deadline

@@ -48,6 +48,8 @@ from shared.events.fulfillment import (
     PackagesUncombined,
     PlannedPackage,
     ReadyToShip,
+    ReplacementAwaitingStock,
+    ReplacementPlanned,
     ReturnedToSender,
     ShippingAddressUpdated,
     Shortfall,
@@ -439,6 +441,13 @@ class Package:
     tracked_at: datetime | None = None
     combined_into: uuid.UUID | None = None
     combined_orders: tuple[uuid.UUID, ...] = ()
+    replacement_for: uuid.UUID | None = None  # the exchange request (its own reservation)
+
+
+@dataclass(frozen=True)
+class Replacement:
+    items: tuple[SkuQuantity, ...]
+    status: str  # AWAITING_STOCK, PLANNED
 
 
 @dataclass(frozen=True)
@@ -456,6 +465,7 @@ class Fulfillment:
     shortfalls: tuple[Shortfall, ...] = ()
     packages: Mapping[uuid.UUID, Package] = field(default_factory=dict)
     plans: int = 0
+    replacements: Mapping[uuid.UUID, Replacement] = field(default_factory=dict)
 
     @property
     def exists(self) -> bool:
@@ -476,6 +486,18 @@ class RecordShortage:
 class PlanPackages:
     allocations: Sequence[Allocation]
     rules: SplitRules
+
+
+@dataclass(frozen=True)
+class PlanReplacement:
+    """Replacement goods for an exchange: planned from the stock reserved for the request
+    (`allocations`), or waiting for stock (`shortfalls`)."""
+
+    request_id: uuid.UUID
+    items: Sequence[SkuQuantity]
+    allocations: Sequence[Allocation]
+    shortfalls: Sequence[Shortfall]
+    dispatch_deadline: datetime
 
 
 @dataclass(frozen=True)
@@ -590,6 +612,7 @@ FulfillmentCommand = (
     | UpdateShippingAddress
     | RecordTracking
     | RecordCollection
+    | PlanReplacement
 )
 
 TRACKING_EVENTS: Mapping[str, type[TrackingEvent]] = {
@@ -671,6 +694,8 @@ def decide_fulfillment(state: Fulfillment, command: FulfillmentCommand) -> list[
                     raise DomainError(
                         "not-combinable", f"package {package_id} is {package.status}, not PLANNED"
                     )
+                if package.replacement_for is not None:
+                    raise DomainError("not-combinable", "an exchange's replacement ships alone")
             return [
                 PackagesCombined(
                     order_id=order_id,
@@ -736,6 +761,8 @@ def decide_fulfillment(state: Fulfillment, command: FulfillmentCommand) -> list[
             ]
         case RecordTracking():
             return track(state, order_id, command)
+        case PlanReplacement():
+            return plan_replacement(state, order_id, command)
         case RecordCollection():
             package = state.packages.get(command.package_id)
             if package is None or package.status != "READY_TO_SHIP":
@@ -882,7 +909,9 @@ def split_manually(state: Fulfillment, order_id: uuid.UUID, cmd: SplitManually) 
     if state.status != "PLANNED":
         raise DomainError("not-splittable", f"the order's fulfillment is {state.status}")
     open_packages = [
-        p for p in state.packages.values() if p.status == "PLANNED" and not p.combined_orders
+        p
+        for p in state.packages.values()
+        if p.status == "PLANNED" and not p.combined_orders and p.replacement_for is None
     ]
     if not open_packages:
         raise DomainError(
@@ -946,6 +975,55 @@ def split_manually(state: Fulfillment, order_id: uuid.UUID, cmd: SplitManually) 
     )
 
 
+def plan_replacement(
+    state: Fulfillment, order_id: uuid.UUID, cmd: PlanReplacement
+) -> list[EventPayload]:
+    """One package per warehouse the request's reservation draws on; no split rules (an
+    exchange is a few units)."""
+    known = state.replacements.get(cmd.request_id)
+    if known is not None and known.status == "PLANNED":
+        return []
+    if not cmd.allocations:
+        if known is not None:
+            return []  # still waiting for stock
+        return [
+            ReplacementAwaitingStock(
+                order_id=order_id,
+                seller_id=state.seller_id,
+                request_id=cmd.request_id,
+                items=list(cmd.items),
+                shortfalls=list(cmd.shortfalls),
+            )
+        ]
+    weights = {line.sku: line.weight_g for line in state.lines}
+    volumes = {line.sku: line.volume_cm3 for line in state.lines}
+    by_warehouse: dict[uuid.UUID, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for a in cmd.allocations:
+        by_warehouse[a.warehouse_id][a.sku] += a.quantity
+    packages = [
+        PlannedPackage(
+            package_id=uuid.uuid5(cmd.request_id, f"replacement-{n}"),
+            warehouse_id=warehouse_id,
+            items=[SkuQuantity(sku=s, quantity=q) for s, q in sorted(units.items())],
+            weight_g=sum(weights.get(s, 0) * q for s, q in units.items()),
+            dispatch_deadline=cmd.dispatch_deadline,
+            volume_cm3=sum(volumes.get(s, 0) * q for s, q in units.items()),
+        )
+        for n, (warehouse_id, units) in enumerate(
+            sorted(by_warehouse.items(), key=lambda kv: str(kv[0])), start=1
+        )
+    ]
+    return [
+        ReplacementPlanned(
+            order_id=order_id,
+            seller_id=state.seller_id,
+            buyer_id=state.buyer_id,
+            request_id=cmd.request_id,
+            packages=packages,
+        )
+    ]
+
+
 def plan_packages(
     state: Fulfillment, allocations: Sequence[Allocation], rules: SplitRules
 ) -> list[PlannedPackage]:
@@ -993,6 +1071,31 @@ def evolve_fulfillment(state: Fulfillment, event: EventPayload) -> Fulfillment:
             )
         case StockShortage():
             return replace(state, status="AWAITING_STOCK", shortfalls=tuple(event.shortfalls))
+        case ReplacementAwaitingStock():
+            waiting = Replacement(tuple(event.items), "AWAITING_STOCK")
+            return replace(state, replacements={**state.replacements, event.request_id: waiting})
+        case ReplacementPlanned():
+            planned = Replacement(tuple(i for p in event.packages for i in p.items), "PLANNED")
+            packages = {
+                **state.packages,
+                **{
+                    p.package_id: Package(
+                        p.package_id,
+                        p.warehouse_id,
+                        tuple(p.items),
+                        p.weight_g,
+                        p.dispatch_deadline,
+                        volume_cm3=p.volume_cm3,
+                        replacement_for=event.request_id,
+                    )
+                    for p in event.packages
+                },
+            }
+            return replace(
+                state,
+                packages=packages,
+                replacements={**state.replacements, event.request_id: planned},
+            )
         case PackagesPlanned():
             packages = {k: v for k, v in state.packages.items() if k not in event.replaced}
             for p in event.packages:

@@ -14,8 +14,9 @@ from services.fulfillment.domain import (
 from services.fulfillment.service import FulfillmentService
 from shared.consumer import Handler
 from shared.events import Envelope
+from shared.events.aftersales import ExchangeShipped
 from shared.events.common import Dimensions
-from shared.events.fulfillment import FulfillmentRequested, OrderLine
+from shared.events.fulfillment import FulfillmentRequested, OrderLine, SkuQuantity
 from shared.events.order import (
     DispatchDeadlineMoved,
     OrderCancelled,
@@ -138,3 +139,13 @@ def pickup_handlers(service: FulfillmentService) -> dict[str, Handler]:
         ],
         subscription_changed,
     )
+
+
+def aftersales_handlers(service: FulfillmentService) -> dict[str, Handler]:
+    async def exchange(conn: AsyncConnection, envelope: Envelope) -> None:
+        event = envelope.decode()
+        assert isinstance(event, ExchangeShipped)
+        items = [SkuQuantity(sku=i.sku, quantity=i.quantity) for i in event.items]
+        await service.plan_replacement(conn, event.order_id, event.request_id, items)
+
+    return {"ExchangeShipped": exchange}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,12 @@ class FulfillmentSettings(BaseSettings):
     #  "cross_border": {"first_kg": 150000, "per_extra_500g": 50000},
     #  "carrier_formats": {"GHN": "^[A-Z0-9]{8,12}$"}}
     logistics_file: Path | None = None
+    # An exchange's replacement package must be ready to ship within this.
+    replacement_dispatch_hours: float = 72
+
+    @property
+    def replacement_dispatch_within(self) -> timedelta:
+        return timedelta(hours=self.replacement_dispatch_hours)
 
     def default_pickup(self) -> PickupStatus:
         return PickupStatus(

@@ -103,6 +103,9 @@ class PackageOut(BaseModel):
     ready_at: datetime | None = None
     overdue: bool = False
     combined_orders: list[uuid.UUID] = Field(default_factory=list)
+    replacement_for: uuid.UUID | None = Field(
+        None, description="the after-sales exchange request this package replaces goods for"
+    )
 
     @classmethod
     def of(cls, order_id: uuid.UUID, package: Package) -> PackageOut:

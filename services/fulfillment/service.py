@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -23,6 +23,7 @@ from services.fulfillment.domain import (
     MarkDispatchOverdue,
     PickupStatus,
     PlanPackages,
+    PlanReplacement,
     RecordShortage,
     RecordTracking,
     RegisterWarehouse,
@@ -54,10 +55,12 @@ class FulfillmentService:
         runtime: ServiceRuntime,
         default_pickup: PickupStatus,
         logistics: LogisticsConfig | None = None,
+        replacement_dispatch_within: timedelta = timedelta(hours=72),
     ) -> None:
         self.runtime = runtime
         self.default_pickup = default_pickup
         self.logistics = logistics or LogisticsConfig()
+        self.replacement_dispatch_within = replacement_dispatch_within
 
     # -- the three aggregates, one way each ------------------------------------------------
 
@@ -151,12 +154,46 @@ class FulfillmentService:
             command = RecordShortage([s for s in shortfalls if isinstance(s, Shortfall)])
         await self.on_fulfillment(order_id, command, within=conn)
 
+    async def plan_replacement(
+        self,
+        conn: AsyncConnection,
+        order_id: uuid.UUID,
+        request_id: uuid.UUID,
+        items: Sequence[SkuQuantity],
+    ) -> None:
+        """Reserve the exchange's goods (a reservation of the request's own) and plan their
+        package, or record that they wait for stock."""
+        fulfillment, _ = await load(
+            conn, self.runtime.store, FULFILLMENT, fulfillment_stream(order_id)
+        )
+        if not fulfillment.exists:
+            return  # never placed here: nothing was shipped, nothing to exchange
+        reserve = ReserveStock(fulfillment.seller_id, request_id, items)
+        stock = await self.on_stock(fulfillment.seller_id, reserve, within=conn, order_id=order_id)
+        allocations = stock.state.reservations.get(request_id, ())
+        shortfalls = [] if allocations else allocate(items, stock.state.available())
+        command = PlanReplacement(
+            request_id,
+            items,
+            allocations,
+            [s for s in shortfalls if isinstance(s, Shortfall)],
+            self.runtime.now() + self.replacement_dispatch_within,
+        )
+        await self.on_fulfillment(order_id, command, within=conn)
+
     async def adjust_stock(self, command: AdjustStock) -> Stock:
-        """Set a count; orders of this seller waiting for stock get another try."""
+        """Set a count; orders and exchanges of this seller waiting for stock get another
+        try."""
         outcome = await self.on_stock(command.seller_id, command)
         async with self.runtime.db.transaction() as conn:
             for order_id in await views.waiting_orders(conn, command.seller_id):
                 await self.reserve_and_plan(conn, order_id)
+            for order_id, request_id in await views.waiting_replacements(conn, command.seller_id):
+                fulfillment, _ = await load(
+                    conn, self.runtime.store, FULFILLMENT, fulfillment_stream(order_id)
+                )
+                items = fulfillment.replacements[request_id].items
+                await self.plan_replacement(conn, order_id, request_id, items)
         return outcome.state
 
     async def ship(
@@ -195,9 +232,10 @@ class FulfillmentService:
                 )
                 outcome = await self.on_fulfillment(ref.order_id, command, within=conn)
                 package = outcome.state.packages[ref.package_id]
+                reservation = package.replacement_for or ref.order_id
                 await self.on_stock(
                     ref.seller_id,
-                    ConsumeShipped(ref.order_id, ref.warehouse_id, package.items),
+                    ConsumeShipped(reservation, ref.warehouse_id, package.items),
                     within=conn,
                     order_id=ref.order_id,
                 )

@@ -21,6 +21,8 @@ from shared.events.fulfillment import (
     PackagesPlanned,
     PackagesUncombined,
     ReadyToShip,
+    ReplacementAwaitingStock,
+    ReplacementPlanned,
     StockShortage,
     TrackingEvent,
     WarehouseAddressChanged,
@@ -65,21 +67,21 @@ async def project(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
                     text("DELETE FROM packages WHERE package_id = ANY(:ids) AND order_id = :order"),
                     {"ids": list(event.replaced), "order": event.order_id},
                 )
-                for package in event.packages:
-                    await conn.execute(
-                        text(
-                            "INSERT INTO packages (package_id, order_id, seller_id, buyer_id, "
-                            "warehouse_id, status) VALUES (:id, :order, :seller, :buyer, :wh, "
-                            "'PLANNED')"
-                        ),
-                        {
-                            "id": package.package_id,
-                            "order": event.order_id,
-                            "seller": event.seller_id,
-                            "buyer": event.buyer_id,
-                            "wh": package.warehouse_id,
-                        },
-                    )
+                await _insert_packages(conn, event)
+            case ReplacementPlanned():
+                await _insert_packages(conn, event)
+                await conn.execute(
+                    text("DELETE FROM waiting_replacements WHERE request_id = :id"),
+                    {"id": event.request_id},
+                )
+            case ReplacementAwaitingStock():
+                await conn.execute(
+                    text(
+                        "INSERT INTO waiting_replacements (request_id, order_id, seller_id) "
+                        "VALUES (:id, :order, :seller) ON CONFLICT DO NOTHING"
+                    ),
+                    {"id": event.request_id, "order": event.order_id, "seller": event.seller_id},
+                )
             case ReadyToShip():
                 await conn.execute(
                     text(
@@ -115,6 +117,39 @@ async def project(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
             case PackagesCancelled():
                 await _order_status(conn, event.order_id, "CANCELLED")
                 await _package_status(conn, event.order_id, event.package_ids, "CANCELLED")
+
+
+async def _insert_packages(
+    conn: AsyncConnection, event: PackagesPlanned | ReplacementPlanned
+) -> None:
+    for package in event.packages:
+        await conn.execute(
+            text(
+                "INSERT INTO packages (package_id, order_id, seller_id, buyer_id, "
+                "warehouse_id, status) VALUES (:id, :order, :seller, :buyer, :wh, 'PLANNED')"
+            ),
+            {
+                "id": package.package_id,
+                "order": event.order_id,
+                "seller": event.seller_id,
+                "buyer": event.buyer_id,
+                "wh": package.warehouse_id,
+            },
+        )
+
+
+async def waiting_replacements(
+    conn: AsyncConnection, seller_id: str
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(order, request) of the seller's exchanges waiting for stock."""
+    rows = await conn.execute(
+        text(
+            "SELECT order_id, request_id FROM waiting_replacements WHERE seller_id = :seller "
+            "ORDER BY created_at, request_id"
+        ),
+        {"seller": seller_id},
+    )
+    return [(r.order_id, r.request_id) for r in rows]
 
 
 async def _package_status(

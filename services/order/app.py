@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.order import api, deadlines
-from services.order.handlers import fulfillment_handlers, pickup_handlers
+from services.order.handlers import aftersales_handlers, fulfillment_handlers, pickup_handlers
 from services.order.policy import OrderSettings
 from services.order.service import OrderService
 from shared.clock import Clock
@@ -27,6 +27,7 @@ def create_order_app(
         runtime.on_deadline(kind, handler)
     runtime.add_consumer("fulfillment", ["fulfillment"], fulfillment_handlers(order_service))
     runtime.add_consumer("pickup", ["pickup"], pickup_handlers(order_service))
+    runtime.add_consumer("aftersales", ["aftersales"], aftersales_handlers(order_service))
     app = create_app(
         runtime,
         [api.router],

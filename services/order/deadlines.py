@@ -1,6 +1,6 @@
 """The order service's SLA timers: unpaid timeout, end of the remorse window, automatic
 approval of an unanswered cancellation request, cancellation for a missed dispatch, and the
-automatic completion after delivery."""
+automatic completion after delivery (again when the last after-sales case closes)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from services.order.domain import (
 from shared.deadlines import Deadline, schedule
 from shared.events import Envelope
 from shared.events.order import (
+    AftersalesCaseRecorded,
     CancellationRequested,
     DispatchDeadlineMoved,
     OrderCreated,
@@ -59,6 +60,12 @@ async def schedule_for(
                 await schedule(
                     conn, AUTO_COMPLETE, order, state.delivered_at + policy.auto_complete_after
                 )
+            case AftersalesCaseRecorded(open=False) if (
+                state.status == "DELIVERED" and not state.open_cases and state.delivered_at
+            ):
+                # the last case closed: complete when due, or now if the due time has passed
+                due = max(state.delivered_at + policy.auto_complete_after, event.at)
+                await schedule(conn, AUTO_COMPLETE, order, due)
 
 
 Handle = Callable[[uuid.UUID, OrderCommand], Awaitable[object]]

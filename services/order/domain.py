@@ -18,6 +18,7 @@ from shared.aggregate import Aggregate, DomainError, InvalidCommand, NotFound
 from shared.events import EventPayload
 from shared.events.common import Address, Dimensions, LineItem
 from shared.events.order import (
+    AftersalesCaseRecorded,
     CancellationRejected,
     CancellationRequested,
     DispatchDeadlineMoved,
@@ -27,6 +28,7 @@ from shared.events.order import (
     OrderPaid,
     OrderPlaced,
     OrderPutOnHold,
+    OrderRefunded,
     OrderReviewed,
     OrderStatus,
     OrderStatusChanged,
@@ -218,8 +220,15 @@ class Order:
     completed_at: datetime | None = None
     packages: Mapping[uuid.UUID, str] = field(default_factory=dict)
     delivered_at: datetime | None = None
-    open_aftersales_cases: int = 0  # set by the aftersales service's events (issue 5)
+    open_cases: frozenset[uuid.UUID] = frozenset()  # after-sales requests not closed yet
+    refunds: Mapping[str, int] = field(default_factory=dict)  # refund key -> minor units
+    refunded: Money | None = None
+    fully_refunded: bool = False
     extra_dispatch_hours: int = 0
+
+    @property
+    def open_aftersales_cases(self) -> int:
+        return len(self.open_cases)
 
     @property
     def exists(self) -> bool:
@@ -339,6 +348,22 @@ class CancelForMissedDispatch:
     now: datetime
 
 
+@dataclass(frozen=True)
+class RecordAftersalesCase:
+    request_id: uuid.UUID
+    open: bool
+    now: datetime
+
+
+@dataclass(frozen=True)
+class RecordRefund:
+    """A refund the aftersales service issued; `request_id` None for the cancellation's."""
+
+    request_id: uuid.UUID | None
+    amount: Money
+    now: datetime
+
+
 OrderCommand = (
     CreateOrder
     | PayOrder
@@ -354,6 +379,8 @@ OrderCommand = (
     | ExtendDispatch
     | AutoComplete
     | CancelForMissedDispatch
+    | RecordAftersalesCase
+    | RecordRefund
 )
 
 # Before a package is ready to ship the order can still be cancelled or re-addressed.
@@ -500,6 +527,19 @@ def _decide(state: Order, command: OrderCommand, policy: OrderPolicy) -> list[Ev
                     command.now,
                 )
             ]
+        case RecordAftersalesCase():
+            if (command.request_id in state.open_cases) == command.open:
+                return []  # a repeat, or a close of a case never opened here
+            return [
+                AftersalesCaseRecorded(
+                    order_id=order_id,
+                    request_id=command.request_id,
+                    open=command.open,
+                    at=command.now,
+                )
+            ]
+        case RecordRefund():
+            return _record_refund(state, order_id, command)
         case CancelUnpaid():
             if state.status != "UNPAID" or state.pay_by is None or command.now < state.pay_by:
                 return []
@@ -536,12 +576,32 @@ _FULFILLING = frozenset(
 )
 
 
+def _record_refund(state: Order, order_id: uuid.UUID, cmd: RecordRefund) -> list[EventPayload]:
+    key = str(cmd.request_id or "cancellation")
+    if key in state.refunds:
+        return []
+    total = (state.refunded or Money.zero(cmd.amount.currency)) + cmd.amount
+    paid = state.paid_amount
+    return [
+        OrderRefunded(
+            order_id=order_id,
+            request_id=cmd.request_id,
+            amount=cmd.amount,
+            refunded_total=total,
+            fully_refunded=paid is not None and total.amount >= paid.amount,
+            refunded_at=cmd.now,
+        )
+    ]
+
+
 def _record_package(
     state: Order, order_id: uuid.UUID, cmd: RecordPackageStatus
 ) -> list[EventPayload]:
     if state.status not in _FULFILLING | {"DELIVERED"} or cmd.package_status not in _PHASE:
         return []
     known = state.packages.get(cmd.package_id)
+    if known is None and state.status == "DELIVERED":
+        return []  # a replacement shipped for an after-sales exchange: not the order's parcel
     if known == cmd.package_status or (
         known is not None and _PHASE[cmd.package_status] < _PHASE[known]
     ):
@@ -990,6 +1050,24 @@ def _(event: PackageStatusRecorded, state: Order) -> Order:
     if status == "DELIVERED" and state.status != "DELIVERED":
         delivered_at = event.recorded_at
     return replace(moved, status=status, delivered_at=delivered_at)
+
+
+@evolve_order.register
+def _(event: AftersalesCaseRecorded, state: Order) -> Order:
+    if event.open:
+        return replace(state, open_cases=state.open_cases | {event.request_id})
+    return replace(state, open_cases=state.open_cases - {event.request_id})
+
+
+@evolve_order.register
+def _(event: OrderRefunded, state: Order) -> Order:
+    key = str(event.request_id or "cancellation")
+    return replace(
+        state,
+        refunds={**state.refunds, key: event.amount.amount},
+        refunded=event.refunded_total,
+        fully_refunded=event.fully_refunded,
+    )
 
 
 @evolve_order.register

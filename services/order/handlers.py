@@ -1,5 +1,6 @@
-"""The order service's reactions to fulfillment and pickup events: the order's status
-follows its packages, and its dispatch deadline follows the platform's extensions."""
+"""The order service's reactions to other services' events: the order's status follows its
+packages, its dispatch deadline the platform's extensions, and its after-sales cases and
+refunds the aftersales service."""
 
 from __future__ import annotations
 
@@ -7,10 +8,16 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.order.domain import ExtendDispatch, RecordPackageStatus
+from services.order.domain import (
+    ExtendDispatch,
+    RecordAftersalesCase,
+    RecordPackageStatus,
+    RecordRefund,
+)
 from services.order.service import OrderService
 from shared.consumer import Handler
 from shared.events import Envelope
+from shared.events.aftersales import AftersalesClosed, AftersalesRequested, RefundIssued
 from shared.events.fulfillment import (
     STATUS_BY_EVENT_TYPE,
     PackagesCancelled,
@@ -85,3 +92,20 @@ def pickup_handlers(service: OrderService) -> dict[str, Handler]:
         await service.handle(event.order_id, command, within=conn)
 
     return {"DispatchDeadlineExtended": deadline_extended}
+
+
+def aftersales_handlers(service: OrderService) -> dict[str, Handler]:
+    async def case(conn: AsyncConnection, envelope: Envelope) -> None:
+        event = envelope.decode()
+        assert isinstance(event, AftersalesRequested | AftersalesClosed)
+        opened = isinstance(event, AftersalesRequested)
+        command = RecordAftersalesCase(event.request_id, opened, envelope.occurred_at)
+        await service.handle(event.order_id, command, within=conn)
+
+    async def refunded(conn: AsyncConnection, envelope: Envelope) -> None:
+        event = envelope.decode()
+        assert isinstance(event, RefundIssued)
+        command = RecordRefund(event.request_id, event.amount, envelope.occurred_at)
+        await service.handle(event.order_id, command, within=conn)
+
+    return {"AftersalesRequested": case, "AftersalesClosed": case, "RefundIssued": refunded}

@@ -133,9 +133,17 @@ class OrderOut(BaseModel):
     cancellation_request: CancellationRequestOut | None
     cancellation: CancellationOut | None
     completed_at: datetime | None
+    open_aftersales_cases: int = Field(description="after-sales requests not closed yet")
+    refunded: Money | None = Field(description="refunded so far (aftersales), if anything")
+    fully_refunded: bool
     version: int
 
     @classmethod
     def of(cls, order: Order, version: int) -> OrderOut:
-        fields = {**vars(order), "cancellation": order.cancelled, "version": version}
+        fields = {
+            **vars(order),
+            "cancellation": order.cancelled,
+            "open_aftersales_cases": order.open_aftersales_cases,
+            "version": version,
+        }
         return cls.model_validate(fields, from_attributes=True)

@@ -98,10 +98,14 @@ class ReturnShipped(EventPayload):
 
 @register("ReturnReceived", service=SERVICE)
 class ReturnReceived(EventPayload):
+    """The seller's inspection of the returned goods; `auto` when the seller did not record
+    receipt in time and the return counts as received as expected."""
+
     order_id: uuid.UUID
     request_id: uuid.UUID
     condition: str  # AS_EXPECTED, DAMAGED, WRONG_ITEM, MISSING
     at: datetime
+    auto: bool = False
 
 
 @register("RefundIssued", service=SERVICE)
@@ -126,6 +130,9 @@ class ExchangeShipped(EventPayload):
 
 @register("AftersalesClosed", service=SERVICE)
 class AftersalesClosed(EventPayload):
+    """Every request ends here: REFUNDED, EXCHANGED, REJECTED (not escalated in time, or
+    rejected by the operator), RETURN_NOT_SHIPPED or ORDER_CANCELLED."""
+
     order_id: uuid.UUID
     request_id: uuid.UUID
     outcome: str

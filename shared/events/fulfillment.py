@@ -145,6 +145,30 @@ class PackagesPlanned(EventPayload):
     manual: bool = False
 
 
+@register("ReplacementPlanned", service=SERVICE)
+class ReplacementPlanned(EventPayload):
+    """Packages of replacement goods for an after-sales exchange (aftersales'
+    ExchangeShipped), reserved against the request (`request_id`) and shipped like any other;
+    the order keeps its DELIVERED status."""
+
+    order_id: uuid.UUID
+    seller_id: str
+    buyer_id: str
+    request_id: uuid.UUID
+    packages: list[PlannedPackage]
+
+
+@register("ReplacementAwaitingStock", service=SERVICE)
+class ReplacementAwaitingStock(EventPayload):
+    """The seller's stock cannot cover an exchange yet: planned on the next restock."""
+
+    order_id: uuid.UUID
+    seller_id: str
+    request_id: uuid.UUID
+    items: list[SkuQuantity]
+    shortfalls: list[Shortfall]
+
+
 @register("PackagesCombined", service=SERVICE)
 class PackagesCombined(EventPayload):
     """This order's `package_ids` travel in one parcel with other orders' of the same buyer,

@@ -188,3 +188,27 @@ class DispatchDeadlineMoved(EventPayload):
     reason: str
     dispatch_deadline: datetime | None = None
     deliver_by: datetime | None = None
+
+
+@register("AftersalesCaseRecorded", service=SERVICE)
+class AftersalesCaseRecorded(EventPayload):
+    """An after-sales request on the order opened (`open`) or closed, as the aftersales
+    service said. While a case is open the order is not completed automatically."""
+
+    order_id: uuid.UUID
+    request_id: uuid.UUID
+    open: bool
+    at: datetime
+
+
+@register("OrderRefunded", service=SERVICE)
+class OrderRefunded(EventPayload):
+    """Money went back to the buyer (aftersales' RefundIssued): for a request, or for the
+    cancellation (`request_id` None). `fully_refunded` once everything paid came back."""
+
+    order_id: uuid.UUID
+    request_id: uuid.UUID | None
+    amount: Money
+    refunded_total: Money
+    fully_refunded: bool
+    refunded_at: datetime

@@ -10,17 +10,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.aftersales.domain import (
+    COMPLAINT,
     LEDGER,
     Answer,
+    Complaint,
     Escalate,
+    Expire,
+    FileComplaint,
     Ledger,
     OpenRequest,
+    PostReview,
     Receive,
     RecordOrder,
     RecordProgress,
     RefundCancellation,
+    ResolveComplaint,
     ShipReturn,
     decide,
+    decide_complaint,
 )
 from shared.aggregate import DomainError, InvalidCommand, NotFound
 from shared.events.aftersales import (
@@ -160,11 +167,78 @@ def test_rejected_then_escalated_then_decided() -> None:
 
 def test_unanswered_requests_are_approved_automatically_when_due() -> None:
     state, rid = request(ledger(), "REFUND_ONLY", "DAMAGED", B=1)
-    assert (
-        decide(state, Answer(rid, True, "system", None, T0 + timedelta(hours=47), auto=True)) == []
-    )
-    events = decide(state, Answer(rid, True, "system", None, T0 + timedelta(hours=48), auto=True))
+    assert decide(state, Expire(rid, T0 + timedelta(hours=47))) == []
+    events = decide(state, Expire(rid, T0 + timedelta(hours=48)))
     assert events[0].auto and refunds(state, events) == 500  # type: ignore[attr-defined]
+    state = LEDGER.fold(events, state)
+    assert state.cases[rid].status == "REFUNDED" and state.cases[rid].approved_auto
+    assert decide(state, Expire(rid, T0 + timedelta(days=30))) == []  # nothing more is due
+    with pytest.raises(DomainError, match="REFUNDED"):
+        decide(state, Answer(rid, False, "s1", "too late", T0 + timedelta(hours=49)))
+
+
+def test_every_step_with_a_time_limit_ends_when_it_runs_out() -> None:
+    state, rejected = request(ledger(), "REFUND_ONLY", "DAMAGED", B=1)
+    state = run(state, Answer(rejected, False, "s1", "no", T0))
+    assert decide(state, Expire(rejected, T0 + timedelta(hours=71))) == []
+    state = run(state, Expire(rejected, T0 + timedelta(hours=72)))
+    assert (state.cases[rejected].status, state.cases[rejected].outcome) == ("CLOSED", "REJECTED")
+    with pytest.raises(DomainError, match="only a rejected"):
+        run(state, Escalate(rejected, T0 + timedelta(hours=73)))
+
+    state, unshipped = request(state, A=1)
+    state = run(state, Answer(unshipped, True, "s1", None, T0))
+    state = run(state, Expire(unshipped, T0 + timedelta(days=7)))
+    assert state.cases[unshipped].outcome == "RETURN_NOT_SHIPPED"
+    assert state.claimed("A") == 0  # its units can be asked for again
+
+    state, unreceived = request(state, A=1)
+    state = run(state, Answer(unreceived, True, "s1", None, T0))
+    state = run(state, ShipReturn(unreceived, "POST", "RR1", T0 + timedelta(days=1)))
+    events = decide(state, Expire(unreceived, T0 + timedelta(days=11)))
+    assert events[0].auto and refunds(state, events) == 1000  # type: ignore[attr-defined]
+
+
+def test_an_escalation_comes_in_time_and_only_for_units_not_claimed_again() -> None:
+    state, rid = request(ledger(), "REFUND_ONLY", "QUALITY_PROBLEM", A=2)
+    state = run(state, Answer(rid, False, "s1", "fine", T0))
+    with pytest.raises(DomainError, match="passed"):
+        run(state, Escalate(rid, T0 + timedelta(hours=72)))
+    state, _ = request(state, "REFUND_ONLY", "QUALITY_PROBLEM", A=1)
+    with pytest.raises(DomainError, match="claimed"):
+        run(state, Escalate(rid, T0))
+
+
+def test_reviews_once_per_order_after_delivery_by_its_buyer() -> None:
+    with pytest.raises(DomainError, match="delivery"):
+        decide(ledger(delivered=False), PostReview("b1", 5, None, T0))
+    state = ledger()
+    with pytest.raises(NotFound):
+        decide(state, PostReview("b2", 5, None, T0))
+    with pytest.raises(InvalidCommand):
+        decide(state, PostReview("b1", 6, None, T0))
+    state = run(state, PostReview("b1", 2, "slow", T0))
+    assert state.review is not None and state.review.rating == 2
+    with pytest.raises(DomainError, match="already"):
+        decide(state, PostReview("b1", 5, None, T0))
+
+
+def test_a_complaint_is_filed_and_resolved_once() -> None:
+    cid, pid = uuid.uuid4(), uuid.uuid4()
+    with pytest.raises(InvalidCommand):
+        decide_complaint(Complaint(), FileComplaint(cid, "s1", pid, "SPX", "LATE", "x", T0))
+    with pytest.raises(NotFound):
+        decide_complaint(Complaint(), ResolveComplaint("paid", "op", T0))
+    state = COMPLAINT.fold(
+        decide_complaint(Complaint(), FileComplaint(cid, "s1", pid, "SPX", "LOSS", "gone", T0))
+    )
+    assert state.status == "OPEN"
+    state = COMPLAINT.fold(
+        decide_complaint(state, ResolveComplaint("compensated", "op", T0)), state
+    )
+    assert (state.status, state.resolution) == ("RESOLVED", "compensated")
+    with pytest.raises(DomainError):
+        decide_complaint(state, ResolveComplaint("again", "op", T0))
 
 
 def test_a_damaged_return_goes_to_the_operator() -> None:
@@ -178,44 +252,68 @@ def test_a_damaged_return_goes_to_the_operator() -> None:
 
 def test_a_cancelled_paid_order_is_refunded_once() -> None:
     state = ledger(delivered=False)
+    state, rid = request(state, "REFUND_ONLY", "NOT_RECEIVED", B=1)
+    state = run(state, Answer(rid, True, "s1", None, T0))  # 500 back already
+    state, pending = request(state, "REFUND_ONLY", "NOT_RECEIVED", A=1)
+    state = run(state, RecordProgress("CANCELLED", T0))
     events = decide(state, RefundCancellation(T0))
-    assert refunds(state, events) == 2800
+    assert refunds(state, events) == 2300  # what was paid and not refunded yet
     state = LEDGER.fold(events, state)
+    assert state.cases[pending].outcome == "ORDER_CANCELLED"
     assert decide(state, RefundCancellation(T0)) == []
+    assert decide(state, RecordProgress("CANCELLED", T0)) == []
 
 
 STEPS = st.lists(
     st.tuples(
-        st.sampled_from(["REFUND_ONLY", "RETURN_AND_REFUND"]),
+        st.sampled_from(["REFUND_ONLY", "RETURN_AND_REFUND", "EXCHANGE"]),
         st.sampled_from(["DAMAGED", "NO_LONGER_NEEDED", "WRONG_ITEM"]),
         st.dictionaries(st.sampled_from("AB"), st.integers(1, 2), min_size=1),
-        st.sampled_from(["approve", "reject", "cancel"]),
+        st.sampled_from(["approve", "reject", "escalate", "expire", "cancel"]),
+        st.sampled_from(["AS_EXPECTED", "DAMAGED"]),
+        st.booleans(),
     ),
     max_size=8,
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(steps=STEPS)
 def test_refunds_never_add_up_to_more_than_was_paid(steps) -> None:  # type: ignore[no-untyped-def]
+    """Whatever the sequence of requests, decisions, returns, timers and a cancellation."""
     state = ledger()
     issued = 0
-    for type_, reason, items, action in steps:
-        batches = []
+    now = T0
+
+    def apply(command) -> None:  # type: ignore[no-untyped-def]
+        nonlocal state, issued
+        try:
+            events = decide(state, command)
+        except (DomainError, InvalidCommand):
+            return
+        issued += refunds(state, events)
+        state = LEDGER.fold(events, state)
+
+    for type_, reason, items, action, condition, operator_approves in steps:
+        now += timedelta(hours=1)
         if action == "cancel":
-            batches.append(decide(state, RefundCancellation(T0)))
+            apply(RecordProgress("CANCELLED", now))
+            apply(RefundCancellation(now))
+            continue
+        try:
+            state, rid = request(state, type_, reason, at=now, **items)
+        except (DomainError, InvalidCommand):
+            continue
+        if action == "expire":
+            apply(Expire(rid, now + timedelta(days=2)))
         else:
-            try:
-                state, rid = request(state, type_, reason, **items)
-            except (DomainError, InvalidCommand):
-                continue
-            batches.append(decide(state, Answer(rid, action == "approve", "s1", "no", T0)))
-        for events in batches:
-            issued += refunds(state, events)
-            state = LEDGER.fold(events, state)
-        if action == "approve" and type_ == "RETURN_AND_REFUND":
-            state = run(state, ShipReturn(rid, "POST", "RR1", T0))
-            events = decide(state, Receive(rid, "AS_EXPECTED", T0))
-            issued += refunds(state, events)
-            state = LEDGER.fold(events, state)
+            apply(Answer(rid, action == "approve", "s1", "no", now))
+        if action == "escalate":
+            apply(Escalate(rid, now))
+            apply(Answer(rid, operator_approves, "op", "no", now, escalated_decision=True))
+        apply(ShipReturn(rid, "POST", "RR1", now))
+        apply(Receive(rid, condition, now))
+        apply(Answer(rid, operator_approves, "op", "no", now, escalated_decision=True))
         assert issued == state.refunded <= 2800
+    for item in state.items.values():
+        assert state.claimed(item.sku) <= item.quantity

@@ -19,6 +19,7 @@ from services.fulfillment.domain import (
     Fulfillment,
     ManualPackage,
     PlanPackages,
+    PlanReplacement,
     RecordShortage,
     ReleaseStock,
     RequestFulfillment,
@@ -38,6 +39,7 @@ from shared.events.fulfillment import (
     FulfillmentRequested,
     OrderLine,
     PackagesPlanned,
+    ReplacementPlanned,
     Shortfall,
     SkuQuantity,
     StockReserved,
@@ -229,6 +231,43 @@ def test_packages_are_planned_from_the_reservation_and_the_rules() -> None:
     state = FULFILLMENT.fold(events, state)
     assert state.status == "PLANNED"
     assert decide_fulfillment(state, PlanPackages(allocations, SplitRules())) == []  # planned once
+
+
+def test_an_exchange_waits_for_stock_then_gets_its_own_package_once() -> None:
+    state = requested()
+    state = FULFILLMENT.fold(
+        decide_fulfillment(
+            state,
+            PlanPackages(
+                [
+                    Allocation(warehouse_id=W1, sku="A", quantity=3),
+                    Allocation(warehouse_id=W1, sku="B", quantity=1),
+                ],
+                SplitRules(),
+            ),
+        ),
+        state,
+    )
+    request_id, due = uuid.uuid4(), T0 + timedelta(days=10)
+    items = [SkuQuantity(sku="A", quantity=1)]
+    short = [Shortfall(sku="A", requested=1, available=0)]
+    waiting = PlanReplacement(request_id, items, [], short, due)
+    state = FULFILLMENT.fold(decide_fulfillment(state, waiting), state)
+    assert state.replacements[request_id].status == "AWAITING_STOCK"
+    assert decide_fulfillment(state, waiting) == []  # still waiting: nothing new
+
+    reserved = [Allocation(warehouse_id=W2, sku="A", quantity=1)]
+    command = PlanReplacement(request_id, items, reserved, [], due)
+    events = decide_fulfillment(state, command)
+    assert isinstance(events[0], ReplacementPlanned)
+    [package] = events[0].packages
+    assert (package.warehouse_id, package.items, package.weight_g) == (W2, items, 400)
+    state = FULFILLMENT.fold(events, state)
+    assert state.packages[package.package_id].replacement_for == request_id
+    assert state.status == "PLANNED" and len(state.packages) == 2
+    assert decide_fulfillment(state, command) == []  # planned once
+    with pytest.raises(DomainError, match=r"A x3, B x1$"):  # the replacement is not re-split
+        decide_fulfillment(state, SplitManually([ManualPackage(items)]))
 
 
 def test_shortage_then_cancellation_cancels_planned_packages() -> None:

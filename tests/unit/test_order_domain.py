@@ -29,7 +29,9 @@ from services.order.domain import (
     OrderPolicy,
     PayOrder,
     Product,
+    RecordAftersalesCase,
     RecordPackageStatus,
+    RecordRefund,
     RejectCancellation,
     ReviewOrder,
     RiskRules,
@@ -613,9 +615,41 @@ def test_automatic_completion_waits_its_days_and_for_open_cases() -> None:
     state = progress(progress(placed(), package, "PLANNED"), package, "DELIVERED", hours=5)
     due = T0 + timedelta(hours=5) + POLICY.auto_complete_after
     assert decide_order(state, AutoComplete(now=due - timedelta(minutes=1))) == []
-    assert decide_order(replace(state, open_aftersales_cases=1), AutoComplete(now=due)) == []
+    assert (
+        decide_order(replace(state, open_cases=frozenset({uuid.uuid4()})), AutoComplete(now=due))
+        == []
+    )
     done, events = run(state, AutoComplete(now=due))
     assert done.status == "COMPLETED" and isinstance(events[0], OrderCompleted) and events[0].auto
+
+
+def test_aftersales_cases_hold_completion_and_refunds_are_recorded_once() -> None:
+    package, case = uuid.uuid4(), uuid.uuid4()
+    state = progress(progress(placed(), package, "PLANNED"), package, "DELIVERED", hours=5)
+    state, _ = run(state, RecordAftersalesCase(case, True, T0))
+    assert state.open_aftersales_cases == 1
+    assert decide_order(state, RecordAftersalesCase(case, True, T0)) == []  # a repeat
+    due = T0 + timedelta(hours=5) + POLICY.auto_complete_after
+    assert decide_order(state, AutoComplete(now=due)) == []
+    state, _ = run(state, RecordAftersalesCase(case, False, T0))
+    assert state.open_aftersales_cases == 0
+    assert decide_order(state, RecordAftersalesCase(case, False, T0)) == []
+
+    assert state.paid_amount is not None
+    part = Money(amount=100, currency=state.paid_amount.currency)
+    state, events = run(state, RecordRefund(case, part, T0))
+    assert not events[0].fully_refunded and state.refunded == part
+    assert decide_order(state, RecordRefund(case, part, T0)) == []  # the same refund again
+    rest = Money(amount=state.paid_amount.amount - 100, currency=part.currency)
+    state, events = run(state, RecordRefund(uuid.uuid4(), rest, T0))
+    assert events[0].fully_refunded and state.fully_refunded
+    assert state.status == "DELIVERED"  # the refund is shown on the order, not a new status
+
+
+def test_a_replacement_package_after_delivery_leaves_the_order_delivered() -> None:
+    package = uuid.uuid4()
+    state = progress(progress(placed(), package, "PLANNED"), package, "DELIVERED", hours=5)
+    assert decide_order(state, RecordPackageStatus(uuid.uuid4(), "READY_TO_SHIP", T0)) == []
 
 
 def test_missed_dispatch_cancels_at_the_sellers_fault_only_when_nothing_is_ready() -> None:
