@@ -27,6 +27,7 @@ from shared.settings import Settings
 log = structlog.get_logger()
 
 Handler = Callable[[AsyncConnection, Envelope], Awaitable[None]]
+ANY_EVENT = "*"  # a handler under this key takes every event type without its own handler
 
 _CLAIM = text(
     "INSERT INTO inbox (consumer, event_id) VALUES (:consumer, :event_id) "
@@ -78,7 +79,7 @@ class ConsumerRunner:
     async def apply(self, envelope: Envelope) -> bool:
         """Run the handler once for this event; False if the inbox had it already or no
         handler wants it."""
-        handler = self.handlers.get(envelope.event_type)
+        handler = self.handlers.get(envelope.event_type) or self.handlers.get(ANY_EVENT)
         if handler is None:
             return False
         async with self.db.transaction() as conn:

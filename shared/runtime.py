@@ -67,6 +67,10 @@ class ServiceRuntime:
             self._spawn(name, consumer.run)
         log.info("service started", topics=sorted(topics))
 
+    def track(self, task: asyncio.Task[None]) -> None:
+        """A one-off background task (e.g. a rebuild) that stop() waits for, then cancels."""
+        self._tasks.append(task)
+
     def _spawn(self, name: str, loop: Callable[[asyncio.Event], Awaitable[None]]) -> None:
         self._tasks.append(asyncio.create_task(self._supervise(name, loop), name=name))
 

@@ -121,6 +121,11 @@ async def aftersales_db(infra: Infra) -> str:
 
 
 @pytest.fixture
+async def analytics_db(infra: Infra) -> str:
+    return await fresh_database(infra, "analytics")
+
+
+@pytest.fixture
 async def serve_app() -> AsyncIterator[Callable[[FastAPI], Awaitable[BackgroundServer]]]:
     """Serve FastAPI apps with a real uvicorn on 127.0.0.1 (free port); stop them after."""
     servers: list[BackgroundServer] = []

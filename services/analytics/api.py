@@ -1,0 +1,198 @@
+"""Thin routes of the analytics service: order views, seller metrics, projection operations
+and the seller dashboard (which reads only these APIs)."""
+
+from __future__ import annotations
+
+import html
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from pydantic import AwareDatetime
+
+from services.analytics import views
+from services.analytics.domain import DEFINITIONS, THRESHOLDS
+from services.analytics.service import AnalyticsService
+from shared.aggregate import NotFound
+from shared.auth import Principal, decode_token, require
+from shared.events.order import OrderStatus
+from shared.pagination import MAX_LIMIT
+from shared.problems import Problem
+
+router = APIRouter(prefix="/v1", tags=["analytics"])
+dashboard = APIRouter(tags=["dashboard"])
+STATIC = Path(__file__).parent / "static"
+MAX_DAYS = 366
+
+
+def service(request: Request) -> AnalyticsService:
+    svc: AnalyticsService = request.app.state.analytics_service
+    return svc
+
+
+def _own_seller(caller: Principal, seller_id: str | None) -> str | None:
+    """The seller whose data the caller may read: a seller only its own shop's."""
+    if caller.is_operator:
+        return seller_id
+    if seller_id is not None and seller_id != caller.seller_id:
+        raise NotFound("seller-not-found", "no such seller among yours")
+    return caller.seller_id
+
+
+@router.get("/order-views/{order_id}")
+async def order_view(
+    order_id: uuid.UUID,
+    request: Request,
+    caller: Principal = require("buyer", "seller", "operator"),
+) -> dict[str, Any]:
+    """The order as every service saw it: status, items, amounts, SLA dates, packages (status,
+    handover, carrier, tracking number and history, documents, pickup), after-sales cases,
+    refunds, review, and a `timeline` of every event with a short summary. `held` counts
+    events received before an earlier one of the same stream (applied once it arrives)."""
+    async with service(request).runtime.db.connect() as conn:
+        doc = await views.view(conn, order_id)
+    visible = doc is not None and (
+        caller.is_operator
+        or (caller.role == "buyer" and doc["buyer_id"] == caller.sub)
+        or (caller.role == "seller" and doc["seller_id"] == caller.seller_id)
+    )
+    if doc is None or not visible:
+        raise NotFound("order-not-found", "no view of this order (yet)")
+    return doc
+
+
+@router.get("/order-views")
+async def order_views(
+    request: Request,
+    seller_id: str | None = Query(None, max_length=100),
+    status: OrderStatus | None = None,
+    created_from: AwareDatetime | None = None,
+    created_to: AwareDatetime | None = None,
+    needs_action: bool = Query(
+        False,
+        description="only orders awaiting shipment within 24 h of their dispatch deadline (or "
+        "past it), with an overdue pickup, or with an open after-sales case",
+    ),
+    limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    cursor: str | None = Query(None, max_length=500),
+    caller: Principal = require("seller", "operator"),
+) -> dict[str, Any]:
+    """A seller's own orders (operators: anyone's), oldest first, paginated."""
+    svc = service(request)
+    soon = svc.runtime.now() + timedelta(hours=24) if needs_action else None
+    async with svc.runtime.db.connect() as conn:
+        items, next_cursor = await views.views(
+            conn,
+            _own_seller(caller, seller_id),
+            status,
+            created_from,
+            created_to,
+            soon,
+            limit,
+            cursor,
+        )
+    return {"items": items, "next_cursor": next_cursor}
+
+
+METRICS_DOC = "The seller's metrics (DOMAIN.md section 5), exact, from the events:\n\n" + "\n".join(
+    f"- `{name}`: {text}" for name, text in DEFINITIONS.items()
+)
+
+
+@router.get("/sellers/{seller_id}/metrics", description=METRICS_DOC)
+async def seller_metrics(
+    seller_id: str,
+    request: Request,
+    from_: AwareDatetime | None = Query(None, alias="from", description="default: `to` - 30 days"),
+    to: AwareDatetime | None = Query(None, description="exclusive; default: now"),
+    granularity: Literal["day", "total"] = "day",
+    caller: Principal = require("seller", "operator"),
+) -> dict[str, Any]:
+    svc = service(request)
+    seller = _own_seller(caller, seller_id)
+    assert seller is not None
+    end = to or svc.runtime.now()
+    start = from_ or end - timedelta(days=30)
+    if start >= end:
+        raise Problem(422, "Validation failed", "`from` must be before `to`", code="bad-period")
+    if granularity == "day" and end - start > timedelta(days=MAX_DAYS):
+        raise Problem(
+            422,
+            "Validation failed",
+            f"at most {MAX_DAYS} days per day-by-day request; ask for granularity=total",
+            code="bad-period",
+        )
+    result = await svc.metrics(seller, start, end, granularity)
+    return {**result, "definitions": DEFINITIONS, "thresholds": _thresholds()}
+
+
+def _thresholds() -> dict[str, dict[str, Any]]:
+    return {name: {"op": op, "value": value} for name, (op, value) in THRESHOLDS.items()}
+
+
+@router.get("/projections/status")
+async def projection_status(request: Request, _: Principal = require("operator")) -> dict[str, Any]:
+    """Position and lag per partition, events applied and received, events held for a gap,
+    dead letters, and the generations (a rebuild builds one beside the active one)."""
+    return await service(request).status()
+
+
+@router.post("/projections/rebuild", status_code=202)
+async def rebuild(request: Request, _: Principal = require("operator")) -> dict[str, Any]:
+    """Rebuild from the topics' beginning into a new generation while the active one keeps
+    answering; switch when complete. Follow it in /v1/projections/status."""
+    return await service(request).start_rebuild()
+
+
+@router.get("/projections/digest")
+async def digest(request: Request, _: Principal = require("operator")) -> dict[str, Any]:
+    """A SHA-256 over the active generation's views and facts: equal before and after a
+    rebuild when nothing changed."""
+    return await service(request).digest()
+
+
+# --- dashboard ------------------------------------------------------------------------------
+
+
+def _page_caller(request: Request, token: str | None) -> tuple[Principal, str]:
+    header = request.headers.get("authorization", "")
+    raw = token or (header[7:] if header.lower().startswith("bearer ") else "")
+    if not raw:
+        raise Problem(401, "Unauthorized", "missing token (?token= or a bearer header)")
+    caller = decode_token(request.app.state.runtime.settings.effective_jwt_secret, raw)
+    if caller.role not in ("seller", "operator"):
+        raise Problem(403, "Forbidden", "the dashboard is for sellers and operators")
+    return caller, raw
+
+
+@dashboard.get("/dashboard/sellers/{seller_id}", response_class=HTMLResponse)
+async def seller_dashboard(
+    seller_id: str, request: Request, token: str | None = Query(None, max_length=4000)
+) -> HTMLResponse:
+    """The seller's dashboard: orders and GMV per day, the standing metrics against their
+    thresholds, and the orders needing action. Open it with `?token=<JWT>`."""
+    caller, raw = _page_caller(request, token)
+    _own_seller(caller, seller_id)
+    page = (STATIC / "dashboard.html").read_text()
+    page = page.replace("{{seller_id}}", html.escape(seller_id)).replace(
+        "{{token}}", html.escape(raw)
+    )
+    return HTMLResponse(
+        page, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    )
+
+
+@dashboard.get("/dashboard/orders/{order_id}", response_class=HTMLResponse)
+async def order_page(
+    order_id: uuid.UUID, request: Request, token: str | None = Query(None, max_length=4000)
+) -> HTMLResponse:
+    """One order's view and timeline (the dashboard links here)."""
+    _, raw = _page_caller(request, token)
+    page = (STATIC / "order.html").read_text()
+    page = page.replace("{{order_id}}", str(order_id)).replace("{{token}}", html.escape(raw))
+    return HTMLResponse(
+        page, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    )

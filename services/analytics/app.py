@@ -1,0 +1,41 @@
+"""Wiring of the analytics service."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from services.analytics import api
+from services.analytics.handlers import projection_handlers
+from services.analytics.policy import AnalyticsSettings
+from services.analytics.service import SOURCES, AnalyticsService
+from shared.clock import Clock
+from shared.http import create_app
+from shared.runtime import ServiceRuntime
+from shared.settings import Settings
+
+SERVICE = "analytics"
+
+
+def create_analytics_app(
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    analytics_settings: AnalyticsSettings | None = None,
+) -> FastAPI:
+    runtime = ServiceRuntime(SERVICE, settings or Settings(), clock)
+    policy = analytics_settings or AnalyticsSettings()
+    analytics_service = AnalyticsService(runtime, policy.pickup_window)
+    analytics_service.runner = runtime.add_consumer(
+        "projections", list(SOURCES), projection_handlers(analytics_service)
+    )
+    runtime.startup.append(analytics_service.abandon_interrupted_rebuild)
+    app = create_app(
+        runtime,
+        [api.router, api.dashboard],
+        title="shopflow analytics service",
+        description="Order views, seller metrics, projection operations and the seller "
+        "dashboard (CONTRACT.md).",
+    )
+    app.mount("/dashboard/static", StaticFiles(directory=api.STATIC), name="dashboard-static")
+    app.state.analytics_service = analytics_service
+    return app

@@ -1,0 +1,18 @@
+"""The analytics service's configurable defaults (environment: SHOPFLOW_ANALYTICS_*)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class AnalyticsSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHOPFLOW_ANALYTICS_", extra="ignore")
+
+    # A package collected within this after ready to ship counts as picked up on time.
+    pickup_within_hours: float = 48
+
+    @property
+    def pickup_window(self) -> timedelta:
+        return timedelta(hours=self.pickup_within_hours)

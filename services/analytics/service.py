@@ -1,0 +1,217 @@
+"""The analytics service layer: apply events to the projections, rebuild them beside the
+active ones and switch, report their progress, count seller metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.analytics import views
+from services.analytics.domain import build_view, order_facts, seller_metrics
+from shared.aggregate import DomainError
+from shared.consumer import ConsumerRunner
+from shared.events import Envelope
+from shared.runtime import ServiceRuntime
+
+log = structlog.get_logger()
+SOURCES = ("order", "fulfillment", "pickup", "aftersales")
+
+
+class AnalyticsService:
+    def __init__(self, runtime: ServiceRuntime, pickup_window: timedelta) -> None:
+        self.runtime = runtime
+        self.pickup_window = pickup_window
+        self.runner: ConsumerRunner | None = None
+
+    async def abandon_interrupted_rebuild(self) -> None:
+        """A rebuild does not survive a restart: its half-built generation is dropped."""
+        async with self.runtime.db.transaction() as conn:
+            await conn.execute(
+                text(
+                    "UPDATE generations SET status = 'FAILED', finished_at = now(), "
+                    "error = 'interrupted by a restart' WHERE status = 'BUILDING'"
+                )
+            )
+            await views.drop_failed(conn)
+
+    # -- applying ----------------------------------------------------------------------------
+
+    async def apply(self, conn: AsyncConnection, envelope: Envelope) -> None:
+        """Keep the event, count it, and refresh its order's view in every live generation."""
+        topic = envelope.producer
+        if not await views.receive(conn, topic, envelope):
+            return
+        await views.count_progress(conn, topic, envelope.occurred_at)
+        if envelope.order_id is not None:
+            await self.refresh(conn, envelope.order_id)
+
+    async def refresh(
+        self, conn: AsyncConnection, order_id: uuid.UUID, generation: int | None = None
+    ) -> None:
+        await views.lock_order(conn, order_id)
+        targets = [generation] if generation else await views.live_generations(conn)
+        doc = build_view(str(order_id), await views.order_events(conn, order_id))
+        core = {k: v for k, v in doc.items() if k != "timeline"}
+        dates = order_facts(core).dates() if doc["seller_id"] else []
+        for target in targets:
+            await views.save_view(
+                conn,
+                target,
+                order_id,
+                doc,
+                core,
+                min(dates, default=None),
+                max(dates, default=None),
+            )
+
+    # -- rebuild -----------------------------------------------------------------------------
+
+    async def start_rebuild(self) -> dict[str, Any]:
+        """Fill a new generation from the topics' beginning beside the active one, then
+        switch to it; reads keep using the active one meanwhile."""
+        async with self.runtime.db.transaction() as conn:
+            building = await conn.execute(
+                text("SELECT generation FROM generations WHERE status = 'BUILDING'")
+            )
+            if building.first() is not None:
+                raise DomainError("rebuild-running", "a rebuild is running already")
+            generation = int(
+                (
+                    await conn.execute(
+                        text(
+                            "INSERT INTO generations (generation, status) SELECT "
+                            "max(generation) + 1, 'BUILDING' FROM generations RETURNING generation"
+                        )
+                    )
+                ).scalar_one()
+            )
+        self.runtime.track(asyncio.create_task(self._rebuild(generation)))
+        return {"generation": generation, "status": "BUILDING"}
+
+    async def _rebuild(self, generation: int) -> None:
+        try:
+            replayed = await self._replay_topics()
+            async with self.runtime.db.connect() as conn:
+                order_ids = await views.order_ids(conn)
+            for order_id in order_ids:
+                async with self.runtime.db.transaction() as conn:
+                    await self.refresh(conn, order_id, generation)
+            async with self.runtime.db.transaction() as conn:
+                digest, _ = await views.digest(conn, generation)
+                await conn.execute(
+                    text("UPDATE generations SET status = 'RETIRED' WHERE status = 'ACTIVE'")
+                )
+                await conn.execute(
+                    text(
+                        "UPDATE generations SET status = 'ACTIVE', finished_at = now(), "
+                        "replayed = :replayed, digest = :digest WHERE generation = :gen"
+                    ),
+                    {"gen": generation, "replayed": replayed, "digest": digest},
+                )
+                await views.drop_retired(conn)
+            log.info("projection rebuilt", generation=generation, replayed=replayed)
+        except Exception as exc:
+            log.exception("projection rebuild failed", generation=generation)
+            async with self.runtime.db.transaction() as conn:
+                await conn.execute(
+                    text(
+                        "UPDATE generations SET status = 'FAILED', finished_at = now(), "
+                        "error = :error WHERE generation = :gen"
+                    ),
+                    {"gen": generation, "error": repr(exc)},
+                )
+                await views.drop_failed(conn)
+
+    async def _replay_topics(self) -> int:
+        """Read every source topic from its beginning up to its end at the start, keeping any
+        event not received yet. Returns how many events were read."""
+        settings = self.runtime.settings
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.bootstrap_servers(), enable_auto_commit=False
+        )
+        await consumer.start()
+        read = 0
+        try:
+            await consumer.topics()  # fetches the metadata
+            partitions = [
+                TopicPartition(topic, p)
+                for topic in (settings.topic(s) for s in SOURCES)
+                for p in sorted(consumer.partitions_for_topic(topic) or ())
+            ]
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            ends = await consumer.end_offsets(partitions)
+            remaining = {tp for tp in partitions if ends[tp] > 0}
+            while remaining:
+                batch = await consumer.getmany(*remaining, timeout_ms=500, max_records=500)
+                async with self.runtime.db.transaction() as conn:
+                    for tp, records in batch.items():
+                        for record in records:
+                            if record.offset >= ends[tp]:
+                                continue
+                            read += 1
+                            envelope = Envelope.model_validate_json(record.value or b"")
+                            await views.receive(conn, envelope.producer, envelope)
+                for tp in list(remaining):
+                    if await consumer.position(tp) >= ends[tp]:
+                        remaining.discard(tp)
+        finally:
+            await consumer.stop()
+        return read
+
+    # -- reads -------------------------------------------------------------------------------
+
+    async def status(self) -> dict[str, Any]:
+        now = self.runtime.now()
+        async with self.runtime.db.connect() as conn:
+            progress = await views.progress(conn)
+            generations = await views.generations(conn)
+            counts = await views.counts(conn)
+        positions = await self.runner.positions() if self.runner else {}
+        lag = sum(p["lag"] for p in positions.values())
+        last = max((p["last_occurred_at"] for p in progress if p["last_occurred_at"]), default=None)
+        return {
+            "projection": "order_views",
+            "generations": generations,
+            "partitions": positions,
+            "lag_events": lag,
+            "lag_seconds": round((now - last).total_seconds(), 3) if lag and last else 0.0,
+            "events_applied": sum(p["events_applied"] for p in progress),
+            "topics": progress,
+            "events_received": counts["received"],
+            "events_held": counts["held"],
+            "dead_letters": counts["dead_letters"],
+        }
+
+    async def digest(self) -> dict[str, Any]:
+        async with self.runtime.db.connect() as conn:
+            generation = await views.active_generation(conn)
+            digest, count = await views.digest(conn, generation)
+        return {"generation": generation, "digest": digest, "orders": count}
+
+    async def metrics(
+        self, seller_id: str, start: datetime, end: datetime, granularity: str
+    ) -> dict[str, Any]:
+        async with self.runtime.db.connect() as conn:
+            cores = await views.facts_cores(conn, seller_id, start, end)
+        facts = [order_facts(core) for core in cores]
+        periods = []
+        if granularity == "day":
+            day = start
+            while day < end:
+                next_day = min(day + timedelta(days=1), end)
+                periods.append(seller_metrics(facts, day, next_day, self.pickup_window))
+                day = next_day
+        return {
+            "seller_id": seller_id,
+            "granularity": granularity,
+            "total": seller_metrics(facts, start, end, self.pickup_window),
+            "periods": periods,
+        }

@@ -1,0 +1,282 @@
+"""Hand-built event journeys of orders, as the services would publish them (for the
+analytics tests)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+
+from shared.events import Envelope, EventPayload
+from shared.events.aftersales import AftersalesRequested, RefundIssued, RequestedItem, ReviewPosted
+from shared.events.common import Address, LineItem
+from shared.events.fulfillment import (
+    Delivered,
+    InTransit,
+    Label,
+    PackagesPlanned,
+    PlannedPackage,
+    ReadyToShip,
+    SkuQuantity,
+)
+from shared.events.order import (
+    OrderCancelled,
+    OrderCreated,
+    OrderPaid,
+    OrderPlaced,
+    OrderStatusChanged,
+)
+from shared.events.pickup import PickedUp
+from shared.money import Money
+
+T0 = datetime(2026, 11, 2, tzinfo=UTC)
+ADDRESS = Address(
+    recipient_name="Ann",
+    phone="+1 555 0100",
+    line1="1 Main",
+    city="Springfield",
+    postal_code="12345",
+    country="US",
+)
+
+
+class Story:
+    """The events of one order's journey, as the services would publish them."""
+
+    def __init__(self, seller: str = "s1", total: int = 1000) -> None:
+        self.order_id = uuid.uuid4()
+        self.seller = seller
+        self.total = total
+        self.versions: dict[str, int] = defaultdict(int)
+        self.envelopes: list[Envelope] = []
+        self.package_id = uuid.uuid5(self.order_id, "p1")
+
+    def add(self, stream: str, event: EventPayload, at: datetime) -> Story:
+        self.versions[stream] += 1
+        self.envelopes.append(
+            Envelope(
+                event_id=uuid.uuid4(),
+                event_type=event.event_type,
+                schema_version=event.schema_version,
+                occurred_at=at,
+                producer=event.topic_service,
+                stream_id=stream,
+                stream_version=self.versions[stream],
+                order_id=self.order_id,
+                seller_id=self.seller,
+                payload=event.model_dump(mode="json"),
+            )
+        )
+        return self
+
+    def status(self, old: str | None, new: str, at: datetime) -> Story:
+        event = OrderStatusChanged(
+            order_id=self.order_id, from_status=old, to_status=new, changed_at=at
+        )  # type: ignore[arg-type]
+        return self.add(f"order/{self.order_id}", event, at)
+
+    def created(self, at: datetime = T0) -> Story:
+        money = Money(amount=self.total - 100, currency="USD")
+        return self.add(
+            f"order/{self.order_id}",
+            OrderCreated(
+                order_id=self.order_id,
+                buyer_id="b1",
+                seller_id=self.seller,
+                items=[
+                    LineItem(
+                        sku="A",
+                        title="A",
+                        quantity=2,
+                        unit_price=Money(amount=money.amount // 2, currency="USD"),
+                        weight_g=100,
+                    )
+                ],
+                shipping_address=ADDRESS,
+                shipping_option="STANDARD",
+                subtotal=money,
+                shipping_fee=Money(amount=100, currency="USD"),
+                total=Money(amount=self.total, currency="USD"),
+                created_at=at,
+                payment_method="CARD",
+                pay_by=at + timedelta(minutes=30),
+            ),
+            at,
+        )
+
+    def paid(self, at: datetime, deadline: timedelta = timedelta(hours=72)) -> Story:
+        order = f"order/{self.order_id}"
+        total = Money(amount=self.total, currency="USD")
+        paid = OrderPaid(order_id=self.order_id, amount=total, transaction_id="t", paid_at=at)
+        self.add(order, paid, at)
+        facts = {
+            k: v
+            for k, v in self.envelopes[0].payload.items()
+            if k not in ("payment_method", "pay_by")
+        }
+        placed = OrderPlaced.model_validate(
+            {
+                **facts,
+                "paid_at": at,
+                "placed_at": at,
+                "dispatch_deadline": at + deadline,
+                "deliver_by": at + deadline + timedelta(days=6),
+            }
+        )
+        self.add(order, placed, at)
+        return self.status("UNPAID", "AWAITING_SHIPMENT", at)
+
+    def shipped(self, at: datetime, late: bool = False, valid: bool = True) -> Story:
+        stream = f"fulfillment/{self.order_id}"
+        warehouse = uuid.uuid5(self.order_id, "wh")
+        package = PlannedPackage(
+            package_id=self.package_id,
+            warehouse_id=warehouse,
+            items=[SkuQuantity(sku="A", quantity=2)],
+            weight_g=200,
+            dispatch_deadline=at,
+        )
+        self.add(
+            stream,
+            PackagesPlanned(
+                order_id=self.order_id, seller_id=self.seller, buyer_id="b1", packages=[package]
+            ),
+            at,
+        )
+        label = Label(
+            order_number=str(self.order_id),
+            package_id=self.package_id,
+            tracking_number="SPX1",
+            carrier="SPX",
+            handover_mode="PICK UP",
+            recipient_name="Ann",
+            recipient_phone="+1 555",
+            recipient_address=["1 Main"],
+            recipient_postal_code="1",
+            recipient_country="US",
+            sender_name="S",
+            sender_address=["x"],
+            sender_postal_code="1",
+            sender_country="US",
+            weight_g=200,
+            items=[],
+            cross_border=False,
+        )
+        ready = ReadyToShip(
+            order_id=self.order_id,
+            package_id=self.package_id,
+            seller_id=self.seller,
+            warehouse_id=warehouse,
+            handover="PICKUP",
+            channel="STANDARD",
+            carrier="SPX",
+            tracking_number="SPX1",
+            tracking_valid=valid,
+            shipping_fee=None,
+            dispatch_deadline=at,
+            ready_at=at,
+            late=late,
+            label=label,
+        )
+        self.add(stream, ready, at)
+        return self.status("AWAITING_SHIPMENT", "AWAITING_COLLECTION", at)
+
+    def collected(self, at: datetime) -> Story:
+        event = PickedUp(
+            order_id=self.order_id,
+            package_id=self.package_id,
+            seller_id=self.seller,
+            warehouse_id=uuid.uuid5(self.order_id, "wh"),
+            tracking_number="SPX1",
+            provider_code="SPX",
+            at=at,
+            driver_id="d1",
+            driver_provider="SPX",
+        )
+        return self.add(f"parcel/{self.package_id}", event, at)
+
+    def delivered(self, at: datetime) -> Story:
+        stream = f"fulfillment/{self.order_id}"
+        for cls in (InTransit, Delivered):
+            self.add(
+                stream,
+                cls(
+                    order_id=self.order_id,
+                    package_id=self.package_id,
+                    tracking_number="SPX1",
+                    carrier="SPX",
+                    occurred_at=at,
+                ),
+                at,
+            )
+        return self.status("AWAITING_COLLECTION", "DELIVERED", at)
+
+    def cancelled(self, at: datetime, seller_fault: bool) -> Story:
+        event = OrderCancelled(
+            order_id=self.order_id,
+            cancelled_by="seller" if seller_fault else "buyer",
+            actor_id="x",
+            reason_code="OUT_OF_STOCK" if seller_fault else "CHANGED_MIND",
+            seller_fault=seller_fault,
+            cancelled_at=at,
+            was_paid=True,
+        )
+        self.add(f"order/{self.order_id}", event, at)
+        return self.status("AWAITING_SHIPMENT", "CANCELLED", at)
+
+    def aftersales(self, at: datetime, rating: int | None = None, refund: int = 0) -> Story:
+        stream = f"aftersales/{self.order_id}"
+        if refund:
+            rid = uuid.uuid4()
+            self.add(
+                stream,
+                AftersalesRequested(
+                    order_id=self.order_id,
+                    request_id=rid,
+                    buyer_id="b1",
+                    type="RETURN_AND_REFUND",
+                    items=[RequestedItem(sku="A", quantity=1)],
+                    reason_code="DAMAGED",
+                    requested_at=at,
+                    answer_due=at,
+                    refund_amount=Money(amount=refund, currency="USD"),
+                ),
+                at,
+            )
+            self.add(
+                stream,
+                RefundIssued(
+                    order_id=self.order_id,
+                    request_id=rid,
+                    amount=Money(amount=refund, currency="USD"),
+                    reason="DAMAGED",
+                    at=at,
+                ),
+                at,
+            )
+        if rating is not None:
+            self.add(
+                stream,
+                ReviewPosted(
+                    order_id=self.order_id,
+                    buyer_id="b1",
+                    seller_id=self.seller,
+                    rating=rating,
+                    at=at,
+                ),
+                at,
+            )
+        return self
+
+
+def journey() -> Story:
+    h = timedelta(hours=1)
+    return (
+        Story()
+        .created(T0)
+        .paid(T0 + h)
+        .shipped(T0 + 5 * h)
+        .collected(T0 + 20 * h)
+        .delivered(T0 + 50 * h)
+        .aftersales(T0 + 60 * h, rating=2, refund=300)
+    )

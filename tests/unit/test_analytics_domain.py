@@ -1,0 +1,150 @@
+"""The analytics projections, pure: order views from events in any arrival order, held
+events, and every metric formula on hand-built event sequences."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.analytics.domain import build_view, order_facts, seller_metrics
+from tests.stories import T0, Story, journey
+
+
+def test_a_journey_makes_one_view_with_every_service_on_its_timeline() -> None:
+    story = journey()
+    view = build_view(str(story.order_id), story.envelopes)
+    assert view["status"] == "DELIVERED" and view["held"] == 0
+    [package] = view["packages"]
+    assert (package["status"], package["carrier"], package["pickup"]["status"]) == (
+        "DELIVERED",
+        "SPX",
+        "PICKED_UP",
+    )
+    assert [t["event_type"] for t in view["timeline"]][:3] == [
+        "OrderCreated",
+        "OrderPaid",
+        "OrderPlaced",
+    ]
+    assert view["review"]["rating"] == 2 and view["refunded"][0]["amount"]["amount"] == 300
+    assert all(t["summary"] for t in view["timeline"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32))
+def test_the_view_does_not_depend_on_the_arrival_order(seed: int) -> None:
+    story = journey()
+    shuffled = list(story.envelopes)
+    random.Random(seed).shuffle(shuffled)
+    assert build_view(str(story.order_id), shuffled) == build_view(
+        str(story.order_id), story.envelopes
+    )
+
+
+def test_an_event_before_its_predecessor_is_held_then_applied() -> None:
+    story = journey()
+    oid = str(story.order_id)
+    paid = next(e for e in story.envelopes if e.event_type == "OrderPaid")
+    without = [e for e in story.envelopes if e is not paid]
+    early = build_view(oid, without)
+    assert early["status"] == "UNPAID" and early["held"] > 0  # the order's later events wait
+    assert early["packages"]  # other streams are not held back
+    assert build_view(oid, [*without, paid]) == build_view(oid, story.envelopes)
+
+
+def facts(*stories: Story) -> list:  # type: ignore[type-arg]
+    return [order_facts(build_view(str(s.order_id), s.envelopes)) for s in stories]
+
+
+H = timedelta(hours=1)
+DAY = (T0, T0 + timedelta(days=1))
+
+
+def test_late_dispatch_and_valid_tracking_rates() -> None:
+    on_time = Story().created().paid(T0).shipped(T0 + 2 * H)
+    also_on_time = Story().created().paid(T0).shipped(T0 + 4 * H)
+    late = Story().created().paid(T0).shipped(T0 + 3 * H, late=True, valid=False)
+    next_day = Story().created().paid(T0).shipped(T0 + 30 * H, late=True)
+    m = seller_metrics(facts(on_time, also_on_time, late, next_day), *DAY)
+    assert m["late_dispatch_rate"] == {"numerator": 1, "denominator": 3, "value": 0.333333}
+    assert m["valid_tracking_rate"] == {"numerator": 2, "denominator": 3, "value": 0.666667}
+    assert m["mean_hours_to_ready_to_ship"] == 3.0
+
+
+def test_on_time_delivery_seller_fault_cancellation_and_negative_reviews() -> None:
+    # deliver-by = paid + 72 h + 6 days = T0 + 9 days
+    due = (T0 + timedelta(days=9), T0 + timedelta(days=10))
+    in_time = Story().created().paid(T0).shipped(T0 + H).delivered(T0 + timedelta(days=3))
+    too_late = Story().created().paid(T0).shipped(T0 + H).delivered(T0 + timedelta(days=9, hours=1))
+    undelivered = Story().created().paid(T0).shipped(T0 + H)
+    cancelled = Story().created().paid(T0).cancelled(T0 + H, seller_fault=True)
+    m = seller_metrics(facts(in_time, too_late, undelivered, cancelled), *due)
+    assert m["on_time_delivery_rate"] == {"numerator": 1, "denominator": 3, "value": 0.333333}
+
+    stories = facts(in_time, too_late, undelivered, cancelled, Story().created().paid(T0))
+    m = seller_metrics(stories, *DAY)
+    assert m["seller_fault_cancellation_rate"] == {"numerator": 1, "denominator": 5, "value": 0.2}
+    assert m["orders"] == 5 and m["gmv"] == [{"amount": 5000, "currency": "USD"}]
+    assert m["units_by_sku"] == {"A": 10}
+
+    bad = (
+        Story()
+        .created()
+        .paid(T0)
+        .shipped(T0 + H)
+        .delivered(T0 + 5 * H)
+        .aftersales(T0 + 6 * H, rating=1)
+    )
+    good = (
+        Story()
+        .created()
+        .paid(T0)
+        .shipped(T0 + H)
+        .delivered(T0 + 5 * H)
+        .aftersales(T0 + 6 * H, rating=5)
+    )
+    unrated = Story().created().paid(T0).shipped(T0 + H).delivered(T0 + 5 * H)
+    m = seller_metrics(facts(bad, good, unrated), *DAY)
+    assert m["negative_review_rate"] == {"numerator": 1, "denominator": 3, "value": 0.333333}
+    assert m["average_rating"] == {"sum": 6, "count": 2, "value": 3.0}
+    assert m["mean_hours_to_deliver"] == 4.0
+
+
+def test_pickup_returns_and_refunds() -> None:
+    quick = Story().created().paid(T0).shipped(T0 + H).collected(T0 + 10 * H)
+    slow = Story().created().paid(T0).shipped(T0 + H).collected(T0 + 50 * H)
+    returned = (
+        Story()
+        .created()
+        .paid(T0)
+        .shipped(T0 + H)
+        .delivered(T0 + 5 * H)
+        .aftersales(T0 + 6 * H, refund=400)
+    )
+    week = (T0, T0 + timedelta(days=7))
+    m = seller_metrics(facts(quick, slow, returned), *week)
+    assert m["on_time_pickup_rate"] == {"numerator": 1, "denominator": 2, "value": 0.5}
+    assert m["mean_hours_to_pickup"] == 29.0
+    assert m["return_rate"] == {"numerator": 1, "denominator": 1, "value": 1.0}
+    assert m["refund_rate"] == {"numerator": 1, "denominator": 3, "value": 0.333333}
+    assert m["refunds"] == [{"amount": 400, "currency": "USD"}]
+
+
+def test_an_empty_period_has_no_rates_rather_than_zero() -> None:
+    m = seller_metrics(facts(journey()), T0 + timedelta(days=30), T0 + timedelta(days=31))
+    assert m["orders"] == 0 and m["late_dispatch_rate"]["value"] is None
+
+
+def test_days_add_up_to_the_period() -> None:
+    stories = facts(*(journey() for _ in range(3)))
+    total = seller_metrics(stories, T0, T0 + timedelta(days=7))
+    days = [
+        seller_metrics(stories, T0 + timedelta(days=d), T0 + timedelta(days=d + 1))
+        for d in range(7)
+    ]
+    assert sum(d["orders"] for d in days) == total["orders"] == 3
+    for name in ("late_dispatch_rate", "valid_tracking_rate", "negative_review_rate"):
+        assert sum(d[name]["numerator"] for d in days) == total[name]["numerator"]
+        assert sum(d[name]["denominator"] for d in days) == total[name]["denominator"]
