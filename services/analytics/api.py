@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -107,14 +107,17 @@ async def seller_metrics(
     seller_id: str,
     request: Request,
     from_: AwareDatetime | None = Query(None, alias="from", description="default: `to` - 30 days"),
-    to: AwareDatetime | None = Query(None, description="exclusive; default: now"),
+    to: AwareDatetime | None = Query(
+        None, description="exclusive; default: the end of today (UTC), so days are whole"
+    ),
     granularity: Literal["day", "total"] = "day",
     caller: Principal = require("seller", "operator"),
 ) -> dict[str, Any]:
     svc = service(request)
     seller = _own_seller(caller, seller_id)
     assert seller is not None
-    end = to or svc.runtime.now()
+    today = svc.runtime.now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = to or today + timedelta(days=1)
     start = from_ or end - timedelta(days=30)
     if start >= end:
         raise Problem(422, "Validation failed", "`from` must be before `to`", code="bad-period")
@@ -177,9 +180,9 @@ async def seller_dashboard(
     caller, raw = _page_caller(request, token)
     _own_seller(caller, seller_id)
     page = (STATIC / "dashboard.html").read_text()
-    page = page.replace("{{seller_id}}", html.escape(seller_id)).replace(
-        "{{token}}", html.escape(raw)
-    )
+    now = service(request).runtime.now().isoformat()
+    for name, value in (("seller_id", seller_id), ("token", raw), ("now", now)):
+        page = page.replace("{{" + name + "}}", html.escape(value))
     return HTMLResponse(
         page, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
     )

@@ -16,21 +16,9 @@ from aiokafka import AIOKafkaProducer
 from services.aftersales.app import create_aftersales_app
 from services.fulfillment.app import create_fulfillment_app
 from services.order.app import create_order_app
-from shared.auth import mint_token
 from shared.clock import SimulatedClock
-from shared.signatures import sign
 from tests.conftest import eventually, make_settings
-from tests.e2e.journeys import pay, planned_packages
-
-ADDRESS = {
-    "recipient_name": "Lan Nguyen",
-    "phone": "+84 912 345 678",
-    "line1": "12 Hang Bac",
-    "city": "Hanoi",
-    "postal_code": "100000",
-    "country": "VN",
-}
-BOOK, PEN = 90000, 10000
+from tests.e2e.journeys import BOOK, PEN, Journey, auth
 
 
 @pytest.fixture
@@ -49,142 +37,6 @@ async def services(infra, order_db, fulfillment_db, aftersales_db, serve_app):
     yield Journey(*clients, clock, order_settings.effective_jwt_secret, fulfillment_settings)
     for client in clients:
         await client.aclose()
-
-
-def auth(secret: str, role: str, sub: str, **claims: str) -> dict[str, str]:
-    return {"Authorization": "Bearer " + mint_token(secret, sub=sub, role=role, **claims)}
-
-
-class Journey:
-    def __init__(self, orders, fulfillment, aftersales, clock, secret, settings) -> None:  # type: ignore[no-untyped-def]
-        self.orders: httpx.AsyncClient = orders
-        self.fulfillment: httpx.AsyncClient = fulfillment
-        self.aftersales: httpx.AsyncClient = aftersales
-        self.clock: SimulatedClock = clock
-        self.secret: str = secret
-        self.settings = settings
-        self.buyer = auth(secret, "buyer", "buyer-1")
-        self.operator = auth(secret, "operator", "op-1")
-
-    def seller(self, seller_id: str) -> dict[str, str]:
-        return auth(self.secret, "seller", f"{seller_id}-staff", seller_id=seller_id)
-
-    async def paid_order(self, seller_id: str, books: int = 2, pens: int = 1) -> dict:
-        """A product catalogue, a stocked warehouse and an order paid and planned."""
-        seller = self.seller(seller_id)
-        for sku, price in (("BOOK", BOOK), ("PEN", PEN)):
-            r = await self.orders.post(
-                "/v1/products",
-                headers=seller,
-                json={
-                    "sku": sku,
-                    "title": sku.title(),
-                    "price": {"amount": price, "currency": "VND"},
-                    "weight_g": 300,
-                },
-            )
-            assert r.status_code in (201, 409), r.text  # 409: listed by an earlier order
-        r = await self.fulfillment.post(
-            "/v1/warehouses",
-            headers=seller,
-            json={
-                "name": "Kho",
-                "address": {**ADDRESS, "line1": "1 Kho St"},
-                "contact": {"name": "Kho", "phone": "+84 24 1234"},
-            },
-        )
-        warehouse_id = r.json()["warehouse_id"]
-        for sku in ("BOOK", "PEN"):
-            await self.fulfillment.put(
-                f"/v1/warehouses/{warehouse_id}/stock/{sku}", headers=seller, json={"on_hand": 10}
-            )
-        items = [{"sku": "BOOK", "quantity": books}, {"sku": "PEN", "quantity": pens}]
-        r = await self.orders.post(
-            "/v1/orders",
-            headers=self.buyer,
-            json={
-                "seller_id": seller_id,
-                "items": items,
-                "shipping_address": ADDRESS,
-                "payment_method": "CARD",
-            },
-        )
-        assert r.status_code == 201, r.text
-        order: dict = r.json()
-        await pay(self.orders, self.buyer, order)
-        return order
-
-    async def delivered_order(self, seller_id: str) -> tuple[dict, list[dict]]:
-        """An order paid, shipped and delivered; returns it and its packages."""
-        order = await self.paid_order(seller_id)
-        self.clock.advance(timedelta(hours=1, seconds=1))  # the remorse window ends
-        plan = await planned_packages(self.fulfillment, self.buyer, order["order_id"])
-        seller = self.seller(seller_id)
-        packages = []
-        for package in plan["packages"]:
-            r = await self.fulfillment.post(
-                f"/v1/packages/{package['package_id']}/ship",
-                headers=seller,
-                json={"handover": "PICKUP"},
-            )
-            assert r.status_code == 200, r.text
-            packages.append(r.json())
-        for package in packages:
-            await self.carrier(package["tracking_number"], "IN_TRANSIT", minutes=1)
-            await self.carrier(package["tracking_number"], "DELIVERED", minutes=2)
-        await self.order_state(order["order_id"], lambda o: o["status"] == "DELIVERED")
-        return order, packages
-
-    async def carrier(self, tracking_number: str, status: str, minutes: int) -> None:
-        at = self.clock.now() + timedelta(minutes=minutes)
-        body = {"tracking_number": tracking_number, "status": status, "occurred_at": at.isoformat()}
-        raw = json.dumps(body).encode()
-        headers = {
-            **auth(self.secret, "carrier", "spx-bot", carrier="SPX"),
-            "content-type": "application/json",
-            "X-Shopflow-Signature": sign(self.settings.carrier_secret("SPX"), raw),
-        }
-        r = await self.fulfillment.post("/v1/carrier-events", content=raw, headers=headers)
-        assert r.status_code == 200 and r.json()["applied"], r.text
-
-    async def order_state(self, order_id: str, check, within: float = 30) -> dict:  # type: ignore[no-untyped-def]
-        async def seen() -> dict | None:
-            body = (await self.orders.get(f"/v1/orders/{order_id}", headers=self.buyer)).json()
-            return body if check(body) else None
-
-        result: dict = await eventually(seen, within=within)
-        return result
-
-    async def open_request(self, order_id: str, **body: object) -> dict:
-        """Open a request as soon as the aftersales service has heard of the delivery."""
-        payload = {"order_id": order_id, "reason_code": "DAMAGED", **body}
-
-        async def opened() -> dict | None:
-            r = await self.aftersales.post(
-                "/v1/aftersales/requests", headers=self.buyer, json=payload
-            )
-            assert r.status_code in (201, 404, 409), r.text  # 404/409: not heard of it yet
-            return r.json() if r.status_code == 201 else None
-
-        result: dict = await eventually(opened, within=30)
-        return result
-
-    async def post(
-        self, request_id: str, action: str, headers: dict[str, str], body: dict | None = None
-    ) -> httpx.Response:
-        return await self.aftersales.post(
-            f"/v1/aftersales/requests/{request_id}/{action}", headers=headers, json=body or {}
-        )
-
-    async def request_state(self, request_id: str, status: str) -> dict:
-        async def seen() -> dict | None:
-            r = await self.aftersales.get(
-                f"/v1/aftersales/requests/{request_id}", headers=self.buyer
-            )
-            return r.json() if r.json()["status"] == status else None
-
-        result: dict = await eventually(seen, within=30)
-        return result
 
 
 async def test_a_return_after_delivery_ends_in_the_right_refund_shown_on_the_order(

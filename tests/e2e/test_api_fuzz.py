@@ -26,7 +26,9 @@ from tests.conftest import Infra, fresh_database
 SECRET = "fuzz-secret-0123456789abcdef0123456789"
 
 
-@pytest.fixture(scope="module", params=["order", "fulfillment", "pickup", "aftersales"])
+@pytest.fixture(
+    scope="module", params=["order", "fulfillment", "pickup", "aftersales", "analytics"]
+)
 def service_process(request: pytest.FixtureRequest, infra: Infra) -> Iterator[str]:
     name = request.param
     with ThreadPoolExecutor(1) as pool:  # its own event loop, off the test loop

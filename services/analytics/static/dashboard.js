@@ -5,6 +5,7 @@
 const body = document.body;
 const seller = body.dataset.seller;
 const token = body.dataset.token;
+const serverNow = () => new Date(body.dataset.now); // the service's clock (may be simulated)
 const SVG = "http://www.w3.org/2000/svg";
 const STANDING = [
   ["late_dispatch_rate", "Late dispatch rate (LDR)"],
@@ -116,7 +117,8 @@ function reasons(view, soon) {
 
 async function load() {
   const days = Number(document.getElementById("days").value);
-  const to = new Date();
+  const to = serverNow();
+  to.setUTCHours(24, 0, 0, 0); // the end of today: whole days
   const from = new Date(to.getTime() - days * 86400000);
   const q = new URLSearchParams({ from: from.toISOString(), to: to.toISOString(), granularity: "day" });
   const metrics = await api(`/v1/sellers/${encodeURIComponent(seller)}/metrics?${q}`);
@@ -146,7 +148,7 @@ async function load() {
   const views = await api(`/v1/order-views?${new URLSearchParams({ seller_id: seller, needs_action: "true", limit: "100" })}`);
   const tbody = document.querySelector("#actions tbody");
   tbody.replaceChildren();
-  const soon = new Date(Date.now() + 86400000);
+  const soon = new Date(serverNow().getTime() + 86400000);
   for (const view of views.items) {
     const row = el("tr");
     const cell = el("td");
