@@ -70,7 +70,7 @@ function standingChart(svg, total, thresholds) {
   const width = svg.clientWidth || 900;
   const rowHeight = 44;
   const height = STANDING.length * rowHeight + 10;
-  const left = 270;
+  const left = 330;
   const scale = (v) => left + v * (width - left - 20);
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   svg.style.height = `${height}px`;
@@ -157,7 +157,11 @@ async function load() {
       el("td", {}, view.dispatch_deadline || "–"), el("td", {}, view.created_at));
     tbody.append(row);
   }
-  if (!views.items.length) tbody.append(el("tr", {}, "")).append(el("td", { colspan: "5" }, "nothing needs action"));
+  if (!views.items.length) {
+    const row = el("tr");
+    row.append(el("td", { colspan: "5" }, "nothing needs action"));
+    tbody.append(row);
+  }
   document.getElementById("status").textContent = `updated ${new Date().toLocaleTimeString()}`;
   body.dataset.loaded = "true";
 }
