@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench down status clean
+.PHONY: install run test lint bench demo down status clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## A simulated marketplace day (a few hundred orders) checked against its ground truth.
+demo: $(STAMP)
+	$(BIN)/shopflow simulate --orders 300
 
 down: $(STAMP)
 	$(BIN)/shopflow down

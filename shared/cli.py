@@ -160,6 +160,19 @@ def _terminate(process: subprocess.Popen[bytes], timeout_s: float = 15) -> None:
 
 
 @app.command()
+def simulate(
+    orders: int = typer.Option(200, min=1, max=5000, help="how many orders to drive"),
+    seed: int = typer.Option(1, help="the random mix; the same seed gives the same run"),
+) -> None:
+    """Drive a simulated marketplace day through every service's public API on accelerated
+    time, then check order statuses and seller metrics against what the simulator did."""
+    from bench.simulation import run_standalone
+
+    if not run_standalone(orders, seed):
+        raise typer.Exit(1)
+
+
+@app.command()
 def down() -> None:
     """Stop a running `shopflow up` (by the PIDs it recorded)."""
     settings = Settings()

@@ -38,9 +38,17 @@ class Deadline:
 
 DeadlineHandler = Callable[[Deadline, datetime], Awaitable[None]]
 
+# The same deadline scheduled twice is one deadline; scheduled again after it fired, it is
+# armed again (the state it was scheduled for may have come back, e.g. the last after-sales
+# case of an order closing after its completion time): handlers decide on the current state.
 _SCHEDULE = text(
-    "INSERT INTO deadlines (kind, stream_id, due_at, payload) "
-    "VALUES (:kind, :stream_id, :due_at, CAST(:payload AS jsonb)) ON CONFLICT DO NOTHING"
+    """
+    INSERT INTO deadlines (kind, stream_id, due_at, payload)
+    VALUES (:kind, :stream_id, :due_at, CAST(:payload AS jsonb))
+    ON CONFLICT (kind, stream_id, due_at) DO UPDATE
+    SET fired_at = NULL, attempts = 0, last_error = NULL, payload = EXCLUDED.payload
+    WHERE deadlines.fired_at IS NOT NULL
+    """
 )
 _CLAIM = text(
     """

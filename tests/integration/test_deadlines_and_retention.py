@@ -51,6 +51,11 @@ async def test_deadlines_fire_once_when_due_even_with_competing_schedulers(db: D
     await asyncio.gather(*(drain(s) for s in schedulers))
     assert len(fired) == 60 and set(fired.values()) == {1}
 
+    async with db.transaction() as conn:  # scheduled again once fired: armed again
+        await schedule(conn, "test", "s1", T0 + timedelta(minutes=1))
+    await asyncio.gather(*(drain(s) for s in schedulers))
+    assert fired["s1"] == 2 and sum(fired.values()) == 61
+
 
 async def test_a_failing_deadline_is_retried_later_not_lost(db: Database) -> None:
     clock = SimulatedClock(start=T0)

@@ -1,0 +1,650 @@
+"""A simulated marketplace day (and the days after it), checked against ground truth.
+
+All five services run in this process on one simulated clock, each behind its own real HTTP
+server, over the real PostgreSQL and broker. The simulator is every actor at once (buyers,
+sellers, pickup drivers, hub operators, carriers) and only ever calls the public HTTP APIs;
+it moves the clock forward between the steps of the day so the SLA timers really fire. It
+records what it did, then checks the order service and the analytics projections against
+that record: every order's final status, and every seller's GMV, refunds, LDR, VTR, OTDR,
+SFCR and NRR (numerators and denominators) must be exactly what it knows it did.
+
+Fates are drawn from a seeded random mix, so a run is reproducible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from shared import embedded
+from shared.auth import mint_token
+from shared.clock import SimulatedClock
+from shared.migrations import upgrade
+from shared.serve import BackgroundServer, serve_in_background
+from shared.settings import Settings
+from shared.signatures import sign
+
+START = datetime(2026, 11, 2, 8, tzinfo=UTC)
+SERVICES = ("order", "fulfillment", "pickup", "aftersales", "analytics")
+FATES = {  # fate: weight
+    "ABANDONED": 1,
+    "REMORSE": 1,
+    "SELLER_CANCELLED": 1,
+    "ON_TIME": 6,
+    "SHIPPED_LATE": 2,
+    "DELIVERED_LATE": 1,
+    "LOST": 1,
+}
+ADDRESS = {
+    "recipient_name": "Sim Buyer",
+    "phone": "+1 555 0100",
+    "line1": "1 Main St",
+    "city": "Springfield",
+    "postal_code": "12345",
+    "country": "US",
+}
+SELLERS = {  # seller: (warehouse city, expected handover) Springfield is in SPX's coverage
+    "sim-shop-pickup": ("Springfield", "PICKUP"),
+    "sim-shop-dropoff": ("Portland", "DROP_OFF"),
+}
+PRODUCTS = {"MUG": 1500, "TEE": 2500}
+
+
+@dataclass
+class Truth:
+    """What the simulator did to one order, and so what everyone must report."""
+
+    order_id: str
+    seller_id: str
+    buyer_id: str
+    fate: str
+    total: int = 0
+    unit_prices: dict[str, int] = field(default_factory=dict)
+    package_ids: list[str] = field(default_factory=list)
+    handover: str | None = None
+    tracking: dict[str, tuple[str, str]] = field(default_factory=dict)  # package -> carrier, no
+    valid_tracking: bool = True
+    rating: int | None = None
+    returned_unit: int = 0  # refund of a one-unit return
+    failed_attempt: bool = False
+
+    @property
+    def paid(self) -> bool:
+        return self.fate != "ABANDONED"
+
+    @property
+    def shipped(self) -> bool:
+        return self.fate in ("ON_TIME", "SHIPPED_LATE", "DELIVERED_LATE", "LOST")
+
+    @property
+    def delivered(self) -> bool:
+        return self.fate in ("ON_TIME", "SHIPPED_LATE", "DELIVERED_LATE")
+
+    @property
+    def final_status(self) -> str:
+        if self.fate in ("ABANDONED", "REMORSE", "SELLER_CANCELLED"):
+            return "CANCELLED"
+        return "IN_TRANSIT" if self.fate == "LOST" else "COMPLETED"
+
+    @property
+    def refunded(self) -> int:
+        return self.total if self.fate in ("REMORSE", "SELLER_CANCELLED") else self.returned_unit
+
+
+def expected_metrics(truths: list[Truth]) -> dict[str, dict[str, Any]]:
+    """Each seller's metrics, counted from the record, not from any projection."""
+    out: dict[str, dict[str, Any]] = {}
+    for seller in SELLERS:
+        mine = [t for t in truths if t.seller_id == seller]
+        paid = [t for t in mine if t.paid]
+        shipped = [t for t in mine if t.shipped]
+        delivered = [t for t in mine if t.delivered]
+        packages = [t for t in shipped for _ in t.package_ids]
+        out[seller] = {
+            "orders": len(mine),
+            "gmv": sum(t.total for t in paid),
+            "refunds": sum(t.refunded for t in mine),
+            "late_dispatch_rate": (
+                sum(t.fate == "SHIPPED_LATE" for t in shipped),
+                len(shipped),
+            ),
+            "valid_tracking_rate": (sum(t.valid_tracking for t in packages), len(packages)),
+            "on_time_delivery_rate": (
+                sum(t.fate in ("ON_TIME", "SHIPPED_LATE") for t in shipped),
+                len(shipped),
+            ),
+            "seller_fault_cancellation_rate": (
+                sum(t.fate == "SELLER_CANCELLED" for t in paid),
+                len(paid),
+            ),
+            "negative_review_rate": (
+                sum(t.rating is not None and t.rating <= 2 for t in delivered),
+                len(delivered),
+            ),
+        }
+    return out
+
+
+class World:
+    """The running services, their clients, and the clock they share."""
+
+    def __init__(self, clock: SimulatedClock, settings: dict[str, Settings]) -> None:
+        self.clock = clock
+        self.settings = settings
+        self.secret = settings["order"].effective_jwt_secret
+        self.servers: list[BackgroundServer] = []
+        self.http: dict[str, httpx.AsyncClient] = {}
+
+    def token(self, role: str, sub: str, **claims: str) -> dict[str, str]:
+        return {"Authorization": "Bearer " + mint_token(self.secret, sub=sub, role=role, **claims)}
+
+    def seller(self, seller_id: str) -> dict[str, str]:
+        return self.token("seller", f"{seller_id}-staff", seller_id=seller_id)
+
+    async def call(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: Any = None,
+        expect: tuple[int, ...] = (200, 201, 202),
+    ) -> Any:
+        r = await self.http[service].request(method, path, headers=headers, json=body)
+        if r.status_code not in expect:
+            raise RuntimeError(f"{method} {service}{path} answered {r.status_code}: {r.text}")
+        return r.json() if r.content else None
+
+    async def carrier_event(self, carrier: str, tracking_number: str, status: str) -> None:
+        self.clock.advance(timedelta(seconds=1))  # each report a moment after the one before
+        raw = json.dumps(
+            {
+                "tracking_number": tracking_number,
+                "status": status,
+                "occurred_at": self.clock.now().isoformat(),
+            }
+        ).encode()
+        headers = {
+            **self.token("carrier", f"{carrier.lower()}-bot", carrier=carrier),
+            "content-type": "application/json",
+            "X-Shopflow-Signature": sign(self.settings["fulfillment"].carrier_secret(carrier), raw),
+        }
+        r = await self.http["fulfillment"].post("/v1/carrier-events", content=raw, headers=headers)
+        if r.status_code != 200 or not r.json()["applied"]:
+            raise RuntimeError(f"carrier {status} for {tracking_number}: {r.text}")
+
+    async def until(
+        self, what: str, check: Callable[[], Awaitable[Any]], within: float = 60
+    ) -> Any:
+        """Poll until `check` returns something truthy (eventual consistency), bounded."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while loop.time() < deadline:
+            result = await check()
+            if result:
+                return result
+            await asyncio.sleep(0.1)
+        raise TimeoutError(f"not within {within}s: {what}")
+
+
+async def start_world(server_url: str, bootstrap: str) -> World:
+    clock = SimulatedClock(start=START)
+    run = uuid.uuid4().hex[:8]
+    settings: dict[str, Settings] = {}
+    for service in SERVICES:
+        url = embedded.database_url(server_url, f"sim_{run}_{service}")
+        await embedded.create_database(server_url, f"sim_{run}_{service}")
+        await asyncio.to_thread(upgrade, service, url)
+        settings[service] = Settings(
+            DATABASE_URL=url,
+            KAFKA_BOOTSTRAP_SERVERS=bootstrap,
+            kafka_topic_prefix=f"sim{run}.",
+            scheduler_interval_s=0.05,
+            relay_poll_interval_s=0.2,
+        )  # type: ignore[call-arg]
+    world = World(clock, settings)
+    from services.aftersales.app import create_aftersales_app
+    from services.analytics.app import create_analytics_app
+    from services.fulfillment.app import create_fulfillment_app
+    from services.order.app import create_order_app
+    from services.pickup.app import create_pickup_app
+
+    factories = {
+        "order": create_order_app,
+        "fulfillment": create_fulfillment_app,
+        "pickup": create_pickup_app,
+        "aftersales": create_aftersales_app,
+        "analytics": create_analytics_app,
+    }
+    for service, factory in factories.items():
+        server = await serve_in_background(factory(settings[service], clock))
+        world.servers.append(server)
+        world.http[service] = httpx.AsyncClient(base_url=server.base_url, timeout=30)
+    return world
+
+
+async def stop_world(world: World) -> None:
+    for client in world.http.values():
+        await client.aclose()
+    for server in world.servers:
+        await server.stop()
+
+
+# --- the day -----------------------------------------------------------------------------
+
+
+async def set_up_sellers(w: World) -> dict[str, str]:
+    """Products, a stocked warehouse each; the covered one gets its pickup approved."""
+    warehouses = {}
+    for seller_id, (city, handover) in SELLERS.items():
+        seller = w.seller(seller_id)
+        for sku, price in PRODUCTS.items():
+            await w.call(
+                "order",
+                "POST",
+                "/v1/products",
+                seller,
+                {
+                    "sku": sku,
+                    "title": sku.title(),
+                    "price": {"amount": price, "currency": "USD"},
+                    "weight_g": 300,
+                },
+            )
+        warehouse = await w.call(
+            "fulfillment",
+            "POST",
+            "/v1/warehouses",
+            seller,
+            {
+                "name": f"{seller_id} {city}",
+                "address": {**ADDRESS, "city": city, "line1": "9 Depot Rd"},
+                "contact": {"name": "Sam", "phone": "+1 555 0199"},
+            },
+        )
+        wid = warehouse["warehouse_id"]
+        warehouses[seller_id] = wid
+        for sku in PRODUCTS:
+            await w.call(
+                "fulfillment",
+                "PUT",
+                f"/v1/warehouses/{wid}/stock/{sku}",
+                seller,
+                {"on_hand": 10_000},
+            )
+
+        async def subscription(wid: str = wid, seller: dict[str, str] = seller) -> Any:
+            r = await w.http["pickup"].get(
+                f"/v1/warehouses/{wid}/pickup-subscription", headers=seller
+            )
+            return r.json() if r.status_code == 200 else None
+
+        sub = await w.until(f"pickup subscription of {seller_id}", subscription)
+        if handover == "PICKUP":
+            driver = w.token("driver", "drv-review", provider=sub["provider_code"])
+            await w.call(
+                "pickup",
+                "POST",
+                f"/v1/pickup-subscriptions/{sub['subscription_id']}/review",
+                driver,
+                {"approve": True},
+            )
+        expected = "ACTIVE" if handover == "PICKUP" else "NOT_COVERED"
+
+        async def settled(wid: str = wid, expected: str = expected) -> bool:
+            body = await subscription(wid)
+            return bool(body and body["status"] == expected)
+
+        await w.until(f"subscription {expected} for {seller_id}", settled)
+    return warehouses
+
+
+async def run_day(
+    w: World, orders: int, seed: int, progress: Progress | None = None
+) -> list[Truth]:
+    rng = random.Random(seed)
+    fates = rng.choices(list(FATES), weights=list(FATES.values()), k=orders)
+    task = progress.add_task("journeys", total=orders * 6) if progress else None
+
+    def step() -> None:
+        if progress is not None and task is not None:
+            progress.advance(task, orders)
+
+    await set_up_sellers(w)
+    truths: list[Truth] = []
+    for i, fate in enumerate(fates):
+        seller_id = rng.choice(list(SELLERS))
+        buyer_id = f"sim-buyer-{i % 7}"
+        lines = [
+            {"sku": sku, "quantity": rng.randint(1, 2)} for sku in rng.sample(list(PRODUCTS), 2)
+        ]
+        order = await w.call(
+            "order",
+            "POST",
+            "/v1/orders",
+            w.token("buyer", buyer_id),
+            {
+                "seller_id": seller_id,
+                "items": lines,
+                "shipping_address": ADDRESS,
+                "payment_method": "CARD",
+            },
+        )
+        truth = Truth(order["order_id"], seller_id, buyer_id, fate, total=order["total"]["amount"])
+        truth.unit_prices = {i["sku"]: i["unit_price"]["amount"] for i in order["items"]}
+        truths.append(truth)
+        buyer = w.token("buyer", buyer_id)
+        if fate != "ABANDONED":
+            await w.call(
+                "order",
+                "POST",
+                f"/v1/orders/{truth.order_id}/payments",
+                buyer,
+                {"amount": order["total"], "transaction_id": f"sim-{truth.order_id}"},
+            )
+        if fate == "REMORSE":
+            await w.call(
+                "order",
+                "POST",
+                f"/v1/orders/{truth.order_id}/cancel",
+                buyer,
+                {"reason_code": "CHANGED_MIND"},
+            )
+    step()
+
+    w.clock.advance(timedelta(hours=1, seconds=1))  # unpaid timeouts and remorse windows end
+    live = [t for t in truths if t.fate not in ("ABANDONED", "REMORSE")]
+    for t in live:
+
+        async def planned(t: Truth = t) -> Any:
+            r = await w.http["fulfillment"].get(
+                f"/v1/orders/{t.order_id}/packages", headers=w.seller(t.seller_id)
+            )
+            return r.json() if r.status_code == 200 and r.json()["status"] == "PLANNED" else None
+
+        plan = await w.until(f"packages of {t.order_id}", planned)
+        t.package_ids = [p["package_id"] for p in plan["packages"]]
+    for t in live:
+        if t.fate == "SELLER_CANCELLED":
+            await w.call(
+                "order",
+                "POST",
+                f"/v1/orders/{t.order_id}/cancel",
+                w.seller(t.seller_id),
+                {"reason_code": "OUT_OF_STOCK"},
+            )
+    step()
+
+    async def ship(t: Truth) -> None:
+        handover = SELLERS[t.seller_id][1]
+        own = rng.random() < 0.2
+        for package_id in t.package_ids:
+            body: dict[str, Any] = {"handover": handover}
+            if own:
+                t.valid_tracking = rng.random() < 0.5
+                number = str(rng.randint(10**9, 10**10 - 1)) if t.valid_tracking else "BAD-1"
+                body = {"handover": "SELLER_OWN", "carrier": "DHL", "tracking_number": number}
+            shipped = await w.call(
+                "fulfillment",
+                "POST",
+                f"/v1/packages/{package_id}/ship",
+                w.seller(t.seller_id),
+                body,
+            )
+            t.handover = body["handover"]
+            t.tracking[package_id] = (shipped["carrier"], shipped["tracking_number"])
+
+    shipping = [t for t in truths if t.shipped]
+    for t in shipping:
+        if t.fate != "SHIPPED_LATE":
+            await ship(t)
+    w.clock.advance(timedelta(hours=73))  # past the 72 h dispatch deadline
+    for t in shipping:
+        if t.fate == "SHIPPED_LATE":
+            await ship(t)
+    step()
+
+    await first_mile(w, shipping)
+    step()
+
+    for t in shipping:
+        for carrier, number in t.tracking.values():
+            await w.carrier_event(carrier, number, "IN_TRANSIT")
+            if t.fate == "LOST":
+                await w.carrier_event(carrier, number, "LOST")
+            elif t.fate != "DELIVERED_LATE":
+                if rng.random() < 0.2:
+                    t.failed_attempt = True
+                    await w.carrier_event(carrier, number, "DELIVERY_FAILED")
+                await w.carrier_event(carrier, number, "DELIVERED")
+    await after_delivery(w, [t for t in shipping if t.fate in ("ON_TIME", "SHIPPED_LATE")], rng)
+    w.clock.advance(timedelta(days=7))  # past every deliver-by date (placement + 72 h + 6 days)
+    late = [t for t in shipping if t.fate == "DELIVERED_LATE"]
+    for t in late:
+        for carrier, number in t.tracking.values():
+            await w.carrier_event(carrier, number, "DELIVERED")
+    await after_delivery(w, late, rng)
+    step()
+
+    w.clock.advance(timedelta(days=8))  # every delivered order completes by itself
+    step()
+    return truths
+
+
+async def first_mile(w: World, shipping: list[Truth]) -> None:
+    """Drivers take the day's runs and scan the parcels; the hub receives drop-offs."""
+    operator = w.token("operator", "sim-hub")
+    pickups = [t for t in shipping if t.handover == "PICKUP"]
+    if pickups:
+        driver = w.token("driver", "sim-driver", provider="SPX")
+
+        async def awaited() -> Any:
+            runs = await w.call("pickup", "GET", "/v1/pickup-tasks", driver)
+            waiting = {p["package_id"] for run in runs["items"] for p in run["packages"]}
+            wanted = {p for t in pickups for p in t.package_ids}
+            return runs if wanted <= waiting else None
+
+        runs = await w.until("pickup runs with every parcel", awaited)
+        for run in runs["items"]:
+            await w.call(
+                "pickup",
+                "POST",
+                f"/v1/pickup-tasks/{run['task_id']}/driver",
+                driver,
+                {"driver_id": "sim-driver", "name": "Sim", "phone": "+1 555 0111"},
+            )
+        for t in pickups:
+            for package_id in t.package_ids:
+                await w.call("pickup", "POST", f"/v1/packages/{package_id}/pickup-scan", driver)
+    for t in shipping:
+        if t.handover == "DROP_OFF":
+            for package_id in t.package_ids:
+
+                async def dropped(package_id: str = package_id) -> bool:
+                    r = await w.http["pickup"].post(
+                        f"/v1/packages/{package_id}/drop-off", headers=operator
+                    )
+                    return r.status_code == 200
+
+                await w.until(f"drop-off of {package_id}", dropped)
+
+
+async def after_delivery(w: World, delivered: list[Truth], rng: random.Random) -> None:
+    """Some buyers return one unit (approved, shipped back, received, refunded); some review."""
+    for t in delivered:
+        buyer = w.token("buyer", t.buyer_id)
+        seller = w.seller(t.seller_id)
+        if rng.random() < 0.25:
+            sku = sorted(t.unit_prices)[0]
+
+            async def opened(t: Truth = t, sku: str = sku) -> Any:
+                r = await w.http["aftersales"].post(
+                    "/v1/aftersales/requests",
+                    headers=w.token("buyer", t.buyer_id),
+                    json={
+                        "order_id": t.order_id,
+                        "type": "RETURN_AND_REFUND",
+                        "items": [{"sku": sku, "quantity": 1}],
+                        "reason_code": "DAMAGED",
+                    },
+                )
+                return r.json() if r.status_code == 201 else None
+
+            request = await w.until(f"return of {t.order_id}", opened)
+            rid = request["request_id"]
+            base = f"/v1/aftersales/requests/{rid}"
+            await w.call("aftersales", "POST", f"{base}/approve", seller)
+            await w.call(
+                "aftersales",
+                "POST",
+                f"{base}/return-shipment",
+                buyer,
+                {"carrier": "POST", "tracking_number": "RR123456789US"},
+            )
+            done = await w.call(
+                "aftersales", "POST", f"{base}/receive", seller, {"condition": "AS_EXPECTED"}
+            )
+            t.returned_unit = done["refunded"]["amount"]
+        if rng.random() < 0.7:
+            rating = rng.randint(1, 5)
+
+            async def reviewed(t: Truth = t, rating: int = rating) -> bool:
+                r = await w.http["aftersales"].post(
+                    "/v1/reviews",
+                    headers=w.token("buyer", t.buyer_id),
+                    json={"order_id": t.order_id, "rating": rating, "text": "sim"},
+                )
+                return r.status_code == 201  # 409 until aftersales heard of the delivery
+
+            await w.until(f"review of {t.order_id}", reviewed)
+            t.rating = rating
+
+
+# --- checking ----------------------------------------------------------------------------
+
+
+async def check(w: World, truths: list[Truth], within: float = 120) -> list[str]:
+    """Every difference between what the services report and what the simulator did."""
+    operator = w.token("operator", "sim-auditor")
+
+    async def settled() -> bool:
+        for t in truths:
+            r = await w.http["analytics"].get(f"/v1/order-views/{t.order_id}", headers=operator)
+            if r.status_code != 200 or r.json()["status"] != t.final_status:
+                return False
+            if t.rating is not None and r.json()["review"] is None:
+                return False
+            if len(r.json()["refunded"]) != (t.refunded > 0):
+                return False
+        return True
+
+    with contextlib.suppress(TimeoutError):  # the differences below say what did not arrive
+        await w.until("the projections to catch up", settled, within=within)
+    differences = []
+    for t in truths:
+        order = await w.call("order", "GET", f"/v1/orders/{t.order_id}", operator)
+        view = await w.call("analytics", "GET", f"/v1/order-views/{t.order_id}", operator)
+        for source, status in (("order service", order["status"]), ("order view", view["status"])):
+            if status != t.final_status:
+                differences.append(
+                    f"{t.order_id} ({t.fate}): {source} says {status}, expected {t.final_status}"
+                )
+    window = {
+        "from": (START - timedelta(days=1)).isoformat(),
+        "to": (w.clock.now() + timedelta(days=1)).isoformat(),
+        "granularity": "total",
+    }
+    for seller_id, expected in expected_metrics(truths).items():
+        body = await w.call(
+            "analytics",
+            "GET",
+            f"/v1/sellers/{seller_id}/metrics?{httpx.QueryParams(window)}",
+            operator,
+        )
+        total = body["total"]
+        reported: dict[str, Any] = {
+            "orders": total["orders"],
+            "gmv": sum(g["amount"] for g in total["gmv"]),
+            "refunds": sum(g["amount"] for g in total["refunds"]),
+        }
+        for name in expected:
+            if name not in reported:
+                reported[name] = (total[name]["numerator"], total[name]["denominator"])
+        for name, value in expected.items():
+            if reported[name] != value:
+                differences.append(
+                    f"{seller_id} {name}: reported {reported[name]}, expected {value}"
+                )
+    return differences
+
+
+def summary(truths: list[Truth], differences: list[str]) -> Table:
+    table = Table(title="simulated marketplace")
+    table.add_column("fate")
+    table.add_column("orders", justify="right")
+    table.add_column("final status")
+    counts = Counter(t.fate for t in truths)
+    for fate in FATES:
+        status = {t.final_status for t in truths if t.fate == fate}
+        table.add_row(fate, str(counts[fate]), ", ".join(sorted(status)) or "-")
+    table.caption = "ground truth: all match" if not differences else f"{len(differences)} differ"
+    return table
+
+
+async def simulate(
+    server_url: str, bootstrap: str, orders: int, seed: int, console: Console | None = None
+) -> tuple[list[Truth], list[str]]:
+    console = console or Console()
+    world = await start_world(server_url, bootstrap)
+    try:
+        with Progress(console=console, transient=True) as progress:
+            truths = await run_day(world, orders, seed, progress)
+        differences = await check(world, truths)
+    finally:
+        await stop_world(world)
+    console.print(summary(truths, differences))
+    for difference in differences:
+        console.print(f"[red]{difference}")
+    console.print("ground truth: all match" if not differences else "ground truth: MISMATCH")
+    return truths, differences
+
+
+def run_standalone(orders: int, seed: int) -> bool:
+    """On DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS when set, else on a throwaway embedded
+    PostgreSQL and Tansu; True when the ground truth matches."""
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    workdir = Path(tempfile.mkdtemp(prefix="sf-sim-"))
+    tansu = None
+    try:
+        server_url = os.environ.get("DATABASE_URL") or embedded.start_postgres(workdir / "pg")
+        bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        if not bootstrap:
+            port = embedded.free_port()
+            tansu = embedded.start_tansu(port, workdir / "tansu.log")
+            bootstrap = f"127.0.0.1:{port}"
+        _, differences = asyncio.run(simulate(server_url, bootstrap, orders, seed))
+        return not differences
+    finally:
+        if tansu is not None:
+            tansu.terminate()
+            tansu.wait(10)
+        if not os.environ.get("DATABASE_URL"):
+            embedded.stop_postgres(workdir / "pg")
+        shutil.rmtree(workdir, ignore_errors=True)
