@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -148,8 +149,18 @@ class World:
         self.servers: list[BackgroundServer] = []
         self.http: dict[str, httpx.AsyncClient] = {}
 
-    def token(self, role: str, sub: str, **claims: str) -> dict[str, str]:
-        return {"Authorization": "Bearer " + mint_token(self.secret, sub=sub, role=role, **claims)}
+    def token(
+        self,
+        role: str,
+        sub: str,
+        seller_id: str | None = None,
+        carrier: str | None = None,
+        provider: str | None = None,
+    ) -> dict[str, str]:
+        token = mint_token(
+            self.secret, sub=sub, role=role, seller_id=seller_id, carrier=carrier, provider=provider
+        )
+        return {"Authorization": f"Bearer {token}"}
 
     def seller(self, seller_id: str) -> dict[str, str]:
         return self.token("seller", f"{seller_id}-staff", seller_id=seller_id)
@@ -180,7 +191,9 @@ class World:
         headers = {
             **self.token("carrier", f"{carrier.lower()}-bot", carrier=carrier),
             "content-type": "application/json",
-            "X-Shopflow-Signature": sign(self.settings["fulfillment"].carrier_secret(carrier), raw),
+            "X-Shopflow-Signature": sign(
+                self.settings["fulfillment"].carrier_secret(carrier) or "", raw
+            ),
         }
         r = await self.http["fulfillment"].post("/v1/carrier-events", content=raw, headers=headers)
         if r.status_code != 200 or not r.json()["applied"]:
@@ -214,7 +227,8 @@ async def start_world(server_url: str, bootstrap: str) -> World:
             kafka_topic_prefix=f"sim{run}.",
             scheduler_interval_s=0.05,
             relay_poll_interval_s=0.2,
-        )  # type: ignore[call-arg]
+            log_level="WARNING",
+        )
     world = World(clock, settings)
     from services.aftersales.app import create_aftersales_app
     from services.analytics.app import create_analytics_app
@@ -222,7 +236,7 @@ async def start_world(server_url: str, bootstrap: str) -> World:
     from services.order.app import create_order_app
     from services.pickup.app import create_pickup_app
 
-    factories = {
+    factories: dict[str, Callable[[Settings, SimulatedClock], FastAPI]] = {
         "order": create_order_app,
         "fulfillment": create_fulfillment_app,
         "pickup": create_pickup_app,
@@ -388,6 +402,8 @@ async def run_day(
             )
     step()
 
+    numbers = iter(range(10**9, 10**10))  # SELLER_OWN tracking numbers, each used once
+
     async def ship(t: Truth) -> None:
         handover = SELLERS[t.seller_id][1]
         own = rng.random() < 0.2
@@ -395,7 +411,8 @@ async def run_day(
             body: dict[str, Any] = {"handover": handover}
             if own:
                 t.valid_tracking = rng.random() < 0.5
-                number = str(rng.randint(10**9, 10**10 - 1)) if t.valid_tracking else "BAD-1"
+                serial = next(numbers)
+                number = str(serial) if t.valid_tracking else f"BAD-{serial}"
                 body = {"handover": "SELLER_OWN", "carrier": "DHL", "tracking_number": number}
             shipped = await w.call(
                 "fulfillment",
@@ -604,6 +621,22 @@ def summary(truths: list[Truth], differences: list[str]) -> Table:
     return table
 
 
+def seller_table(truths: list[Truth]) -> Table:
+    """What each seller's metrics must be (numerator / denominator), from the record."""
+    expected = expected_metrics(truths)
+    table = Table(title="sellers (from the simulator's record)")
+    table.add_column("metric")
+    for seller in expected:
+        table.add_column(seller, justify="right")
+    for name in next(iter(expected.values())):
+        cells = []
+        for values in expected.values():
+            value = values[name]
+            cells.append(f"{value[0]} / {value[1]}" if isinstance(value, tuple) else str(value))
+        table.add_row(name, *cells)
+    return table
+
+
 async def simulate(
     server_url: str, bootstrap: str, orders: int, seed: int, console: Console | None = None
 ) -> tuple[list[Truth], list[str]]:
@@ -616,6 +649,7 @@ async def simulate(
     finally:
         await stop_world(world)
     console.print(summary(truths, differences))
+    console.print(seller_table(truths))
     for difference in differences:
         console.print(f"[red]{difference}")
     console.print("ground truth: all match" if not differences else "ground truth: MISMATCH")

@@ -38,7 +38,7 @@ def create_app(
     description: str = "",
     start_background: bool = True,
 ) -> FastAPI:
-    configure_logging(runtime.service)
+    configure_logging(runtime.service, runtime.settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -21,7 +21,9 @@ def _add_context(_: object, __: str, event: MutableMapping[str, Any]) -> Mutable
 
 def configure_logging(service: str, level: str = "INFO") -> None:
     logging.basicConfig(stream=sys.stdout, level=level, format="%(message)s")
+    logging.getLogger().setLevel(level)
     structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         processors=[
             structlog.contextvars.merge_contextvars,
             _add_context,
@@ -35,3 +37,4 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     )
     structlog.contextvars.bind_contextvars(service=service)
     logging.getLogger("aiokafka").setLevel(logging.WARNING)  # group membership chatter
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per client request
