@@ -72,7 +72,7 @@ class Story:
     def status(self, old: str | None, new: str, at: datetime) -> Story:
         event = OrderStatusChanged(
             order_id=self.order_id, from_status=old, to_status=new, changed_at=at
-        )  # type: ignore[arg-type]
+        )
         return self.add(f"order/{self.order_id}", event, at)
 
     def created(self, at: datetime = T0) -> Story:
