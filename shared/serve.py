@@ -11,6 +11,12 @@ from fastapi import FastAPI
 
 from shared.settings import Settings
 
+# Idle keep-alive connections stay open this long (uvicorn's default is 5 s). A client that
+# reuses a pooled connection just as the server closes it gets a read error (httpx does not
+# retry it); keeping connections longer than callers' idle gaps, as load balancers do, avoids
+# that race.
+KEEP_ALIVE_S = 75
+
 
 def serve(service: str) -> None:
     """Serve `services.<service>.app:create_<service>_app`, the convention of every service."""
@@ -22,6 +28,7 @@ def serve(service: str) -> None:
         port=settings.port_for(service),
         log_level="warning",
         access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
 
 
@@ -41,7 +48,14 @@ async def serve_in_background(app: FastAPI, timeout_s: float = 30.0) -> Backgrou
     """Start `app` (with its lifespan) on 127.0.0.1 and a free port; returns once it serves."""
     # uvicorn binds port 0 itself: a socket handed in through `sockets=` was served ~20x
     # slower here (40 ms per request, the Nagle/delayed-ACK signature).
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     loop = asyncio.get_running_loop()
