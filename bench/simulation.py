@@ -80,6 +80,7 @@ class Truth:
     valid_tracking: bool = True
     rating: int | None = None
     returned_unit: int = 0  # refund of a one-unit return
+    replacements: int = 0  # packages shipped for an exchange (platform tracking: valid)
     failed_attempt: bool = False
 
     @property
@@ -122,7 +123,10 @@ def expected_metrics(truths: list[Truth]) -> dict[str, dict[str, Any]]:
                 sum(t.fate == "SHIPPED_LATE" for t in shipped),
                 len(shipped),
             ),
-            "valid_tracking_rate": (sum(t.valid_tracking for t in packages), len(packages)),
+            "valid_tracking_rate": (
+                sum(t.valid_tracking for t in packages) + sum(t.replacements for t in mine),
+                len(packages) + sum(t.replacements for t in mine),
+            ),
             "on_time_delivery_rate": (
                 sum(t.fate in ("ON_TIME", "SHIPPED_LATE") for t in shipped),
                 len(shipped),
@@ -447,7 +451,8 @@ async def run_day(
                     t.failed_attempt = True
                     await w.carrier_event(carrier, number, "DELIVERY_FAILED")
                 await w.carrier_event(carrier, number, "DELIVERED")
-    await after_delivery(w, [t for t in shipping if t.fate in ("ON_TIME", "SHIPPED_LATE")], rng)
+    delivered = [t for t in shipping if t.fate in ("ON_TIME", "SHIPPED_LATE")]
+    await after_delivery(w, delivered, rng, ensure_each=True)
     w.clock.advance(timedelta(days=7))  # past every deliver-by date (placement + 72 h + 6 days)
     late = [t for t in shipping if t.fate == "DELIVERED_LATE"]
     for t in late:
@@ -499,28 +504,61 @@ async def first_mile(w: World, shipping: list[Truth]) -> None:
                 await w.until(f"drop-off of {package_id}", dropped)
 
 
-async def after_delivery(w: World, delivered: list[Truth], rng: random.Random) -> None:
-    """Some buyers return one unit (approved, shipped back, received, refunded); some review."""
-    for t in delivered:
+async def ship_replacement(w: World, t: Truth, request_id: str) -> None:
+    """The seller ships the replacement package fulfillment planned for the exchange."""
+    seller = w.seller(t.seller_id)
+
+    async def planned() -> Any:
+        r = await w.http["fulfillment"].get(f"/v1/orders/{t.order_id}/packages", headers=seller)
+        found = [p for p in r.json()["packages"] if p["replacement_for"] == request_id]
+        return found[0] if found else None
+
+    package = await w.until(f"replacement package of {t.order_id}", planned)
+    handover = SELLERS[t.seller_id][1]
+    await w.call(
+        "fulfillment",
+        "POST",
+        f"/v1/packages/{package['package_id']}/ship",
+        seller,
+        {"handover": handover},
+    )
+    t.replacements += 1
+
+
+async def after_delivery(
+    w: World, delivered: list[Truth], rng: random.Random, ensure_each: bool = False
+) -> None:
+    """Some buyers return one unit (approved, shipped back, received, refunded) or exchange it
+    (the seller ships the replacement); some review."""
+    for i, t in enumerate(delivered):
         buyer = w.token("buyer", t.buyer_id)
         seller = w.seller(t.seller_id)
-        if rng.random() < 0.25:
+        roll = rng.random()
+        if ensure_each and i < 2:  # even a small run has one exchange and one return
+            roll = (0.05, 0.2)[i]
+        if roll < 0.3:
+            exchange = roll < 0.1
             sku = sorted(t.unit_prices)[0]
+            kind = "EXCHANGE" if exchange else "RETURN_AND_REFUND"
 
-            async def opened(t: Truth = t, sku: str = sku) -> Any:
+            reason = "WRONG_ITEM" if exchange else "DAMAGED"
+
+            async def opened(
+                t: Truth = t, sku: str = sku, kind: str = kind, reason: str = reason
+            ) -> Any:
                 r = await w.http["aftersales"].post(
                     "/v1/aftersales/requests",
                     headers=w.token("buyer", t.buyer_id),
                     json={
                         "order_id": t.order_id,
-                        "type": "RETURN_AND_REFUND",
+                        "type": kind,
                         "items": [{"sku": sku, "quantity": 1}],
-                        "reason_code": "DAMAGED",
+                        "reason_code": reason,
                     },
                 )
                 return r.json() if r.status_code == 201 else None
 
-            request = await w.until(f"return of {t.order_id}", opened)
+            request = await w.until(f"{kind} of {t.order_id}", opened)
             rid = request["request_id"]
             base = f"/v1/aftersales/requests/{rid}"
             await w.call("aftersales", "POST", f"{base}/approve", seller)
@@ -534,7 +572,10 @@ async def after_delivery(w: World, delivered: list[Truth], rng: random.Random) -
             done = await w.call(
                 "aftersales", "POST", f"{base}/receive", seller, {"condition": "AS_EXPECTED"}
             )
-            t.returned_unit = done["refunded"]["amount"]
+            if exchange:
+                await ship_replacement(w, t, rid)
+            else:
+                t.returned_unit = done["refunded"]["amount"]
         if rng.random() < 0.7:
             rating = rng.randint(1, 5)
 

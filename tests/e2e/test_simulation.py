@@ -16,3 +16,4 @@ async def test_a_small_simulated_day_matches_its_ground_truth(infra: Infra) -> N
     assert differences == []
     assert {t.final_status for t in truths} >= {"CANCELLED", "COMPLETED"}
     assert any(t.returned_unit for t in truths) and any(t.rating for t in truths)
+    assert any(t.replacements for t in truths)  # an exchange shipped its replacement
