@@ -66,12 +66,16 @@ class ConsumerRunner:
         name: str,
         topics: list[str],
         handlers: Mapping[str, Handler],
+        batched: bool = False,
+        before_commit: Callable[[AsyncConnection], Awaitable[None]] | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.name = name
         self.topics = topics
         self.handlers = handlers
+        self.batched = batched
+        self.before_commit = before_commit
         self.consumer: AIOKafkaConsumer | None = None
         self.applied = 0
         self.seen = 0
@@ -91,8 +95,46 @@ class ConsumerRunner:
             context.correlation_id.set(envelope.correlation_id)
             context.causation_id.set(str(envelope.event_id))
             await handler(conn, envelope)
+            if self.before_commit is not None:
+                await self.before_commit(conn)
         self.applied += 1
         return True
+
+    async def process_batch(self, messages: list[Message]) -> None:
+        """Apply a poll's records of one partition. Batched, they share one transaction (one
+        commit, and one `before_commit`, instead of one per event: for projections); if
+        anything in it fails, it is rolled back whole and the records go one by one, with
+        retries and dead letters."""
+        if not self.batched or len(messages) < 2:
+            for message in messages:
+                await self.process(message)
+            return
+        try:
+            envelopes = [Envelope.model_validate_json(m.value) for m in messages]
+            applied = 0
+            async with self.db.transaction() as conn:
+                for envelope in envelopes:
+                    handler = self.handlers.get(envelope.event_type) or self.handlers.get(ANY_EVENT)
+                    if handler is None:
+                        continue
+                    claim = {"consumer": self.name, "event_id": envelope.event_id}
+                    if (await conn.execute(_CLAIM, claim)).first() is None:
+                        continue
+                    context.correlation_id.set(envelope.correlation_id)
+                    context.causation_id.set(str(envelope.event_id))
+                    await handler(conn, envelope)
+                    applied += 1
+                if self.before_commit is not None:
+                    await self.before_commit(conn)
+        except Exception as exc:
+            log.warning("batch failed, applying one by one", consumer=self.name, error=repr(exc))
+            for message in messages:
+                await self.process(message)
+            return
+        self.seen += len(messages)
+        self.applied += applied
+        metrics.CONSUMED.labels(self.name, "applied").inc(applied)
+        metrics.CONSUMED.labels(self.name, "duplicate").inc(len(messages) - applied)
 
     async def process(self, message: Message) -> None:
         """Apply with bounded retries; park the event when it still fails."""
@@ -195,8 +237,8 @@ class ConsumerRunner:
             while not stop.is_set():
                 batch = await self.consumer.getmany(timeout_ms=200, max_records=200)
                 for records in batch.values():
-                    for record in records:
-                        await self.process(
+                    await self.process_batch(
+                        [
                             Message(
                                 topic=record.topic,
                                 partition=record.partition,
@@ -204,7 +246,9 @@ class ConsumerRunner:
                                 key=record.key.decode() if record.key else None,
                                 value=record.value.decode() if record.value else "",
                             )
-                        )
+                            for record in records
+                        ]
+                    )
                 if batch:
                     await self._commit()
         finally:

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.clock import Clock, clock_for_speed
 from shared.consumer import ConsumerRunner, Handler
@@ -43,11 +44,17 @@ class ServiceRuntime:
         return self.clock.now()
 
     def add_consumer(
-        self, name: str, from_services: list[str], handlers: Mapping[str, Handler]
+        self,
+        name: str,
+        from_services: list[str],
+        handlers: Mapping[str, Handler],
+        batched: bool = False,
+        before_commit: Callable[[AsyncConnection], Awaitable[None]] | None = None,
     ) -> ConsumerRunner:
         group = f"{self.settings.kafka_topic_prefix}shopflow.{self.service}.{name}"
+        topics = [self.settings.topic(s) for s in from_services]
         runner = ConsumerRunner(
-            self.db, self.settings, group, [self.settings.topic(s) for s in from_services], handlers
+            self.db, self.settings, group, topics, handlers, batched, before_commit
         )
         self.consumers[group] = runner
         return runner

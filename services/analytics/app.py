@@ -26,7 +26,11 @@ def create_analytics_app(
     policy = analytics_settings or AnalyticsSettings()
     analytics_service = AnalyticsService(runtime, policy.pickup_window)
     analytics_service.runner = runtime.add_consumer(
-        "projections", list(SOURCES), projection_handlers(analytics_service)
+        "projections",
+        list(SOURCES),
+        projection_handlers(analytics_service),
+        batched=True,
+        before_commit=analytics_service.refresh_pending,
     )
     runtime.startup.append(analytics_service.abandon_interrupted_rebuild)
     app = create_app(

@@ -29,6 +29,7 @@ class AnalyticsService:
         self.runtime = runtime
         self.pickup_window = pickup_window
         self.runner: ConsumerRunner | None = None
+        self.pending: set[uuid.UUID] = set()  # orders to refresh before the commit
 
     async def abandon_interrupted_rebuild(self) -> None:
         """A rebuild does not survive a restart: its half-built generation is dropped."""
@@ -44,13 +45,20 @@ class AnalyticsService:
     # -- applying ----------------------------------------------------------------------------
 
     async def apply(self, conn: AsyncConnection, envelope: Envelope) -> None:
-        """Keep the event, count it, and refresh its order's view in every live generation."""
+        """Keep the event and count it; its order's view is refreshed before the commit
+        (`refresh_pending`), once per order however many of its events the batch holds."""
         topic = envelope.producer
         if not await views.receive(conn, topic, envelope):
             return
         await views.count_progress(conn, topic, envelope.occurred_at)
         if envelope.order_id is not None:
-            await self.refresh(conn, envelope.order_id)
+            self.pending.add(envelope.order_id)
+
+    async def refresh_pending(self, conn: AsyncConnection) -> None:
+        """Refold, in every live generation, the orders whose events this transaction kept."""
+        pending, self.pending = sorted(self.pending), set()
+        for order_id in pending:
+            await self.refresh(conn, order_id)
 
     async def refresh(
         self, conn: AsyncConnection, order_id: uuid.UUID, generation: int | None = None

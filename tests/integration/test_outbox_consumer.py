@@ -105,9 +105,11 @@ async def applied_count(db: Database) -> int:
         return (await conn.execute(text("SELECT count(*) FROM applied"))).scalar_one()
 
 
-def runner_for(settings: Settings, db: Database, group: str, handler=record) -> ConsumerRunner:
+def runner_for(
+    settings: Settings, db: Database, group: str, handler=record, batched: bool = False, **kw
+) -> ConsumerRunner:
     return ConsumerRunner(
-        db, settings, group, [settings.topic("order")], {"OrderCompleted": handler}
+        db, settings, group, [settings.topic("order")], {"OrderCompleted": handler}, batched, **kw
     )
 
 
@@ -231,7 +233,11 @@ async def test_consumer_restarted_resumes_from_its_committed_offsets(env) -> Non
     assert await applied_count(db) == 10
 
 
-async def test_poison_event_is_parked_while_its_partition_proceeds_and_can_be_retried(env) -> None:
+@pytest.mark.parametrize("batched", [False, True], ids=["one-by-one", "batched"])
+async def test_poison_event_is_parked_while_its_partition_proceeds_and_can_be_retried(
+    env, batched: bool
+) -> None:
+    """Batched or not, the same outcome: a failing batch is redone one record at a time."""
     settings, db, store = env
     order_id = uuid.uuid4()
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers())
@@ -265,7 +271,7 @@ async def test_poison_event_is_parked_while_its_partition_proceeds_and_can_be_re
             raise RuntimeError("cannot apply this one")
         await record(conn, envelope)
 
-    runner = runner_for(settings, db, f"{settings.kafka_topic_prefix}g-poison", handler)
+    runner = runner_for(settings, db, f"{settings.kafka_topic_prefix}g-poison", handler, batched)
     await run_until(runner, lambda: runner.seen >= 6)
     assert await applied_count(db) == 4
     async with db.connect() as conn:
@@ -285,6 +291,27 @@ async def test_poison_event_is_parked_while_its_partition_proceeds_and_can_be_re
     assert await applied_count(db) == 5
     again = await runner.retry_dead_letter(parked[1].id)
     assert again["resolved"] is False
+
+
+async def test_a_batched_runner_commits_a_poll_at_once_with_one_before_commit(env) -> None:
+    settings, db, store = env
+    ids = await append_orders(db, store, orders=2, versions=6)
+    relay = OutboxRelay(db, settings, "order", {settings.topic("order")})
+    await relay.start()
+    while await relay.relay_once():
+        pass
+    await relay.stop()
+    calls = []
+
+    async def before_commit(conn: AsyncConnection) -> None:
+        calls.append((await conn.execute(text("SELECT count(*) FROM applied"))).scalar_one())
+
+    group = f"{settings.kafka_topic_prefix}g-batched"
+    runner = runner_for(settings, db, group, batched=True, before_commit=before_commit)
+    await run_until(runner, lambda: runner.applied >= 12)
+    assert await applied_count(db) == 12 == runner.applied and len(ids) == 2
+    assert len(calls) < 12  # once per batch, inside its transaction (it sees the batch's rows)
+    assert calls[-1] == 12
 
 
 async def test_a_rebalance_while_events_flow_loses_nothing_and_applies_each_once(env) -> None:
