@@ -83,22 +83,33 @@ class ConsumerRunner:
     async def apply(self, envelope: Envelope) -> bool:
         """Run the handler once for this event; False if the inbox had it already or no
         handler wants it."""
-        handler = self.handlers.get(envelope.event_type) or self.handlers.get(ANY_EVENT)
-        if handler is None:
-            return False
+        applied = await self._apply_all([envelope])
+        self.applied += applied
+        return applied > 0
+
+    async def _apply_all(self, envelopes: list[Envelope]) -> int:
+        """In one transaction: claim each event in the inbox and run its handler (a claimed
+        one was applied before), then `before_commit`. Returns how many were applied."""
+        wanted = [
+            (envelope, handler)
+            for envelope in envelopes
+            if (handler := self.handlers.get(envelope.event_type) or self.handlers.get(ANY_EVENT))
+        ]
+        if not wanted:
+            return 0
+        applied = 0
         async with self.db.transaction() as conn:
-            claimed = await conn.execute(
-                _CLAIM, {"consumer": self.name, "event_id": envelope.event_id}
-            )
-            if claimed.first() is None:
-                return False
-            context.correlation_id.set(envelope.correlation_id)
-            context.causation_id.set(str(envelope.event_id))
-            await handler(conn, envelope)
-            if self.before_commit is not None:
+            for envelope, handler in wanted:
+                claim = {"consumer": self.name, "event_id": envelope.event_id}
+                if (await conn.execute(_CLAIM, claim)).first() is None:
+                    continue
+                context.correlation_id.set(envelope.correlation_id)
+                context.causation_id.set(str(envelope.event_id))
+                await handler(conn, envelope)
+                applied += 1
+            if applied and self.before_commit is not None:
                 await self.before_commit(conn)
-        self.applied += 1
-        return True
+        return applied
 
     async def process_batch(self, messages: list[Message]) -> None:
         """Apply a poll's records of one partition. Batched, they share one transaction (one
@@ -110,22 +121,9 @@ class ConsumerRunner:
                 await self.process(message)
             return
         try:
-            envelopes = [Envelope.model_validate_json(m.value) for m in messages]
-            applied = 0
-            async with self.db.transaction() as conn:
-                for envelope in envelopes:
-                    handler = self.handlers.get(envelope.event_type) or self.handlers.get(ANY_EVENT)
-                    if handler is None:
-                        continue
-                    claim = {"consumer": self.name, "event_id": envelope.event_id}
-                    if (await conn.execute(_CLAIM, claim)).first() is None:
-                        continue
-                    context.correlation_id.set(envelope.correlation_id)
-                    context.causation_id.set(str(envelope.event_id))
-                    await handler(conn, envelope)
-                    applied += 1
-                if self.before_commit is not None:
-                    await self.before_commit(conn)
+            applied = await self._apply_all(
+                [Envelope.model_validate_json(m.value) for m in messages]
+            )
         except Exception as exc:
             log.warning("batch failed, applying one by one", consumer=self.name, error=repr(exc))
             for message in messages:

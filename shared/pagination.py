@@ -7,19 +7,14 @@ import base64
 import json
 import uuid
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any
 
-from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.problems import Problem
 
-T = TypeVar("T")
 MAX_LIMIT = 200
-
-
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    next_cursor: str | None = None
 
 
 def encode_cursor(at: datetime, key: uuid.UUID) -> str:
@@ -49,3 +44,31 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
 def next_cursor(rows: list[tuple[datetime, uuid.UUID]], limit: int) -> str | None:
     """Given up to limit + 1 sort keys, the cursor of the next page (None on the last)."""
     return encode_cursor(*rows[limit - 1]) if len(rows) > limit else None
+
+
+async def keyset_page(
+    conn: AsyncConnection,
+    table: str,
+    sort: tuple[str, str],
+    where: list[str],
+    params: dict[str, Any],
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of a table's `doc` column, ordered by `sort` (a timestamp and an id column),
+    after `cursor`; `where` conditions use named `params`."""
+    at, key = sort
+    conditions = list(where)
+    values = {**params, "limit": limit + 1}
+    position = decode_cursor(cursor)
+    if position is not None:
+        conditions.append(f"({at}, {key}) > (:after_at, :after_key)")
+        values["after_at"], values["after_key"] = position
+    sql = (
+        f"SELECT {at}, {key}, doc FROM {table} "
+        f"{'WHERE ' + ' AND '.join(conditions) if conditions else ''} "
+        f"ORDER BY {at}, {key} LIMIT :limit"
+    )
+    rows = (await conn.execute(text(sql), values)).all()
+    keys: list[tuple[datetime, uuid.UUID]] = [(r[0], r[1]) for r in rows]
+    return [dict(r[2]) for r in rows[:limit]], next_cursor(keys, limit)

@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 from fastapi import FastAPI
 
 from shared import embedded
+from shared.clock import SimulatedClock
 from shared.migrations import upgrade
 from shared.serve import BackgroundServer, serve_in_background
 from shared.settings import Settings
@@ -137,6 +139,33 @@ async def serve_app() -> AsyncIterator[Callable[[FastAPI], Awaitable[BackgroundS
     yield start
     for server in servers:
         await server.stop()
+
+
+AppFactory = Callable[[Settings, SimulatedClock], FastAPI]
+
+
+@pytest.fixture
+async def serve_services(infra: Infra, serve_app):  # type: ignore[no-untyped-def]
+    """Start services together: one simulated clock, one topic namespace, a database each
+    (`(factory, database_url)` pairs). Returns their clients (closed after the test) and
+    their settings, in the order given."""
+    clients: list[httpx.AsyncClient] = []
+
+    async def start(
+        clock: SimulatedClock, *apps: tuple[AppFactory, str]
+    ) -> tuple[list[httpx.AsyncClient], list[Settings]]:
+        prefix = f"t{uuid.uuid4().hex[:8]}."
+        settings = [make_settings(infra, db, kafka_topic_prefix=prefix) for _, db in apps]
+        started = []
+        for (factory, _), service_settings in zip(apps, settings, strict=True):
+            server = await serve_app(factory(service_settings, clock))
+            started.append(httpx.AsyncClient(base_url=server.base_url, timeout=20))
+        clients.extend(started)
+        return started, settings
+
+    yield start
+    for client in clients:
+        await client.aclose()
 
 
 async def eventually(check, within: float = 20.0, interval: float = 0.05):  # type: ignore[no-untyped-def]

@@ -119,10 +119,6 @@ class Ledger:
     cases: Mapping[uuid.UUID, Case] = field(default_factory=dict)
     review: Review | None = None
 
-    @property
-    def open_cases(self) -> int:
-        return sum(1 for c in self.cases.values() if c.status in OPEN)
-
     def claimed(self, sku: str, besides: uuid.UUID | None = None) -> int:
         """Units of the SKU in requests that still claim them (not rejected or closed
         without a refund), leaving out the request `besides`."""

@@ -6,7 +6,6 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -17,7 +16,7 @@ from services.aftersales.schemas import ComplaintOut, RequestOut
 from shared.events import Envelope
 from shared.events.aftersales import ReviewPosted
 from shared.events.fulfillment import ReadyToShip
-from shared.pagination import decode_cursor, next_cursor
+from shared.pagination import keyset_page
 
 
 async def project_ledger(conn: AsyncConnection, ledger: Ledger, events: Sequence[Envelope]) -> None:
@@ -155,30 +154,18 @@ class Owner:
 async def _page(
     conn: AsyncConnection,
     table: str,
-    at_column: str,
-    key_column: str,
+    sort: tuple[str, str],
     owner: Owner,
     filters: dict[str, Any],
     limit: int,
     cursor: str | None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     where = [f"{column} = :{column}" for column in filters]
-    params: dict[str, Any] = {**filters, "limit": limit + 1}
+    params = dict(filters)
     if owner.column is not None:
         where.append(f"{owner.column} = :owner")
         params["owner"] = owner.value
-    position = decode_cursor(cursor)
-    if position is not None:
-        where.append(f"({at_column}, {key_column}) > (:after_at, :after_key)")
-        params["after_at"], params["after_key"] = position
-    sql = (
-        f"SELECT {at_column}, {key_column}, doc FROM {table} "
-        f"{'WHERE ' + ' AND '.join(where) if where else ''} "
-        f"ORDER BY {at_column}, {key_column} LIMIT :limit"
-    )
-    rows = (await conn.execute(text(sql), params)).all()
-    keys: list[tuple[datetime, uuid.UUID]] = [(r[0], r[1]) for r in rows]
-    return [r[2] for r in rows[:limit]], next_cursor(keys, limit)
+    return await keyset_page(conn, table, sort, where, params, limit, cursor)
 
 
 async def requests(
@@ -195,7 +182,7 @@ async def requests(
     if status is not None:
         filters["status"] = status
     return await _page(
-        conn, "requests", "requested_at", "request_id", owner, filters, limit, cursor
+        conn, "requests", ("requested_at", "request_id"), owner, filters, limit, cursor
     )
 
 
@@ -204,5 +191,5 @@ async def complaints(
 ) -> tuple[list[dict[str, Any]], str | None]:
     filters: dict[str, Any] = {"status": status} if status else {}
     return await _page(
-        conn, "complaints", "filed_at", "complaint_id", owner, filters, limit, cursor
+        conn, "complaints", ("filed_at", "complaint_id"), owner, filters, limit, cursor
     )

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.events import Envelope
-from shared.pagination import decode_cursor, next_cursor
+from shared.pagination import keyset_page
 
 
 async def receive(conn: AsyncConnection, topic: str, envelope: Envelope) -> bool:
@@ -172,7 +172,7 @@ async def views(
     before it, overdue pickups, or open after-sales cases."""
     where = ["generation = (SELECT generation FROM generations WHERE status = 'ACTIVE')"]
     where.append("created_at IS NOT NULL")
-    params: dict[str, Any] = {"limit": limit + 1}
+    params: dict[str, Any] = {}
     for column, value, op in (
         ("seller_id", seller_id, "="),
         ("status", status, "="),
@@ -188,21 +188,8 @@ async def views(
             ":soon) OR pickup_overdue OR open_cases > 0)"
         )
         params["soon"] = needs_action_before
-    position = decode_cursor(cursor)
-    if position is not None:
-        where.append("(created_at, order_id) > (:after_at, :after_id)")
-        params["after_at"], params["after_id"] = position
-    rows = (
-        await conn.execute(
-            text(
-                f"SELECT created_at, order_id, doc FROM order_views WHERE {' AND '.join(where)} "
-                "ORDER BY created_at, order_id LIMIT :limit"
-            ),
-            params,
-        )
-    ).all()
-    keys: list[tuple[datetime, uuid.UUID]] = [(r.created_at, r.order_id) for r in rows]
-    return [dict(r.doc) for r in rows[:limit]], next_cursor(keys, limit)
+    sort = ("created_at", "order_id")
+    return await keyset_page(conn, "order_views", sort, where, params, limit, cursor)
 
 
 async def facts_cores(

@@ -63,9 +63,9 @@ async def schedule_for(
             case AftersalesCaseRecorded(open=False) if (
                 state.status == "DELIVERED" and not state.open_cases and state.delivered_at
             ):
-                # the last case closed: complete when due, or at once if that time has passed
-                # (an auto-complete that fired while the case was open is armed again)
-                due = max(state.delivered_at + policy.auto_complete_after, event.at)
+                # the last case closed: complete when due; an auto-complete that fired while
+                # the case was open is armed again (and fires at once)
+                due = state.delivered_at + policy.auto_complete_after
                 await schedule(conn, AUTO_COMPLETE, order, due)
 
 

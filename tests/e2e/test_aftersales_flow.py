@@ -17,26 +17,20 @@ from services.aftersales.app import create_aftersales_app
 from services.fulfillment.app import create_fulfillment_app
 from services.order.app import create_order_app
 from shared.clock import SimulatedClock
-from tests.conftest import eventually, make_settings
+from tests.conftest import eventually
 from tests.e2e.journeys import BOOK, PEN, Journey, auth
 
 
 @pytest.fixture
-async def services(infra, order_db, fulfillment_db, aftersales_db, serve_app):
+async def services(order_db, fulfillment_db, aftersales_db, serve_services):
     clock = SimulatedClock(start=datetime(2026, 11, 2, 9, tzinfo=UTC))
-    order_settings = make_settings(infra, order_db)
-    prefix = order_settings.kafka_topic_prefix
-    fulfillment_settings = make_settings(infra, fulfillment_db, kafka_topic_prefix=prefix)
-    aftersales_settings = make_settings(infra, aftersales_db, kafka_topic_prefix=prefix)
-    servers = [
-        await serve_app(create_order_app(order_settings, clock)),
-        await serve_app(create_fulfillment_app(fulfillment_settings, clock)),
-        await serve_app(create_aftersales_app(aftersales_settings, clock)),
-    ]
-    clients = [httpx.AsyncClient(base_url=s.base_url, timeout=20) for s in servers]
-    yield Journey(*clients, clock, order_settings.effective_jwt_secret, fulfillment_settings)
-    for client in clients:
-        await client.aclose()
+    clients, settings = await serve_services(
+        clock,
+        (create_order_app, order_db),
+        (create_fulfillment_app, fulfillment_db),
+        (create_aftersales_app, aftersales_db),
+    )
+    return Journey(*clients, clock, settings[0].effective_jwt_secret, settings[1])
 
 
 async def test_a_return_after_delivery_ends_in_the_right_refund_shown_on_the_order(

@@ -16,7 +16,7 @@ from services.analytics.app import create_analytics_app
 from services.fulfillment.app import create_fulfillment_app
 from services.order.app import create_order_app
 from shared.clock import SimulatedClock
-from tests.conftest import eventually, make_settings
+from tests.conftest import eventually
 from tests.e2e.journeys import Journey, planned_packages
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -24,26 +24,19 @@ OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 
 
 @pytest.fixture
-async def shop(infra, order_db, fulfillment_db, aftersales_db, analytics_db, serve_app):
+async def shop(order_db, fulfillment_db, aftersales_db, analytics_db, serve_services):
     """All services but pickup on one simulated clock, and a seller's day of orders: one
     delivered and reviewed 2 stars, one shipped after its dispatch deadline, one waiting past
     its deadline."""
     clock = SimulatedClock(start=datetime(2026, 11, 2, 9, tzinfo=UTC))
-    base = make_settings(infra, order_db)
-    prefix = base.kafka_topic_prefix
-    apps = [
-        create_order_app(base, clock),
-        create_fulfillment_app(
-            make_settings(infra, fulfillment_db, kafka_topic_prefix=prefix), clock
-        ),
-        create_aftersales_app(
-            make_settings(infra, aftersales_db, kafka_topic_prefix=prefix), clock
-        ),
-        create_analytics_app(make_settings(infra, analytics_db, kafka_topic_prefix=prefix), clock),
-    ]
-    servers = [await serve_app(app) for app in apps]
-    clients = [httpx.AsyncClient(base_url=s.base_url, timeout=20) for s in servers]
-    j = Journey(*clients[:3], clock, base.effective_jwt_secret, base)
+    clients, settings = await serve_services(
+        clock,
+        (create_order_app, order_db),
+        (create_fulfillment_app, fulfillment_db),
+        (create_aftersales_app, aftersales_db),
+        (create_analytics_app, analytics_db),
+    )
+    j = Journey(*clients[:3], clock, settings[0].effective_jwt_secret, settings[1])
     analytics = clients[3]
     seller_id = "shop-dash"
 
@@ -71,9 +64,7 @@ async def shop(infra, order_db, fulfillment_db, aftersales_db, analytics_db, ser
             json={"handover": "PICKUP"},
         )
         assert r.status_code == 200 and r.json()["tracking_number"], r.text
-    yield j, analytics, seller_id, {"delivered": delivered, "late": late, "waiting": waiting}
-    for client in clients:
-        await client.aclose()
+    return j, analytics, seller_id, {"delivered": delivered, "late": late, "waiting": waiting}
 
 
 async def metrics_when(analytics: httpx.AsyncClient, j: Journey, seller_id: str, check) -> dict:  # type: ignore[no-untyped-def]

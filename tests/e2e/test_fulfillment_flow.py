@@ -20,7 +20,7 @@ from shared.clock import SimulatedClock
 from shared.events import Envelope
 from shared.events.pickup import DispatchDeadlineExtended
 from shared.signatures import sign
-from tests.conftest import eventually, make_settings
+from tests.conftest import eventually
 from tests.e2e.journeys import pay, planned_packages
 
 VN_ADDRESS = {
@@ -34,22 +34,12 @@ VN_ADDRESS = {
 
 
 @pytest.fixture
-async def services(infra, order_db, fulfillment_db, serve_app):
+async def services(order_db, fulfillment_db, serve_services):
     clock = SimulatedClock(start=datetime(2026, 11, 2, 9, tzinfo=UTC))
-    order_settings = make_settings(infra, order_db)
-    fulfillment_settings = make_settings(
-        infra, fulfillment_db, kafka_topic_prefix=order_settings.kafka_topic_prefix
+    clients, settings = await serve_services(
+        clock, (create_order_app, order_db), (create_fulfillment_app, fulfillment_db)
     )
-    order = await serve_app(create_order_app(order_settings, clock))
-    fulfillment = await serve_app(create_fulfillment_app(fulfillment_settings, clock))
-    secret = order_settings.effective_jwt_secret
-    clients = (
-        httpx.AsyncClient(base_url=order.base_url, timeout=20),
-        httpx.AsyncClient(base_url=fulfillment.base_url, timeout=20),
-    )
-    yield clients, clock, secret, fulfillment_settings
-    for client in clients:
-        await client.aclose()
+    return tuple(clients), clock, settings[0].effective_jwt_secret, settings[1]
 
 
 def auth(secret: str, role: str, sub: str, **claims: str) -> dict[str, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import httpx
 import pytest
@@ -16,7 +17,7 @@ from services.pickup.app import create_pickup_app
 from services.pickup.policy import PickupSettings
 from shared.auth import mint_token
 from shared.clock import SimulatedClock
-from tests.conftest import eventually, make_settings
+from tests.conftest import eventually
 from tests.e2e.journeys import pay, planned_packages
 
 ADDRESS = {
@@ -29,26 +30,18 @@ ADDRESS = {
 
 
 @pytest.fixture
-async def stack(infra, order_db, fulfillment_db, pickup_db, serve_app):
+async def stack(order_db, fulfillment_db, pickup_db, serve_services):
     clock = SimulatedClock(start=datetime(2026, 11, 2, 9, tzinfo=UTC))
-    order_settings = make_settings(infra, order_db)
-    prefix = order_settings.kafka_topic_prefix
-    apps = [
-        create_order_app(order_settings, clock),
-        create_fulfillment_app(
-            make_settings(infra, fulfillment_db, kafka_topic_prefix=prefix), clock
-        ),
-        create_pickup_app(
-            make_settings(infra, pickup_db, kafka_topic_prefix=prefix),
-            clock,
-            PickupSettings(seed_default_providers=False),
-        ),
-    ]
-    servers = [await serve_app(app) for app in apps]
-    clients = [httpx.AsyncClient(base_url=s.base_url, timeout=20) for s in servers]
-    yield clients, clock, order_settings.effective_jwt_secret
-    for client in clients:
-        await client.aclose()
+    pickup = partial(
+        create_pickup_app, pickup_settings=PickupSettings(seed_default_providers=False)
+    )
+    clients, settings = await serve_services(
+        clock,
+        (create_order_app, order_db),
+        (create_fulfillment_app, fulfillment_db),
+        (pickup, pickup_db),
+    )
+    return clients, clock, settings[0].effective_jwt_secret
 
 
 def auth(secret: str, role: str, sub: str, **claims: str) -> dict[str, str]:
