@@ -8,7 +8,10 @@ records what it did, then checks the order service and the analytics projections
 that record: every order's final status, and every seller's GMV, refunds, LDR, VTR, OTDR,
 SFCR and NRR (numerators and denominators) must be exactly what it knows it did.
 
-Fates are drawn from a seeded random mix, so a run is reproducible.
+Fates are drawn from a seeded random mix, so a run is reproducible. Mid-run the platform
+moves Springfield's pickup from SPX to GHN: orders placed on the day before the cutover or on
+its day (Springfield's calendar) get their dispatch deadline extended, labels printed after the
+cutover are GHN's, and the record counts lateness against each order's own deadline.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from fastapi import FastAPI
@@ -38,7 +42,15 @@ from shared.serve import BackgroundServer, serve_in_background
 from shared.settings import Settings
 from shared.signatures import sign
 
-START = datetime(2026, 11, 2, 8, tzinfo=UTC)
+START = datetime(2026, 11, 2, 5, 35, tzinfo=UTC)  # 23:35 the day before, in Springfield
+# Orders are placed over 50 minutes, across Springfield's midnight, so no buyer's 60-minute
+# remorse window ends (and no order is placed) before the clock jumps past them all.
+PLACING = timedelta(minutes=50)
+SWITCH_ZONE = "America/Chicago"
+CUTOVER = datetime(2026, 11, 3, 18, tzinfo=UTC)  # noon in Springfield: SPX hands over to GHN
+SWITCH_EXTENSION = timedelta(hours=72)
+DISPATCH_SLA = timedelta(hours=72)
+DELIVER_BY_AFTER_DISPATCH = timedelta(days=6)
 SERVICES = ("order", "fulfillment", "pickup", "aftersales", "analytics")
 FATES = {  # fate: weight
     "ABANDONED": 1,
@@ -62,6 +74,7 @@ SELLERS = {  # seller: (warehouse city, expected handover) Springfield is in SPX
     "sim-shop-dropoff": ("Portland", "DROP_OFF"),
 }
 PRODUCTS = {"MUG": 1500, "TEE": 2500}
+SWITCHED_CITY = "Springfield"
 
 
 @dataclass
@@ -72,6 +85,8 @@ class Truth:
     seller_id: str
     buyer_id: str
     fate: str
+    created_at: datetime
+    extended: bool  # its seller's region switched provider around its creation
     total: int = 0
     unit_prices: dict[str, int] = field(default_factory=dict)
     package_ids: list[str] = field(default_factory=list)
@@ -82,6 +97,19 @@ class Truth:
     returned_unit: int = 0  # refund of a one-unit return
     replacements: int = 0  # packages shipped for an exchange (platform tracking: valid)
     failed_attempt: bool = False
+    placed_at: datetime | None = None
+    shipped_late: bool = False
+    delivered_late: bool = False
+
+    @property
+    def dispatch_deadline(self) -> datetime:
+        assert self.placed_at is not None
+        extension = SWITCH_EXTENSION if self.extended else timedelta()
+        return self.placed_at + DISPATCH_SLA + extension
+
+    @property
+    def deliver_by(self) -> datetime:
+        return self.dispatch_deadline + DELIVER_BY_AFTER_DISPATCH
 
     @property
     def paid(self) -> bool:
@@ -119,16 +147,13 @@ def expected_metrics(truths: list[Truth]) -> dict[str, dict[str, Any]]:
             "orders": len(mine),
             "gmv": sum(t.total for t in paid),
             "refunds": sum(t.refunded for t in mine),
-            "late_dispatch_rate": (
-                sum(t.fate == "SHIPPED_LATE" for t in shipped),
-                len(shipped),
-            ),
+            "late_dispatch_rate": (sum(t.shipped_late for t in shipped), len(shipped)),
             "valid_tracking_rate": (
                 sum(t.valid_tracking for t in packages) + sum(t.replacements for t in mine),
                 len(packages) + sum(t.replacements for t in mine),
             ),
             "on_time_delivery_rate": (
-                sum(t.fate in ("ON_TIME", "SHIPPED_LATE") for t in shipped),
+                sum(t.delivered and not t.delivered_late for t in shipped),
                 len(shipped),
             ),
             "seller_fault_cancellation_rate": (
@@ -182,6 +207,11 @@ class World:
         if r.status_code not in expect:
             raise RuntimeError(f"{method} {service}{path} answered {r.status_code}: {r.text}")
         return r.json() if r.content else None
+
+    async def deliver(self, t: Truth) -> None:
+        for carrier, number in t.tracking.values():
+            await self.carrier_event(carrier, number, "DELIVERED")
+        t.delivered_late = self.clock.now() > t.deliver_by
 
     async def carrier_event(self, carrier: str, tracking_number: str, status: str) -> None:
         self.clock.advance(timedelta(seconds=1))  # each report a moment after the one before
@@ -344,11 +374,15 @@ async def run_day(
     await set_up_sellers(w)
     truths: list[Truth] = []
     for i, fate in enumerate(fates):
+        if i == orders // 2:  # mid-run: orders before it are extended at once, later ones as made
+            await schedule_switch(w)
+        w.clock.advance(PLACING / orders)
         seller_id = rng.choice(list(SELLERS))
         buyer_id = f"sim-buyer-{i % 7}"
         lines = [
             {"sku": sku, "quantity": rng.randint(1, 2)} for sku in rng.sample(list(PRODUCTS), 2)
         ]
+        created_at = w.clock.now()
         order = await w.call(
             "order",
             "POST",
@@ -361,7 +395,15 @@ async def run_day(
                 "payment_method": "CARD",
             },
         )
-        truth = Truth(order["order_id"], seller_id, buyer_id, fate, total=order["total"]["amount"])
+        truth = Truth(
+            order["order_id"],
+            seller_id,
+            buyer_id,
+            fate,
+            created_at,
+            extended=switch_extends(seller_id, created_at),
+            total=order["total"]["amount"],
+        )
         truth.unit_prices = {i["sku"]: i["unit_price"]["amount"] for i in order["items"]}
         truths.append(truth)
         buyer = w.token("buyer", buyer_id)
@@ -381,10 +423,14 @@ async def run_day(
                 buyer,
                 {"reason_code": "CHANGED_MIND"},
             )
+    if orders < 2:
+        await schedule_switch(w)
     step()
 
     w.clock.advance(timedelta(hours=1, seconds=1))  # unpaid timeouts and remorse windows end
     live = [t for t in truths if t.fate not in ("ABANDONED", "REMORSE")]
+    for t in live:
+        t.placed_at = w.clock.now()  # the order service places them as the clock gets here
     for t in live:
 
         async def planned(t: Truth = t) -> Any:
@@ -427,14 +473,19 @@ async def run_day(
             )
             t.handover = body["handover"]
             t.tracking[package_id] = (shipped["carrier"], shipped["tracking_number"])
+        t.shipped_late = w.clock.now() > t.dispatch_deadline
 
     shipping = [t for t in truths if t.shipped]
     for t in shipping:
         if t.fate != "SHIPPED_LATE":
-            await ship(t)
-    w.clock.advance(timedelta(hours=73))  # past the 72 h dispatch deadline
+            await ship(t)  # before the cutover: SPX labels
+    w.clock.advance(timedelta(hours=73))  # past the 72 h dispatch deadline, and the cutover
     for t in shipping:
-        if t.fate == "SHIPPED_LATE":
+        if t.fate == "SHIPPED_LATE" and not t.extended:
+            await ship(t)
+    w.clock.advance(SWITCH_EXTENSION)  # past the extended deadlines
+    for t in shipping:
+        if t.fate == "SHIPPED_LATE" and t.extended:
             await ship(t)
     step()
 
@@ -446,18 +497,17 @@ async def run_day(
             await w.carrier_event(carrier, number, "IN_TRANSIT")
             if t.fate == "LOST":
                 await w.carrier_event(carrier, number, "LOST")
-            elif t.fate != "DELIVERED_LATE":
-                if rng.random() < 0.2:
-                    t.failed_attempt = True
-                    await w.carrier_event(carrier, number, "DELIVERY_FAILED")
-                await w.carrier_event(carrier, number, "DELIVERED")
+            elif t.fate != "DELIVERED_LATE" and rng.random() < 0.2:
+                t.failed_attempt = True
+                await w.carrier_event(carrier, number, "DELIVERY_FAILED")
+        if t.fate in ("ON_TIME", "SHIPPED_LATE"):
+            await w.deliver(t)
     delivered = [t for t in shipping if t.fate in ("ON_TIME", "SHIPPED_LATE")]
     await after_delivery(w, delivered, rng, ensure_each=True)
     w.clock.advance(timedelta(days=7))  # past every deliver-by date (placement + 72 h + 6 days)
     late = [t for t in shipping if t.fate == "DELIVERED_LATE"]
     for t in late:
-        for carrier, number in t.tracking.values():
-            await w.carrier_event(carrier, number, "DELIVERED")
+        await w.deliver(t)
     await after_delivery(w, late, rng)
     step()
 
@@ -466,31 +516,72 @@ async def run_day(
     return truths
 
 
+async def schedule_switch(w: World) -> None:
+    """The platform moves Springfield from SPX to GHN at the cutover (an operator's call)."""
+    await w.call(
+        "pickup",
+        "POST",
+        "/v1/provider-switches",
+        w.token("operator", "sim-ops"),
+        {
+            "country": "US",
+            "city": SWITCHED_CITY,
+            "to_provider": "GHN",
+            "cutover_at": CUTOVER.isoformat(),
+            "timezone": SWITCH_ZONE,
+            "sla_extension_hours": int(SWITCH_EXTENSION.total_seconds() // 3600),
+        },
+    )
+
+
+def switch_extends(seller_id: str, created_at: datetime) -> bool:
+    """The rule, as the simulator knows it: orders of the switched region created on the day
+    before or the day of the cutover (its local calendar) get the extension."""
+    zone = ZoneInfo(SWITCH_ZONE)
+    day = created_at.astimezone(zone).date()
+    cutover_day = CUTOVER.astimezone(zone).date()
+    in_region = SELLERS[seller_id][0] == SWITCHED_CITY
+    return in_region and cutover_day - timedelta(days=1) <= day <= cutover_day
+
+
 async def first_mile(w: World, shipping: list[Truth]) -> None:
     """Drivers take the day's runs and scan the parcels; the hub receives drop-offs."""
     operator = w.token("operator", "sim-hub")
     pickups = [t for t in shipping if t.handover == "PICKUP"]
     if pickups:
-        driver = w.token("driver", "sim-driver", provider="SPX")
+        # Labels printed before the cutover are SPX's runs, those after it GHN's.
+        drivers = {p: w.token("driver", f"sim-driver-{p}", provider=p) for p in ("SPX", "GHN")}
 
         async def awaited() -> Any:
-            runs = await w.call("pickup", "GET", "/v1/pickup-tasks", driver)
-            waiting = {p["package_id"] for run in runs["items"] for p in run["packages"]}
+            runs = {
+                p: await w.call("pickup", "GET", "/v1/pickup-tasks", d) for p, d in drivers.items()
+            }
+            waiting = {
+                p["package_id"]
+                for r in runs.values()
+                for run in r["items"]
+                for p in run["packages"]
+            }
             wanted = {p for t in pickups for p in t.package_ids}
             return runs if wanted <= waiting else None
 
         runs = await w.until("pickup runs with every parcel", awaited)
-        for run in runs["items"]:
-            await w.call(
-                "pickup",
-                "POST",
-                f"/v1/pickup-tasks/{run['task_id']}/driver",
-                driver,
-                {"driver_id": "sim-driver", "name": "Sim", "phone": "+1 555 0111"},
-            )
-        for t in pickups:
-            for package_id in t.package_ids:
-                await w.call("pickup", "POST", f"/v1/packages/{package_id}/pickup-scan", driver)
+        for provider, driver in drivers.items():
+            for run in runs[provider]["items"]:
+                await w.call(
+                    "pickup",
+                    "POST",
+                    f"/v1/pickup-tasks/{run['task_id']}/driver",
+                    driver,
+                    {"driver_id": f"sim-driver-{provider}", "name": "Sim", "phone": "+1 555 0111"},
+                )
+                for package in run["packages"]:
+                    await w.call(
+                        "pickup",
+                        "POST",
+                        f"/v1/packages/{package['package_id']}/pickup-scan",
+                        driver,
+                    )
     for t in shipping:
         if t.handover == "DROP_OFF":
             for package_id in t.package_ids:
@@ -620,6 +711,17 @@ async def check(w: World, truths: list[Truth], within: float = 120) -> list[str]
                 differences.append(
                     f"{t.order_id} ({t.fate}): {source} says {status}, expected {t.final_status}"
                 )
+        if t.placed_at is None:
+            continue
+        for source, deadline in (
+            ("order service", order["dispatch_deadline"]),
+            ("order view", view["dispatch_deadline"]),
+        ):
+            if deadline is None or datetime.fromisoformat(deadline) != t.dispatch_deadline:
+                differences.append(
+                    f"{t.order_id} (extended: {t.extended}): {source}'s dispatch deadline is "
+                    f"{deadline}, expected {t.dispatch_deadline.isoformat()}"
+                )
     window = {
         "from": (START - timedelta(days=1)).isoformat(),
         "to": (w.clock.now() + timedelta(days=1)).isoformat(),
@@ -658,7 +760,14 @@ def summary(truths: list[Truth], differences: list[str]) -> Table:
     for fate in FATES:
         status = {t.final_status for t in truths if t.fate == fate}
         table.add_row(fate, str(counts[fate]), ", ".join(sorted(status)) or "-")
-    table.caption = "ground truth: all match" if not differences else f"{len(differences)} differ"
+    extended = sum(t.extended for t in truths)
+    carriers = Counter(carrier for t in truths for carrier, _ in t.tracking.values())
+    labels = ", ".join(f"{c} {n}" for c, n in sorted(carriers.items()))
+    verdict = "ground truth: all match" if not differences else f"{len(differences)} differ"
+    table.caption = (
+        f"labels: {labels}; {extended} orders' dispatch deadline extended by the provider "
+        f"switch; {verdict}"
+    )
     return table
 
 
