@@ -16,7 +16,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import measures
+from bench import load, measures
 from shared import embedded
 
 console = Console()
@@ -38,8 +38,8 @@ async def one_run(server: str, bootstrap: str) -> dict[str, float]:
     figures.update(await measures.http_figures(server, bootstrap))
     console.print("  projection")
     figures.update(await measures.projection_figures(server))
-    console.print("  journeys")
-    figures.update(await measures.journey_figures(server, bootstrap))
+    console.print("  journeys under load")
+    figures.update(await asyncio.to_thread(load.load_figures, server, bootstrap))
     return figures
 
 
@@ -67,6 +67,25 @@ def report(summary: dict[str, dict[str, Any]]) -> str:
         f"- shopflow append, 1 writer / eventsourcing, 1 thread: "
         f"{med('append_1') / med('eventsourcing_1'):.2f}",
         "",
+        "Against the targets:",
+        f"- journeys per second: {med('journeys_per_s'):,.1f} (target >= 300)",
+        f"- projection lag p99 at {med('offered_journeys_per_s'):.0f} journeys/s offered: "
+        f"{med('projection_lag_p99_ms'):,.0f} ms (target < 250 ms at 100/s; the machine "
+        f"completed {med('completed_at_offered_load_per_s'):.1f}/s of them)",
+        f"- projection lag at half the sustained rate: p50 "
+        f"{med('projection_lag_p50_ms_at_half_load'):,.0f} ms, p99 "
+        f"{med('projection_lag_p99_ms_at_half_load'):,.0f} ms",
+        f"- projection apply: {med('projection_apply_per_s'):,.0f} events/s (target >= 30,000)",
+        f"- rebuild: {med('rebuild_events_per_s'):,.0f} events/s (target >= 100,000)",
+        "",
+        "Cores busy while journeys ran at the sustained rate (of "
+        f"{os.cpu_count()}): "
+        + ", ".join(
+            f"{k.removeprefix('cpu_cores_')} {med(k):.2f}"
+            for k in summary
+            if k.startswith("cpu_cores_")
+        ),
+        "",
         "See docs/performance.md for the method and what limits each figure.",
     ]
     return "\n".join(lines) + "\n"
@@ -78,7 +97,11 @@ def chart(summary: dict[str, dict[str, Any]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rates = {k: v for k, v in summary.items() if not k.endswith(("_ms", "_matched"))}
+    rates = {
+        k: v
+        for k, v in summary.items()
+        if "_ms" not in k and not k.startswith("cpu_") and not k.endswith("_matched")
+    }
     fig, ax = plt.subplots(figsize=(9, 4.5))
     names = list(rates)
     medians = [rates[k]["median"] for k in names]

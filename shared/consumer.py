@@ -27,11 +27,12 @@ from shared.settings import Settings
 log = structlog.get_logger()
 
 Handler = Callable[[AsyncConnection, Envelope], Awaitable[None]]
+BatchHandler = Callable[[AsyncConnection, list[Envelope]], Awaitable[None]]
 ANY_EVENT = "*"  # a handler under this key takes every event type without its own handler
 
 _CLAIM = text(
-    "INSERT INTO inbox (consumer, event_id) VALUES (:consumer, :event_id) "
-    "ON CONFLICT DO NOTHING RETURNING 1"
+    "INSERT INTO inbox (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS uuid[])) "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
 )
 _PARK = text(
     """
@@ -66,16 +67,17 @@ class ConsumerRunner:
         name: str,
         topics: list[str],
         handlers: Mapping[str, Handler],
-        batched: bool = False,
-        before_commit: Callable[[AsyncConnection], Awaitable[None]] | None = None,
+        batch_handler: BatchHandler | None = None,
     ) -> None:
+        """`handlers` react to one event at a time (by event type, or ANY_EVENT). A
+        `batch_handler` (projections) takes instead every new event of a poll's partition at
+        once, in one transaction: one commit and one refold per batch, not per event."""
         self.db = db
         self.settings = settings
         self.name = name
         self.topics = topics
         self.handlers = handlers
-        self.batched = batched
-        self.before_commit = before_commit
+        self.batch_handler = batch_handler
         self.consumer: AIOKafkaConsumer | None = None
         self.applied = 0
         self.seen = 0
@@ -87,36 +89,43 @@ class ConsumerRunner:
         self.applied += applied
         return applied > 0
 
+    def _wanted(self, envelope: Envelope) -> Handler | None:
+        return self.handlers.get(envelope.event_type) or self.handlers.get(ANY_EVENT)
+
     async def _apply_all(self, envelopes: list[Envelope]) -> int:
-        """In one transaction: claim each event in the inbox and run its handler (a claimed
-        one was applied before), then `before_commit`. Returns how many were applied."""
-        wanted = [
-            (envelope, handler)
-            for envelope in envelopes
-            if (handler := self.handlers.get(envelope.event_type) or self.handlers.get(ANY_EVENT))
-        ]
-        if not wanted:
+        """In one transaction: claim the events in the inbox (one statement; an event claimed
+        before was applied before) and run the handlers on the new ones. Returns how many
+        were applied."""
+        if self.batch_handler is None:
+            envelopes = [e for e in envelopes if self._wanted(e) is not None]
+        if not envelopes:
             return 0
-        applied = 0
         async with self.db.transaction() as conn:
-            for envelope, handler in wanted:
-                claim = {"consumer": self.name, "event_id": envelope.event_id}
-                if (await conn.execute(_CLAIM, claim)).first() is None:
-                    continue
+            ids = [e.event_id for e in envelopes]
+            rows = await conn.execute(_CLAIM, {"consumer": self.name, "ids": ids})
+            claimed = {r.event_id for r in rows}
+            fresh = []
+            for envelope in envelopes:
+                if envelope.event_id in claimed:
+                    claimed.discard(envelope.event_id)  # a repeat inside the batch: once
+                    fresh.append(envelope)
+            if self.batch_handler is not None:
+                if fresh:
+                    await self.batch_handler(conn, fresh)
+                return len(fresh)
+            for envelope in fresh:
+                handler = self._wanted(envelope)
+                assert handler is not None
                 context.correlation_id.set(envelope.correlation_id)
                 context.causation_id.set(str(envelope.event_id))
                 await handler(conn, envelope)
-                applied += 1
-            if applied and self.before_commit is not None:
-                await self.before_commit(conn)
-        return applied
+        return len(fresh)
 
     async def process_batch(self, messages: list[Message]) -> None:
-        """Apply a poll's records of one partition. Batched, they share one transaction (one
-        commit, and one `before_commit`, instead of one per event: for projections); if
-        anything in it fails, it is rolled back whole and the records go one by one, with
-        retries and dead letters."""
-        if not self.batched or len(messages) < 2:
+        """Apply a poll's records of one partition. With a batch handler they share one
+        transaction; if anything in it fails, it is rolled back whole and the records go one
+        by one, with retries and dead letters. Other runners apply them one by one."""
+        if self.batch_handler is None or len(messages) < 2:
             for message in messages:
                 await self.process(message)
             return
@@ -228,6 +237,7 @@ class ConsumerRunner:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=200,
+            fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms,
         )
         if not await _start_unless_stopped(self.consumer, stop):
             return

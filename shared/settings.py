@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     relay_poll_interval_s: float = 1.0
     relay_batch_size: int = 500
     consumer_max_attempts: int = 3
+    consumer_fetch_max_wait_ms: int = Field(
+        50,
+        description="how long the broker may hold a fetch while nothing is new; Tansu holds it "
+        "this long even when records arrive meanwhile, so it bounds the consumers' added lag",
+    )
     command_max_attempts: int = 5
     retention_days: int = 7
 

@@ -6,7 +6,6 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from services.analytics import api
-from services.analytics.handlers import projection_handlers
 from services.analytics.policy import AnalyticsSettings
 from services.analytics.service import SOURCES, AnalyticsService
 from shared.clock import Clock
@@ -28,9 +27,8 @@ def create_analytics_app(
     analytics_service.runner = runtime.add_consumer(
         "projections",
         list(SOURCES),
-        projection_handlers(analytics_service),
-        batched=True,
-        before_commit=analytics_service.refresh_pending,
+        {},
+        batch_handler=analytics_service.apply,
     )
     runtime.startup.append(analytics_service.abandon_interrupted_rebuild)
     app = create_app(

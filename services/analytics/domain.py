@@ -67,8 +67,7 @@ def _current(envelope: Envelope) -> dict[str, Any]:
 
 
 def _stream_order(stream_id: str) -> tuple[int, str]:
-    rank = next((r for p, r in STREAM_RANK.items() if stream_id.startswith(p)), 2)
-    return rank, stream_id
+    return STREAM_RANK.get(stream_id[: stream_id.find("/") + 1], 2), stream_id
 
 
 def _iso(value: Any) -> str | None:

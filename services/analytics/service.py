@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.analytics import views
 from services.analytics.domain import build_view, order_facts, seller_metrics
+from shared import metrics
 from shared.aggregate import DomainError
 from shared.consumer import ConsumerRunner
 from shared.events import Envelope
@@ -22,6 +23,7 @@ from shared.runtime import ServiceRuntime
 
 log = structlog.get_logger()
 SOURCES = ("order", "fulfillment", "pickup", "aftersales")
+REBUILD_CHUNK = 500  # orders refolded per transaction in a rebuild
 
 
 class AnalyticsService:
@@ -29,7 +31,6 @@ class AnalyticsService:
         self.runtime = runtime
         self.pickup_window = pickup_window
         self.runner: ConsumerRunner | None = None
-        self.pending: set[uuid.UUID] = set()  # orders to refresh before the commit
 
     async def abandon_interrupted_rebuild(self) -> None:
         """A rebuild does not survive a restart: its half-built generation is dropped."""
@@ -44,40 +45,41 @@ class AnalyticsService:
 
     # -- applying ----------------------------------------------------------------------------
 
-    async def apply(self, conn: AsyncConnection, envelope: Envelope) -> None:
-        """Keep the event and count it; its order's view is refreshed before the commit
-        (`refresh_pending`), once per order however many of its events the batch holds."""
-        topic = envelope.producer
-        if not await views.receive(conn, topic, envelope):
-            return
-        await views.count_progress(conn, topic, envelope.occurred_at)
-        if envelope.order_id is not None:
-            self.pending.add(envelope.order_id)
-
-    async def refresh_pending(self, conn: AsyncConnection) -> None:
-        """Refold, in every live generation, the orders whose events this transaction kept."""
-        pending, self.pending = sorted(self.pending), set()
-        for order_id in pending:
-            await self.refresh(conn, order_id)
+    async def apply(self, conn: AsyncConnection, envelopes: list[Envelope]) -> None:
+        """Keep a batch of events, count them, and refold each order they concern once."""
+        fresh = await views.receive(conn, envelopes)
+        await views.count_progress(conn, fresh)
+        orders = sorted({e.order_id for e in fresh if e.order_id is not None})
+        await self.refresh(conn, orders, known=fresh)
+        now = self.runtime.now()
+        lag = metrics.PROJECTION_LAG.labels("order_views")
+        for envelope in fresh:
+            lag.observe(max((now - envelope.occurred_at).total_seconds(), 0.0))
 
     async def refresh(
-        self, conn: AsyncConnection, order_id: uuid.UUID, generation: int | None = None
+        self,
+        conn: AsyncConnection,
+        order_ids: list[uuid.UUID],
+        generation: int | None = None,
+        known: list[Envelope] | None = None,
     ) -> None:
-        await views.lock_order(conn, order_id)
+        """Refold these orders from their events, in every live generation or the one given;
+        `known`: events of theirs at hand (received in this transaction)."""
+        if not order_ids:
+            return
+        await views.lock_orders(conn, order_ids)
         targets = [generation] if generation else await views.live_generations(conn)
-        doc = build_view(str(order_id), await views.order_events(conn, order_id))
-        core = {k: v for k, v in doc.items() if k != "timeline"}
-        dates = order_facts(core).dates() if doc["seller_id"] else []
-        for target in targets:
-            await views.save_view(
-                conn,
-                target,
-                order_id,
-                doc,
-                core,
-                min(dates, default=None),
-                max(dates, default=None),
+        rows = []
+        for order_id, events in (await views.order_events(conn, order_ids, known or [])).items():
+            doc = build_view(str(order_id), events)
+            core = {k: v for k, v in doc.items() if k != "timeline"}
+            dates = order_facts(core).dates() if doc["seller_id"] else []
+            rows.append(
+                views.OrderRow(
+                    order_id, doc, core, min(dates, default=None), max(dates, default=None)
+                )
             )
+        await views.save_views(conn, targets, rows)
 
     # -- rebuild -----------------------------------------------------------------------------
 
@@ -108,9 +110,9 @@ class AnalyticsService:
             replayed = await self._replay_topics()
             async with self.runtime.db.connect() as conn:
                 order_ids = await views.order_ids(conn)
-            for order_id in order_ids:
+            for n in range(0, len(order_ids), REBUILD_CHUNK):
                 async with self.runtime.db.transaction() as conn:
-                    await self.refresh(conn, order_id, generation)
+                    await self.refresh(conn, order_ids[n : n + REBUILD_CHUNK], generation)
             async with self.runtime.db.transaction() as conn:
                 digest, _ = await views.digest(conn, generation)
                 await conn.execute(
@@ -159,14 +161,15 @@ class AnalyticsService:
             remaining = {tp for tp in partitions if ends[tp] > 0}
             while remaining:
                 batch = await consumer.getmany(*remaining, timeout_ms=500, max_records=500)
+                envelopes = [
+                    Envelope.model_validate_json(record.value or b"")
+                    for tp, records in batch.items()
+                    for record in records
+                    if record.offset < ends[tp]
+                ]
+                read += len(envelopes)
                 async with self.runtime.db.transaction() as conn:
-                    for tp, records in batch.items():
-                        for record in records:
-                            if record.offset >= ends[tp]:
-                                continue
-                            read += 1
-                            envelope = Envelope.model_validate_json(record.value or b"")
-                            await views.receive(conn, envelope.producer, envelope)
+                    await views.receive(conn, envelopes)
                 for tp in list(remaining):
                     if await consumer.position(tp) >= ends[tp]:
                         remaining.discard(tp)

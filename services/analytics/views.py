@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic_core import to_json
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -15,59 +16,106 @@ from shared.events import Envelope
 from shared.pagination import keyset_page
 
 
-async def receive(conn: AsyncConnection, topic: str, envelope: Envelope) -> bool:
-    """Keep the event; False when it was kept already."""
-    inserted = await conn.execute(
+async def receive(conn: AsyncConnection, envelopes: list[Envelope]) -> list[Envelope]:
+    """Keep the events (one statement); returns those not kept before."""
+    if not envelopes:
+        return []
+    rows = await conn.execute(
         text(
             """
             INSERT INTO received_events (event_id, topic, order_id, stream_id, stream_version,
                                          event_type, occurred_at, envelope)
-            VALUES (:id, :topic, :order, :stream, :version, :type, :at, :envelope)
-            ON CONFLICT (event_id) DO NOTHING RETURNING 1
+            SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:topics AS text[]),
+                                 CAST(:orders AS uuid[]), CAST(:streams AS text[]),
+                                 CAST(:versions AS int[]), CAST(:types AS text[]),
+                                 CAST(:ats AS timestamptz[]), CAST(:envelopes AS text[]))
+            ON CONFLICT (event_id) DO NOTHING RETURNING event_id
             """
         ),
         {
-            "id": envelope.event_id,
-            "topic": topic,
-            "order": envelope.order_id,
-            "stream": envelope.stream_id,
-            "version": envelope.stream_version,
-            "type": envelope.event_type,
-            "at": envelope.occurred_at,
-            "envelope": envelope.model_dump_json(),
+            "ids": [e.event_id for e in envelopes],
+            "topics": [e.producer for e in envelopes],
+            "orders": [e.order_id for e in envelopes],
+            "streams": [e.stream_id for e in envelopes],
+            "versions": [e.stream_version for e in envelopes],
+            "types": [e.event_type for e in envelopes],
+            "ats": [e.occurred_at for e in envelopes],
+            "envelopes": [e.model_dump_json() for e in envelopes],
         },
     )
-    return inserted.first() is not None
+    kept = {r.event_id for r in rows}
+    fresh = []
+    for envelope in envelopes:
+        if envelope.event_id in kept:
+            kept.discard(envelope.event_id)
+            fresh.append(envelope)
+    return fresh
 
 
-async def count_progress(conn: AsyncConnection, topic: str, occurred_at: datetime) -> None:
+async def count_progress(conn: AsyncConnection, envelopes: list[Envelope]) -> None:
+    """Events applied and the latest occurred_at per topic, one statement for a batch."""
+    counts: dict[str, int] = {}
+    latest: dict[str, datetime] = {}
+    for e in envelopes:
+        counts[e.producer] = counts.get(e.producer, 0) + 1
+        latest[e.producer] = max(latest.get(e.producer, e.occurred_at), e.occurred_at)
+    if not counts:
+        return
+    topics = sorted(counts)
     await conn.execute(
         text(
             """
             INSERT INTO projection_progress (topic, events_applied, last_occurred_at)
-            VALUES (:topic, 1, :at)
+            SELECT * FROM unnest(CAST(:topics AS text[]), CAST(:counts AS bigint[]),
+                                 CAST(:ats AS timestamptz[]))
             ON CONFLICT (topic) DO UPDATE
-            SET events_applied = projection_progress.events_applied + 1,
-                last_occurred_at = GREATEST(projection_progress.last_occurred_at, :at),
+            SET events_applied = projection_progress.events_applied + EXCLUDED.events_applied,
+                last_occurred_at = GREATEST(projection_progress.last_occurred_at,
+                                            EXCLUDED.last_occurred_at),
                 updated_at = now()
             """
         ),
-        {"topic": topic, "at": occurred_at},
+        {
+            "topics": topics,
+            "counts": [counts[t] for t in topics],
+            "ats": [latest[t] for t in topics],
+        },
     )
 
 
-async def lock_order(conn: AsyncConnection, order_id: uuid.UUID) -> None:
-    """Serialise the refreshes of one order (live events and a rebuild) until commit."""
+async def lock_orders(conn: AsyncConnection, order_ids: list[uuid.UUID]) -> None:
+    """Serialise the refreshes of each order (live events and a rebuild) until commit; taken
+    in order_id order by everyone, so two refreshes never wait on each other in a cycle."""
     await conn.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:id, 7))"), {"id": str(order_id)}
+        text(
+            """
+            SELECT pg_advisory_xact_lock(hashtextextended(id::text, 7))
+            FROM (SELECT id FROM unnest(CAST(:ids AS uuid[])) AS id ORDER BY id) AS sorted
+            """
+        ),
+        {"ids": sorted(order_ids)},
     )
 
 
-async def order_events(conn: AsyncConnection, order_id: uuid.UUID) -> list[Envelope]:
+async def order_events(
+    conn: AsyncConnection, order_ids: list[uuid.UUID], known: list[Envelope]
+) -> dict[uuid.UUID, list[Envelope]]:
+    """Every kept event of these orders; those in `known` (just received) are not read
+    and parsed again."""
+    events: dict[uuid.UUID, list[Envelope]] = {order_id: [] for order_id in order_ids}
+    for e in known:
+        if e.order_id in events:
+            events[e.order_id].append(e)
     rows = await conn.execute(
-        text("SELECT envelope FROM received_events WHERE order_id = :id"), {"id": order_id}
+        text(
+            "SELECT order_id, envelope FROM received_events WHERE order_id = "
+            "ANY(CAST(:ids AS uuid[])) AND event_id <> ALL(CAST(:known AS uuid[]))"
+        ),
+        {"ids": order_ids, "known": [e.event_id for e in known]},
     )
-    return [Envelope.model_validate_json(r.envelope) for r in rows]
+    for r in rows:
+        events[r.order_id].append(Envelope.model_validate_json(r.envelope))
+    return events
 
 
 async def live_generations(conn: AsyncConnection) -> list[int]:
@@ -83,22 +131,35 @@ async def active_generation(conn: AsyncConnection) -> int:
     return generation
 
 
-async def save_view(
-    conn: AsyncConnection,
-    generation: int,
-    order_id: uuid.UUID,
-    doc: dict[str, Any],
-    core: dict[str, Any],
-    first_at: datetime | None,
-    last_at: datetime | None,
-) -> None:
+@dataclass(frozen=True)
+class OrderRow:
+    """One order's view and the facts its metrics count, as saved."""
+
+    order_id: uuid.UUID
+    doc: dict[str, Any]
+    core: dict[str, Any]
+    first_at: datetime | None
+    last_at: datetime | None
+
+
+async def save_views(conn: AsyncConnection, generations: list[int], rows: list[OrderRow]) -> None:
+    """Upsert the views (and the facts of those whose creation arrived) in each generation:
+    two statements whatever the number of orders."""
+    views = [(g, r) for g in generations for r in rows]
+    if not views:
+        return
     await conn.execute(
         text(
             """
             INSERT INTO order_views (generation, order_id, seller_id, buyer_id, status,
                                      created_at, dispatch_deadline, pickup_overdue, open_cases, doc)
-            VALUES (:gen, :id, :seller, :buyer, :status, :created, :deadline, :overdue, :open,
-                    CAST(:doc AS jsonb))
+            SELECT g, id, seller, buyer, status, created, deadline, overdue, open,
+                   CAST(doc AS jsonb)
+            FROM unnest(CAST(:gens AS int[]), CAST(:ids AS uuid[]), CAST(:sellers AS text[]),
+                        CAST(:buyers AS text[]), CAST(:statuses AS text[]),
+                        CAST(:created AS timestamptz[]), CAST(:deadlines AS timestamptz[]),
+                        CAST(:overdue AS boolean[]), CAST(:open AS int[]), CAST(:docs AS text[]))
+                AS v(g, id, seller, buyer, status, created, deadline, overdue, open, doc)
             ON CONFLICT (generation, order_id) DO UPDATE SET seller_id = EXCLUDED.seller_id,
                 buyer_id = EXCLUDED.buyer_id, status = EXCLUDED.status,
                 created_at = EXCLUDED.created_at, dispatch_deadline = EXCLUDED.dispatch_deadline,
@@ -107,36 +168,40 @@ async def save_view(
             """
         ),
         {
-            "gen": generation,
-            "id": order_id,
-            "seller": doc["seller_id"],
-            "buyer": doc["buyer_id"],
-            "status": doc["status"],
-            "created": _dt(doc["created_at"]),
-            "deadline": _dt(doc["dispatch_deadline"]),
-            "overdue": any(p["pickup"]["overdue"] for p in doc["packages"]),
-            "open": doc["open_aftersales_cases"],
-            "doc": json.dumps(doc),
+            "gens": [g for g, _ in views],
+            "ids": [r.order_id for _, r in views],
+            "sellers": [r.doc["seller_id"] for _, r in views],
+            "buyers": [r.doc["buyer_id"] for _, r in views],
+            "statuses": [r.doc["status"] for _, r in views],
+            "created": [_dt(r.doc["created_at"]) for _, r in views],
+            "deadlines": [_dt(r.doc["dispatch_deadline"]) for _, r in views],
+            "overdue": [any(p["pickup"]["overdue"] for p in r.doc["packages"]) for _, r in views],
+            "open": [r.doc["open_aftersales_cases"] for _, r in views],
+            "docs": [to_json(r.doc).decode() for _, r in views],
         },
     )
-    if doc["seller_id"] is None:
-        return  # the order's creation has not arrived yet: nothing to count
+    facts = [(g, r) for g, r in views if r.doc["seller_id"] is not None]
+    if not facts:
+        return  # no order's creation has arrived yet: nothing to count
     await conn.execute(
         text(
             """
             INSERT INTO order_facts (generation, order_id, seller_id, first_at, last_at, core)
-            VALUES (:gen, :id, :seller, :first, :last, CAST(:core AS jsonb))
+            SELECT g, id, seller, first_at, last_at, CAST(core AS jsonb)
+            FROM unnest(CAST(:gens AS int[]), CAST(:ids AS uuid[]), CAST(:sellers AS text[]),
+                        CAST(:firsts AS timestamptz[]), CAST(:lasts AS timestamptz[]),
+                        CAST(:cores AS text[])) AS f(g, id, seller, first_at, last_at, core)
             ON CONFLICT (generation, order_id) DO UPDATE SET seller_id = EXCLUDED.seller_id,
                 first_at = EXCLUDED.first_at, last_at = EXCLUDED.last_at, core = EXCLUDED.core
             """
         ),
         {
-            "gen": generation,
-            "id": order_id,
-            "seller": doc["seller_id"],
-            "first": first_at,
-            "last": last_at,
-            "core": json.dumps(core),
+            "gens": [g for g, _ in facts],
+            "ids": [r.order_id for _, r in facts],
+            "sellers": [r.doc["seller_id"] for _, r in facts],
+            "firsts": [r.first_at for _, r in facts],
+            "lasts": [r.last_at for _, r in facts],
+            "cores": [to_json(r.core).decode() for _, r in facts],
         },
     )
 

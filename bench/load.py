@@ -1,0 +1,366 @@
+"""Whole order journeys under load: every service as its own process (one uvicorn worker
+each) on one PostgreSQL server and one broker, on real time, driven over the public HTTP APIs
+by many journeys at once.
+
+A journey: the buyer orders and pays, fulfillment plans the packages, the seller ships them
+(drop-off), the hub receives them, the carrier reports them in transit and delivered, and the
+analytics view of the order says DELIVERED (its seller-metric facts are written in the same
+transaction). The buyer's remorse window is set to 0 so placement follows payment at once.
+
+Two figures: journeys per second sustained by a closed loop of concurrent journeys, and, at a
+fixed offered load (journeys started at a steady rate whether or not earlier ones finished),
+the projection lag p50/p99 from the analytics service's `shopflow_projection_lag_seconds`
+histogram (an event's occurred_at to the refresh of its order view), read before and after.
+Every loop is bounded in count and in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from shared import embedded
+from shared.auth import mint_token
+from shared.migrations import upgrade
+from shared.settings import DEV_CARRIER_SECRET, DEV_JWT_SECRET, SERVICES
+from shared.signatures import sign
+
+SELLER = "load-shop"
+ADDRESS = {
+    "recipient_name": "Load Buyer",
+    "phone": "+1 555 0100",
+    "line1": "1 Main St",
+    "city": "Portland",
+    "postal_code": "97201",
+    "country": "US",
+}
+POLL_S = (0.02, 1.0)  # the first and the longest wait between two polls: polls are load too
+JOURNEY_TIMEOUT_S = 60.0
+TARGET_LOAD = 100.0  # journeys/s offered for the lag figure (docs/performance.md)
+
+
+def bearer(
+    role: str, sub: str, seller_id: str | None = None, carrier: str | None = None
+) -> dict[str, str]:
+    token = mint_token(DEV_JWT_SECRET, sub=sub, role=role, seller_id=seller_id, carrier=carrier)
+    return {"Authorization": f"Bearer {token}"}
+
+
+SELLER_H = bearer("seller", "load-staff", seller_id=SELLER)
+BUYER_H = bearer("buyer", "load-buyer")
+OPERATOR_H = bearer("operator", "load-hub")
+
+
+@dataclass
+class Services:
+    urls: dict[str, str]
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+
+@contextmanager
+def running_services(server_url: str, bootstrap: str) -> Iterator[Services]:
+    """The five services as processes on fresh databases and a fresh topic namespace."""
+    run = uuid.uuid4().hex[:8]
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "SHOPFLOW_KAFKA_TOPIC_PREFIX": f"load{run}.",
+        "SHOPFLOW_LOG_LEVEL": "WARNING",
+        "SHOPFLOW_SCHEDULER_INTERVAL_S": "0.05",
+        "SHOPFLOW_RELAY_POLL_INTERVAL_S": "0.2",
+        "SHOPFLOW_ORDER_REMORSE_WINDOW_MINUTES": "0",
+    }
+    services = Services({})
+    for name in SERVICES:
+        database = f"load_{run}_{name}"
+        asyncio.run(embedded.create_database(server_url, database))
+        url = embedded.database_url(server_url, database)
+        upgrade(name, url)
+        port = embedded.free_port()
+        env[f"SHOPFLOW_{name.upper()}_DATABASE_URL"] = url
+        env[f"SHOPFLOW_{name.upper()}_PORT"] = str(port)
+        services.urls[name] = f"http://127.0.0.1:{port}"
+    try:
+        for name in SERVICES:
+            services.processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", f"services.{name}"],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )
+        for process, url in zip(services.processes, services.urls.values(), strict=True):
+            port = int(url.rsplit(":", 1)[1])
+            embedded.wait_for_port("127.0.0.1", port, process)
+        yield services
+    finally:
+        for process in services.processes:
+            process.terminate()
+        for process in services.processes:
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+class Driver:
+    def __init__(self, services: Services, client: httpx.AsyncClient) -> None:
+        self.urls = services.urls
+        self.client = client
+
+    async def call(
+        self, service: str, method: str, path: str, headers: dict[str, str], body: Any = None
+    ) -> Any:
+        r = await self.client.request(method, self.urls[service] + path, headers=headers, json=body)
+        if r.status_code >= 300:
+            raise RuntimeError(f"{method} {service}{path}: {r.status_code} {r.text[:300]}")
+        return r.json() if r.content else None
+
+    async def until(self, what: str, check: Any) -> Any:
+        """Poll until `check` gives something truthy, backing off, within the time limit."""
+        deadline = time.perf_counter() + JOURNEY_TIMEOUT_S
+        wait = POLL_S[0]
+        while time.perf_counter() < deadline:
+            result = await check()
+            if result:
+                return result
+            await asyncio.sleep(wait)
+            wait = min(wait * 1.5, POLL_S[1])
+        raise TimeoutError(what)
+
+    async def set_up(self) -> None:
+        """One seller (drop-off warehouse outside pickup coverage) with a product in stock."""
+        product = {"sku": "LOAD", "title": "Load", "weight_g": 300}
+        price = {"amount": 1000, "currency": "USD"}
+        await self.call("order", "POST", "/v1/products", SELLER_H, {**product, "price": price})
+        warehouse = await self.call(
+            "fulfillment",
+            "POST",
+            "/v1/warehouses",
+            SELLER_H,
+            {
+                "name": "Load depot",
+                "address": {**ADDRESS, "line1": "9 Depot Rd"},
+                "contact": {"name": "Sam", "phone": "+1 555 0199"},
+            },
+        )
+        await self.call(
+            "fulfillment",
+            "PUT",
+            f"/v1/warehouses/{warehouse['warehouse_id']}/stock/LOAD",
+            SELLER_H,
+            {"on_hand": 1_000_000},
+        )
+
+    async def journey(self) -> float:
+        """One whole journey; returns its duration in seconds."""
+        started = time.perf_counter()
+        order = await self.call(
+            "order",
+            "POST",
+            "/v1/orders",
+            BUYER_H,
+            {
+                "seller_id": SELLER,
+                "items": [{"sku": "LOAD", "quantity": 1}],
+                "shipping_address": ADDRESS,
+                "payment_method": "CARD",
+            },
+        )
+        oid = order["order_id"]
+        await self.call(
+            "order",
+            "POST",
+            f"/v1/orders/{oid}/payments",
+            BUYER_H,
+            {"amount": order["total"], "transaction_id": f"load-{oid}"},
+        )
+
+        async def planned() -> Any:
+            r = await self.client.get(
+                f"{self.urls['fulfillment']}/v1/orders/{oid}/packages", headers=SELLER_H
+            )
+            return r.json() if r.status_code == 200 and r.json()["status"] == "PLANNED" else None
+
+        plan = await self.until(f"packages of {oid}", planned)
+        for package in plan["packages"]:
+            pid = package["package_id"]
+            shipped = await self.call(
+                "fulfillment",
+                "POST",
+                f"/v1/packages/{pid}/ship",
+                SELLER_H,
+                {"handover": "DROP_OFF"},
+            )
+
+            async def dropped(pid: str = pid) -> bool:
+                r = await self.client.post(
+                    f"{self.urls['pickup']}/v1/packages/{pid}/drop-off", headers=OPERATOR_H
+                )
+                return r.status_code == 200
+
+            await self.until(f"drop-off of {pid}", dropped)
+            for status in ("IN_TRANSIT", "DELIVERED"):
+                await self.carrier_event(shipped["carrier"], shipped["tracking_number"], status)
+
+        async def visible() -> bool:
+            r = await self.client.get(
+                f"{self.urls['analytics']}/v1/order-views/{oid}", headers=OPERATOR_H
+            )
+            return r.status_code == 200 and r.json()["status"] == "DELIVERED"
+
+        await self.until(f"view of {oid}", visible)
+        return time.perf_counter() - started
+
+    async def carrier_event(self, carrier: str, tracking_number: str, status: str) -> None:
+        raw = json.dumps(
+            {
+                "tracking_number": tracking_number,
+                "status": status,
+                "occurred_at": datetime.now(UTC).isoformat(),
+            }
+        ).encode()
+        headers = {
+            **bearer("carrier", f"{carrier.lower()}-bot", carrier=carrier),
+            "content-type": "application/json",
+            "X-Shopflow-Signature": sign(DEV_CARRIER_SECRET, raw),
+        }
+        r = await self.client.post(
+            f"{self.urls['fulfillment']}/v1/carrier-events", content=raw, headers=headers
+        )
+        if r.status_code != 200 or not r.json()["applied"]:
+            raise RuntimeError(f"carrier {status} for {tracking_number}: {r.text[:300]}")
+
+    async def lag_buckets(self) -> dict[float, float]:
+        """The projection-lag histogram's cumulative bucket counts, by upper bound."""
+        r = await self.client.get(f"{self.urls['analytics']}/metrics")
+        buckets: dict[float, float] = {}
+        for family in text_string_to_metric_families(r.text):
+            if family.name == "shopflow_projection_lag_seconds":
+                for sample in family.samples:
+                    if sample.name.endswith("_bucket"):
+                        buckets[float(sample.labels["le"])] = sample.value
+        return buckets
+
+
+def cpu_seconds(services: Services) -> dict[str, float]:
+    """CPU time so far of each service process, of this driver, and of the whole machine
+    (PostgreSQL and the broker are most of the rest), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def of(pid: int) -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+
+    times = {name: of(p.pid) for name, p in zip(services.urls, services.processes, strict=True)}
+    times["load_driver"] = of(os.getpid())
+    busy = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    times["machine"] = (sum(int(v) for v in busy) - int(busy[3]) - int(busy[4])) / tick
+    return times
+
+
+def quantile(q: float, before: dict[float, float], after: dict[float, float]) -> float:
+    """The q-quantile of the observations between two readings of a cumulative histogram,
+    interpolated linearly inside its bucket (as Prometheus' histogram_quantile)."""
+    bounds = sorted(after)
+    counts = [after[b] - before.get(b, 0.0) for b in bounds]
+    total = counts[-1]
+    if total <= 0:
+        return float("nan")
+    rank = q * total
+    lower_bound, lower_count = 0.0, 0.0
+    for bound, count in zip(bounds, counts, strict=True):
+        if count >= rank:
+            if bound == float("inf"):
+                return lower_bound
+            share = (rank - lower_count) / (count - lower_count) if count > lower_count else 1.0
+            return lower_bound + (bound - lower_bound) * share
+        lower_bound, lower_count = bound, count
+    return bounds[-1]
+
+
+async def closed_loop(driver: Driver, workers: int, max_journeys: int, max_s: float) -> float:
+    """Journeys per second with `workers` journeys always in flight."""
+    done = 0
+    started = time.perf_counter()
+    stop_at = started + max_s
+
+    async def worker() -> None:
+        nonlocal done
+        while done < max_journeys and time.perf_counter() < stop_at:
+            await driver.journey()
+            done += 1
+
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    return done / (time.perf_counter() - started)
+
+
+async def offered_load(
+    driver: Driver, per_s: float, seconds: float, drain_s: float
+) -> dict[str, float]:
+    """Start journeys at `per_s` for `seconds` whatever happens to them; then wait up to
+    `drain_s` for them. Lag percentiles over the events applied meanwhile."""
+    before = await driver.lag_buckets()
+    started = time.perf_counter()
+    tasks: list[asyncio.Task[float]] = []
+    n = 0
+    while (elapsed := time.perf_counter() - started) < seconds:
+        while n < per_s * elapsed:
+            tasks.append(asyncio.create_task(driver.journey()))
+            n += 1
+        await asyncio.sleep(0.005)
+    finished, pending = await asyncio.wait(tasks, timeout=drain_s)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    elapsed = time.perf_counter() - started
+    ok = [t for t in finished if t.exception() is None]
+    after = await driver.lag_buckets()
+    return {
+        "offered_journeys_per_s": n / seconds,
+        "completed_at_offered_load_per_s": len(ok) / elapsed,
+        "projection_lag_p50_ms": 1000 * quantile(0.5, before, after),
+        "projection_lag_p99_ms": 1000 * quantile(0.99, before, after),
+    }
+
+
+async def drive(services: Services) -> dict[str, float]:
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        driver = Driver(services, client)
+        await driver.set_up()
+        await driver.journey()  # warm-up: every consumer group has joined after it
+        cpu_before = cpu_seconds(services)
+        started = time.perf_counter()
+        sustained = await closed_loop(driver, 16, 2_000, 20.0)
+        elapsed = time.perf_counter() - started
+        figures = {"journeys_per_s": sustained}
+        for name, seconds in cpu_seconds(services).items():
+            figures[f"cpu_cores_{name}"] = (seconds - cpu_before[name]) / elapsed
+        figures.update(await offered_load(driver, TARGET_LOAD, 5.0, 45.0))
+        # and at half of what this machine sustains, to see the lag of a loaded, not
+        # overloaded, system
+        half = await offered_load(driver, max(sustained / 2, 0.5), 10.0, 45.0)
+        figures.update({f"{k}_at_half_load": v for k, v in half.items()})
+        return figures
+
+
+def load_figures(server_url: str, bootstrap: str) -> dict[str, float]:
+    with running_services(server_url, bootstrap) as services:
+        return asyncio.run(drive(services))
