@@ -50,6 +50,7 @@ ADDRESS = {
 }
 POLL_S = (0.02, 1.0)  # the first and the longest wait between two polls: polls are load too
 JOURNEY_TIMEOUT_S = 60.0
+LOG = Path("bench-output") / "services.log"
 TARGET_LOAD = 100.0  # journeys/s offered for the lag figure (docs/performance.md)
 
 
@@ -94,13 +95,16 @@ def running_services(server_url: str, bootstrap: str) -> Iterator[Services]:
         env[f"SHOPFLOW_{name.upper()}_DATABASE_URL"] = url
         env[f"SHOPFLOW_{name.upper()}_PORT"] = str(port)
         services.urls[name] = f"http://127.0.0.1:{port}"
+    LOG.parent.mkdir(exist_ok=True)
+    log = LOG.open("ab")  # cancelled journeys at the end of a run show as client disconnects
     try:
         for name in SERVICES:
             services.processes.append(
                 subprocess.Popen(
                     [sys.executable, "-m", f"services.{name}"],
                     env=env,
-                    stdout=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
                     start_new_session=True,
                 )
             )
@@ -117,6 +121,7 @@ def running_services(server_url: str, bootstrap: str) -> Iterator[Services]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        log.close()
 
 
 class Driver:
