@@ -17,7 +17,6 @@ Every loop is bounded in count and in time.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -33,11 +32,11 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.simulation import post_carrier_event
 from shared import embedded
 from shared.auth import mint_token
 from shared.migrations import upgrade
 from shared.settings import DEV_CARRIER_SECRET, DEV_JWT_SECRET, SERVICES
-from shared.signatures import sign
 
 SELLER = "load-shop"
 ADDRESS = {
@@ -222,7 +221,16 @@ class Driver:
 
             await self.until(f"drop-off of {pid}", dropped)
             for status in ("IN_TRANSIT", "DELIVERED"):
-                await self.carrier_event(shipped["carrier"], shipped["tracking_number"], status)
+                await post_carrier_event(
+                    self.client,
+                    f"{self.urls['fulfillment']}/v1/carrier-events",
+                    DEV_JWT_SECRET,
+                    DEV_CARRIER_SECRET,
+                    shipped["carrier"],
+                    shipped["tracking_number"],
+                    status,
+                    datetime.now(UTC),
+                )
 
         async def visible() -> bool:
             r = await self.client.get(
@@ -232,25 +240,6 @@ class Driver:
 
         await self.until(f"view of {oid}", visible)
         return time.perf_counter() - started
-
-    async def carrier_event(self, carrier: str, tracking_number: str, status: str) -> None:
-        raw = json.dumps(
-            {
-                "tracking_number": tracking_number,
-                "status": status,
-                "occurred_at": datetime.now(UTC).isoformat(),
-            }
-        ).encode()
-        headers = {
-            **bearer("carrier", f"{carrier.lower()}-bot", carrier=carrier),
-            "content-type": "application/json",
-            "X-Shopflow-Signature": sign(DEV_CARRIER_SECRET, raw),
-        }
-        r = await self.client.post(
-            f"{self.urls['fulfillment']}/v1/carrier-events", content=raw, headers=headers
-        )
-        if r.status_code != 200 or not r.json()["applied"]:
-            raise RuntimeError(f"carrier {status} for {tracking_number}: {r.text[:300]}")
 
     async def lag_buckets(self) -> dict[float, float]:
         """The projection-lag histogram's cumulative bucket counts, by upper bound."""

@@ -215,23 +215,16 @@ class World:
 
     async def carrier_event(self, carrier: str, tracking_number: str, status: str) -> None:
         self.clock.advance(timedelta(seconds=1))  # each report a moment after the one before
-        raw = json.dumps(
-            {
-                "tracking_number": tracking_number,
-                "status": status,
-                "occurred_at": self.clock.now().isoformat(),
-            }
-        ).encode()
-        headers = {
-            **self.token("carrier", f"{carrier.lower()}-bot", carrier=carrier),
-            "content-type": "application/json",
-            "X-Shopflow-Signature": sign(
-                self.settings["fulfillment"].carrier_secret(carrier) or "", raw
-            ),
-        }
-        r = await self.http["fulfillment"].post("/v1/carrier-events", content=raw, headers=headers)
-        if r.status_code != 200 or not r.json()["applied"]:
-            raise RuntimeError(f"carrier {status} for {tracking_number}: {r.text}")
+        await post_carrier_event(
+            self.http["fulfillment"],
+            "/v1/carrier-events",
+            self.secret,
+            self.settings["fulfillment"].carrier_secret(carrier) or "",
+            carrier,
+            tracking_number,
+            status,
+            self.clock.now(),
+        )
 
     async def until(
         self, what: str, check: Callable[[], Awaitable[Any]], within: float = 60
@@ -245,6 +238,32 @@ class World:
                 return result
             await asyncio.sleep(0.1)
         raise TimeoutError(f"not within {within}s: {what}")
+
+
+async def post_carrier_event(
+    client: httpx.AsyncClient,
+    url: str,
+    jwt_secret: str,
+    carrier_secret: str,
+    carrier: str,
+    tracking_number: str,
+    status: str,
+    at: datetime,
+) -> None:
+    """A carrier's signed tracking report to fulfillment's webhook (`url`); it must be
+    applied."""
+    raw = json.dumps(
+        {"tracking_number": tracking_number, "status": status, "occurred_at": at.isoformat()}
+    ).encode()
+    token = mint_token(jwt_secret, sub=f"{carrier.lower()}-bot", role="carrier", carrier=carrier)
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "content-type": "application/json",
+        "X-Shopflow-Signature": sign(carrier_secret, raw),
+    }
+    r = await client.post(url, content=raw, headers=headers)
+    if r.status_code != 200 or not r.json()["applied"]:
+        raise RuntimeError(f"carrier {status} for {tracking_number}: {r.text[:300]}")
 
 
 async def start_world(server_url: str, bootstrap: str) -> World:
