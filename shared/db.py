@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -41,6 +42,22 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+async def driver_connection(conn: AsyncConnection) -> asyncpg.Connection:
+    """The asyncpg connection under `conn`, inside `conn`'s transaction if it has one.
+
+    For the hot statements (the event store's append and load) that DESIGN.md allows on
+    asyncpg directly: one prepared statement, no SQLAlchemy layers. SQLAlchemy's asyncpg adapter
+    begins its transaction lazily, at its first statement, so it is begun here if it has not
+    been yet: a statement on the driver before that would run outside the caller's transaction.
+    """
+    fairy = await conn.get_raw_connection()
+    adapter: Any = fairy.dbapi_connection
+    if conn.in_transaction() and adapter._transaction is None:
+        await adapter._start_transaction()
+    raw: asyncpg.Connection = fairy.driver_connection
+    return raw
 
 
 def dumps(value: Any) -> str:

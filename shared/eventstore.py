@@ -14,13 +14,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+import asyncpg
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared import context, metrics
-from shared.db import dumps
+from shared.db import driver_connection
 from shared.events import Envelope, EventPayload
 
 
@@ -47,38 +48,37 @@ class StoredEvent:
 
 OUTBOX_CHANNEL = "shopflow_outbox"
 
-# One round trip: the events, their outbox rows and the relay's wake-up call.
-_APPEND = text(
-    f"""
-    WITH new_events AS (
+# One round trip, one prepared statement on the driver: the events, their outbox rows and the
+# relay's wake-up call. Each envelope is serialised once, as the outbox value; the event's
+# payload column is taken from it.
+_APPEND = f"""
+    WITH new_outbox AS (
+        INSERT INTO outbox (event_id, topic, key, value)
+        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])
+        RETURNING event_id, value
+    ), new_events AS (
         INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version,
                             occurred_at, order_id, seller_id, correlation_id, causation_id,
                             payload)
-        SELECT * FROM unnest(
-            CAST(:event_ids AS uuid[]), CAST(:stream_ids AS text[]), CAST(:versions AS int[]),
-            CAST(:event_types AS text[]), CAST(:schema_versions AS int[]),
-            CAST(:occurred_ats AS timestamptz[]), CAST(:order_ids AS uuid[]),
-            CAST(:seller_ids AS text[]), CAST(:correlation_ids AS text[]),
-            CAST(:causation_ids AS text[]), CAST(CAST(:payloads AS text[]) AS jsonb[]))
-        RETURNING 1
-    ), new_outbox AS (
-        INSERT INTO outbox (event_id, topic, key, value)
-        SELECT * FROM unnest(CAST(:event_ids AS uuid[]), CAST(:topics AS text[]),
-                             CAST(:keys AS text[]), CAST(:values AS text[]))
+        SELECT e.event_id, e.stream_id, e.stream_version, e.event_type, e.schema_version,
+               e.occurred_at, e.order_id, e.seller_id, e.correlation_id, e.causation_id,
+               CAST(e.value AS jsonb) -> 'payload'
+        FROM unnest($1::uuid[], $5::text[], $6::int[], $7::text[], $8::int[],
+                    $9::timestamptz[], $10::uuid[], $11::text[], $12::text[], $13::text[],
+                    $4::text[])
+             AS e(event_id, stream_id, stream_version, event_type, schema_version, occurred_at,
+                  order_id, seller_id, correlation_id, causation_id, value)
         RETURNING 1
     )
-    SELECT (SELECT count(*) FROM new_events) AS events, (SELECT count(*) FROM new_outbox) AS outbox,
+    SELECT (SELECT count(*) FROM new_events) + (SELECT count(*) FROM new_outbox),
            pg_notify('{OUTBOX_CHANNEL}', '')
-    """
-)
-_LOAD = text(
-    """
+"""
+_LOAD = """
     SELECT event_id, stream_id, stream_version, event_type, schema_version, occurred_at,
            order_id, seller_id, correlation_id, causation_id, payload::text AS payload
-    FROM events WHERE stream_id = :stream_id AND stream_version > :after
+    FROM events WHERE stream_id = $1 AND stream_version > $2
     ORDER BY stream_version
-    """
-)
+"""
 _READ_ALL = text(
     """
     SELECT tx_id::text::bigint AS tx, position, event_id, stream_id, stream_version, event_type,
@@ -93,15 +93,16 @@ _READ_ALL = text(
 )
 
 
-def _envelope(row: object) -> Envelope:
-    m = row._mapping  # type: ignore[attr-defined]
+def _envelope(row: Any, producer: str) -> Envelope:
+    """An envelope from a row of `events` (an asyncpg Record or a SQLAlchemy Row)."""
+    m = row._mapping if hasattr(row, "_mapping") else row
     return Envelope.model_validate(
         {
             "event_id": m["event_id"],
             "event_type": m["event_type"],
             "schema_version": m["schema_version"],
             "occurred_at": m["occurred_at"],
-            "producer": "",
+            "producer": producer,
             "stream_id": m["stream_id"],
             "stream_version": m["stream_version"],
             "order_id": m["order_id"],
@@ -125,8 +126,9 @@ class EventStore:
         self.topic = topic
 
     async def load(self, conn: AsyncConnection, stream_id: str, after: int = 0) -> list[Envelope]:
-        rows = await conn.execute(_LOAD, {"stream_id": stream_id, "after": after})
-        return [_envelope(r).model_copy(update={"producer": self.service}) for r in rows]
+        driver = await driver_connection(conn)
+        rows = await driver.fetch(_LOAD, stream_id, after)
+        return [_envelope(r, self.service) for r in rows]
 
     async def append(
         self,
@@ -143,8 +145,10 @@ class EventStore:
         event, in the caller's transaction. Raises ConcurrencyError if the stream moved."""
         if not events:
             return []
+        if not conn.in_transaction():
+            raise RuntimeError("append in a transaction: the events and their outbox rows")
         envelopes = [
-            Envelope(
+            Envelope.model_construct(  # every field is made here: nothing to validate
                 event_id=uuid.uuid4(),
                 event_type=e.event_type,
                 schema_version=e.schema_version,
@@ -160,28 +164,26 @@ class EventStore:
             )
             for i, e in enumerate(events, start=1)
         ]
+        driver = await driver_connection(conn)
         try:
-            await conn.execute(
+            await driver.fetchrow(
                 _APPEND,
-                {
-                    "event_ids": [e.event_id for e in envelopes],
-                    "stream_ids": [e.stream_id for e in envelopes],
-                    "versions": [e.stream_version for e in envelopes],
-                    "event_types": [e.event_type for e in envelopes],
-                    "schema_versions": [e.schema_version for e in envelopes],
-                    "occurred_ats": [e.occurred_at for e in envelopes],
-                    "order_ids": [e.order_id for e in envelopes],
-                    "seller_ids": [e.seller_id for e in envelopes],
-                    "correlation_ids": [e.correlation_id for e in envelopes],
-                    "causation_ids": [e.causation_id for e in envelopes],
-                    "payloads": [dumps(e.payload) for e in envelopes],
-                    "topics": [self.topic] * len(envelopes),
-                    "keys": [e.key for e in envelopes],
-                    "values": [e.model_dump_json() for e in envelopes],
-                },
+                [e.event_id for e in envelopes],
+                [self.topic] * len(envelopes),
+                [e.key for e in envelopes],
+                [e.model_dump_json() for e in envelopes],
+                [e.stream_id for e in envelopes],
+                [e.stream_version for e in envelopes],
+                [e.event_type for e in envelopes],
+                [e.schema_version for e in envelopes],
+                [e.occurred_at for e in envelopes],
+                [e.order_id for e in envelopes],
+                [e.seller_id for e in envelopes],
+                [e.correlation_id for e in envelopes],
+                [e.causation_id for e in envelopes],
             )
-        except IntegrityError as exc:
-            if "events_stream_version_key" in str(exc.orig):
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name == "events_stream_version_key":
                 metrics.COMMAND_CONFLICTS.labels(self.service).inc()
                 raise ConcurrencyError(stream_id, expected_version) from exc
             raise
@@ -198,7 +200,7 @@ class EventStore:
         return [
             StoredEvent(
                 Position(r._mapping["tx"], r._mapping["position"]),
-                _envelope(r).model_copy(update={"producer": self.service}),
+                _envelope(r, self.service),
             )
             for r in rows
         ]

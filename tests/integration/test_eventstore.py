@@ -55,6 +55,72 @@ async def test_append_and_load_round_trip(db: Database, store: EventStore) -> No
     assert outbox == 2
 
 
+class Boom(Exception):
+    pass
+
+
+async def count_rows(db: Database, stream_id: str) -> tuple[int, int]:
+    async with db.connect() as conn:
+        events = (
+            await conn.execute(
+                text("SELECT count(*) FROM events WHERE stream_id = :s"), {"s": stream_id}
+            )
+        ).scalar_one()
+        outbox = (
+            await conn.execute(
+                text(
+                    "SELECT count(*) FROM outbox o JOIN events e USING (event_id) "
+                    "WHERE e.stream_id = :s"
+                ),
+                {"s": stream_id},
+            )
+        ).scalar_one()
+        orphans = (
+            await conn.execute(
+                text(
+                    "SELECT count(*) FROM outbox o WHERE o.value LIKE :pattern",
+                ),
+                {"pattern": f'%"stream_id":"{stream_id}"%'},
+            )
+        ).scalar_one()
+    assert outbox == orphans
+    return events, outbox
+
+
+async def test_an_append_is_undone_with_the_callers_transaction(
+    db: Database, store: EventStore
+) -> None:
+    """The append runs on the driver under SQLAlchemy: as the first statement of the
+    transaction, after another, and in a savepoint, it commits and rolls back with it."""
+    with pytest.raises(Boom):
+        async with db.transaction() as conn:
+            await store.append(conn, "atomic-1", 0, [listed(1)], occurred_at=NOW)
+            raise Boom
+    assert await count_rows(db, "atomic-1") == (0, 0)
+
+    with pytest.raises(Boom):
+        async with db.transaction() as conn:
+            await conn.execute(text("SELECT 1"))
+            await store.append(conn, "atomic-2", 0, [listed(1)], occurred_at=NOW)
+            raise Boom
+    assert await count_rows(db, "atomic-2") == (0, 0)
+
+    async with db.transaction() as conn:
+        await store.append(conn, "atomic-3", 0, [listed(1)], occurred_at=NOW)
+        with pytest.raises(ConcurrencyError):
+            async with conn.begin_nested():
+                await store.append(conn, "atomic-3", 0, [listed(2)], occurred_at=NOW)
+        await store.append(conn, "atomic-3", 1, [listed(3)], occurred_at=NOW)
+    assert await count_rows(db, "atomic-3") == (2, 2)
+    async with db.connect() as conn:
+        loaded = await store.load(conn, "atomic-3")
+    assert [e.decode() for e in loaded] == [listed(1), listed(3)]
+
+    async with db.connect() as conn:
+        with pytest.raises(RuntimeError):
+            await store.append(conn, "atomic-4", 0, [listed(1)], occurred_at=NOW)
+
+
 async def test_two_writers_on_one_stream_exactly_one_wins(db: Database, store: EventStore) -> None:
     async with db.transaction() as conn:
         await store.append(conn, "s-2", 0, [listed(1)], occurred_at=NOW)
