@@ -157,4 +157,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    import uvloop
+
+    uvloop.run(main())  # the event loop the services run on (uvicorn picks uvloop)
