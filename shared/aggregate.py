@@ -52,14 +52,19 @@ def _no_keys(_: object) -> tuple[uuid.UUID | None, str | None]:
 
 @dataclass(frozen=True)
 class Aggregate(Generic[S]):
-    """`keys` gives the envelope's `order_id` and `seller_id` from a state."""
+    """`keys` gives the envelope's `order_id` and `seller_id` from a state. `fold_all`, where
+    given, folds many events at once to the same state as `evolve` one by one (for long
+    streams whose state is a large map)."""
 
     initial: S
     evolve: Callable[[S, EventPayload], S]
     keys: Callable[[S], tuple[uuid.UUID | None, str | None]] = _no_keys
+    fold_all: Callable[[Iterable[EventPayload], S], S] | None = None
 
     def fold(self, events: Iterable[EventPayload], state: S | None = None) -> S:
         current = self.initial if state is None else state
+        if self.fold_all is not None:
+            return self.fold_all(events, current)
         for event in events:
             current = self.evolve(current, event)
         return current

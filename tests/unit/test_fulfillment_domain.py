@@ -30,6 +30,7 @@ from services.fulfillment.domain import (
     allocate,
     decide_fulfillment,
     decide_stock,
+    evolve_stock,
     split,
 )
 from shared.aggregate import DomainError, InvalidCommand
@@ -42,6 +43,8 @@ from shared.events.fulfillment import (
     ReplacementPlanned,
     Shortfall,
     SkuQuantity,
+    StockAdjusted,
+    StockReleased,
     StockReserved,
 )
 
@@ -369,3 +372,68 @@ def test_any_accepted_manual_split_adds_up_to_the_order(cuts: list[int]) -> None
     for p in event.packages:
         total.update({i.sku: i.quantity for i in p.items})
     assert total == Counter({"A": 3, "B": 1})
+
+
+ORDERS = [uuid.UUID(int=100 + i) for i in range(3)]
+stock_events = st.one_of(
+    st.builds(
+        lambda wh, sku, units, previous: StockAdjusted(
+            seller_id="s1", warehouse_id=wh, sku=sku, on_hand=units, previous=previous
+        ),
+        st.sampled_from([W1, W2]),
+        st.sampled_from(["A", "B"]),
+        st.integers(0, 9),
+        st.integers(0, 9),
+    ),
+    st.builds(
+        lambda wh, sku, units, shipped, order: StockAdjusted(
+            seller_id="s1",
+            warehouse_id=wh,
+            sku=sku,
+            on_hand=units,
+            previous=units + shipped,
+            reason="SHIPPED",
+            order_id=order,
+        ),
+        st.sampled_from([W1, W2]),
+        st.sampled_from(["A", "B"]),
+        st.integers(0, 9),
+        st.integers(1, 3),
+        st.sampled_from(ORDERS),
+    ),
+    st.builds(
+        lambda order, allocations: StockReserved(
+            seller_id="s1", order_id=order, allocations=allocations
+        ),
+        st.sampled_from(ORDERS),
+        st.lists(
+            st.builds(
+                Allocation,
+                warehouse_id=st.sampled_from([W1, W2]),
+                sku=st.sampled_from(["A", "B"]),
+                quantity=st.integers(1, 3),
+            ),
+            max_size=3,
+        ),
+    ),
+    st.builds(
+        lambda order: StockReleased(seller_id="s1", order_id=order, allocations=[]),
+        st.sampled_from(ORDERS),
+    ),
+)
+
+
+@given(st.lists(stock_events, max_size=25), st.integers(0, 25))
+@settings(max_examples=200, deadline=None)
+def test_stock_folded_in_one_pass_equals_evolving_event_by_event(events, cut) -> None:
+    """The stock's one-pass fold (its maps changed in place) gives the state of `evolve`
+    applied event by event, and never changes a state it was given."""
+    one_by_one = Stock()
+    for event in events:
+        one_by_one = evolve_stock(one_by_one, event)
+    assert STOCK.fold(events) == one_by_one
+
+    prefix = STOCK.fold(events[:cut])
+    before = (dict(prefix.on_hand), dict(prefix.reservations))
+    assert STOCK.fold(events[cut:], prefix) == one_by_one
+    assert (dict(prefix.on_hand), dict(prefix.reservations)) == before
