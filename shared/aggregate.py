@@ -13,11 +13,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db import Database
+from shared.db import Database, dumps
 from shared.events import Envelope, EventPayload
 from shared.eventstore import ConcurrencyError, EventStore
 
@@ -51,15 +51,31 @@ def _no_keys(_: object) -> tuple[uuid.UUID | None, str | None]:
 
 
 @dataclass(frozen=True)
+class Snapshots(Generic[S]):
+    """How a long stream's state is kept, so a load folds only the events after it: a
+    snapshot is taken in the transaction of the append that crosses each multiple of
+    `every` events. `codec` names the state's encoding: change it when the state's shape
+    changes, and snapshots of the old one are ignored (the stream is folded from its start
+    and snapshotted again)."""
+
+    codec: str
+    encode: Callable[[S], dict[str, Any]]
+    decode: Callable[[dict[str, Any]], S]
+    every: int = 100
+
+
+@dataclass(frozen=True)
 class Aggregate(Generic[S]):
     """`keys` gives the envelope's `order_id` and `seller_id` from a state. `fold_all`, where
     given, folds many events at once to the same state as `evolve` one by one (for long
-    streams whose state is a large map)."""
+    streams whose state is a large map); `snapshots`, where given, keeps such a stream's
+    state every so many events."""
 
     initial: S
     evolve: Callable[[S, EventPayload], S]
     keys: Callable[[S], tuple[uuid.UUID | None, str | None]] = _no_keys
     fold_all: Callable[[Iterable[EventPayload], S], S] | None = None
+    snapshots: Snapshots[S] | None = None
 
     def fold(self, events: Iterable[EventPayload], state: S | None = None) -> S:
         current = self.initial if state is None else state
@@ -93,8 +109,30 @@ async def _attempt(db: Database, within: AsyncConnection | None) -> AsyncIterato
 async def load(
     conn: AsyncConnection, store: EventStore, aggregate: Aggregate[S], stream_id: str
 ) -> tuple[S, int]:
-    envelopes = await store.load(conn, stream_id)
-    return aggregate.fold(e.decode() for e in envelopes), len(envelopes)
+    state, version = aggregate.initial, 0
+    if aggregate.snapshots is not None:
+        snapshot = await store.load_snapshot(conn, stream_id, aggregate.snapshots.codec)
+        if snapshot is not None:
+            version, encoded = snapshot
+            state = aggregate.snapshots.decode(encoded)
+    envelopes = await store.load(conn, stream_id, after=version)
+    return aggregate.fold((e.decode() for e in envelopes), state), version + len(envelopes)
+
+
+async def _snapshot(
+    conn: AsyncConnection,
+    store: EventStore,
+    aggregate: Aggregate[S],
+    stream_id: str,
+    version: int,
+    new_version: int,
+    state: S,
+) -> None:
+    snapshots = aggregate.snapshots
+    if snapshots is None or version // snapshots.every == new_version // snapshots.every:
+        return
+    encoded = dumps(snapshots.encode(state))
+    await store.save_snapshot(conn, stream_id, new_version, snapshots.codec, encoded)
 
 
 async def execute(
@@ -130,9 +168,11 @@ async def execute(
                     order_id=order_id or state_order_id,
                     seller_id=seller_id,
                 )
+                new_version = version + len(new_events)
+                await _snapshot(conn, store, aggregate, stream_id, version, new_version, new_state)
                 if after_append is not None and envelopes:
                     await after_append(conn, new_state, envelopes)
-                return Outcome(new_state, version + len(new_events), envelopes)
+                return Outcome(new_state, new_version, envelopes)
         except ConcurrencyError:
             if attempt == max_attempts:
                 raise

@@ -79,6 +79,18 @@ _LOAD = """
     FROM events WHERE stream_id = $1 AND stream_version > $2
     ORDER BY stream_version
 """
+_LOAD_SNAPSHOT = """
+    SELECT stream_version, state::text AS state FROM snapshots
+    WHERE stream_id = $1 AND codec = $2
+"""
+_SAVE_SNAPSHOT = """
+    INSERT INTO snapshots (stream_id, stream_version, codec, state)
+    VALUES ($1, $2, $3, CAST($4 AS text)::jsonb)
+    ON CONFLICT (stream_id) DO UPDATE
+    SET stream_version = EXCLUDED.stream_version, codec = EXCLUDED.codec,
+        state = EXCLUDED.state, taken_at = now()
+    WHERE snapshots.stream_version < EXCLUDED.stream_version OR snapshots.codec <> EXCLUDED.codec
+"""
 _READ_ALL = text(
     """
     SELECT tx_id::text::bigint AS tx, position, event_id, stream_id, stream_version, event_type,
@@ -129,6 +141,22 @@ class EventStore:
         driver = await driver_connection(conn)
         rows = await driver.fetch(_LOAD, stream_id, after)
         return [_envelope(r, self.service) for r in rows]
+
+    async def load_snapshot(
+        self, conn: AsyncConnection, stream_id: str, codec: str
+    ) -> tuple[int, dict[str, Any]] | None:
+        """The stream's snapshot taken with `codec` (its version and state), if any."""
+        driver = await driver_connection(conn)
+        row = await driver.fetchrow(_LOAD_SNAPSHOT, stream_id, codec)
+        return None if row is None else (row["stream_version"], _loads(row["state"]))
+
+    async def save_snapshot(
+        self, conn: AsyncConnection, stream_id: str, version: int, codec: str, state: str
+    ) -> None:
+        """Keep `state` (JSON) as the stream's snapshot at `version`, in the caller's
+        transaction; an older one, or one of another codec, is replaced."""
+        driver = await driver_connection(conn)
+        await driver.execute(_SAVE_SNAPSHOT, stream_id, version, codec, state)
 
     async def append(
         self,

@@ -109,3 +109,23 @@ def create_platform_tables() -> None:
 def drop_platform_tables() -> None:
     for table in PLATFORM_TABLES:
         op.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+SNAPSHOTS_DDL = """
+    CREATE TABLE snapshots (
+        stream_id text PRIMARY KEY,
+        stream_version integer NOT NULL,
+        codec text NOT NULL,
+        state jsonb NOT NULL,
+        taken_at timestamptz NOT NULL DEFAULT now()
+    )
+"""
+
+
+def create_snapshots_table() -> None:
+    """Snapshots of long streams' states (shared.aggregate.Snapshots), one per stream."""
+    op.execute(SNAPSHOTS_DDL)
+
+
+def drop_snapshots_table() -> None:
+    op.execute("DROP TABLE IF EXISTS snapshots")

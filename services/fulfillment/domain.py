@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from services.fulfillment.logistics import (
     LogisticsConfig,
@@ -23,7 +24,7 @@ from services.fulfillment.logistics import (
     shipping_fee,
     zone,
 )
-from shared.aggregate import Aggregate, DomainError, InvalidCommand, NotFound
+from shared.aggregate import Aggregate, DomainError, InvalidCommand, NotFound, Snapshots
 from shared.events import EventPayload
 from shared.events.common import Address
 from shared.events.fulfillment import (
@@ -360,11 +361,39 @@ def evolve_stock(state: Stock, event: EventPayload) -> Stock:
     return fold_stock([event], state)
 
 
+def encode_stock(state: Stock) -> dict[str, Any]:
+    return {
+        "seller_id": state.seller_id,
+        "on_hand": [[str(wh), sku, units] for (wh, sku), units in state.on_hand.items()],
+        "reservations": [
+            [str(order_id), [[str(a.warehouse_id), a.sku, a.quantity] for a in allocations]]
+            for order_id, allocations in state.reservations.items()
+        ],
+    }
+
+
+def decode_stock(encoded: dict[str, Any]) -> Stock:
+    """The inverse of `encode_stock`; the allocations were valid when they were kept."""
+    return Stock(
+        seller_id=encoded["seller_id"],
+        on_hand={(uuid.UUID(wh), sku): units for wh, sku, units in encoded["on_hand"]},
+        reservations={
+            uuid.UUID(order_id): tuple(
+                Allocation.model_construct(warehouse_id=uuid.UUID(wh), sku=sku, quantity=q)
+                for wh, sku, q in allocations
+            )
+            for order_id, allocations in encoded["reservations"]
+        },
+    )
+
+
 STOCK = Aggregate(
     initial=Stock(),
     evolve=evolve_stock,
     keys=lambda s: (None, s.seller_id or None),
     fold_all=fold_stock,
+    # a busy seller's stream grows with every order: loaded from its last snapshot
+    snapshots=Snapshots("stock-v1", encode_stock, decode_stock, every=100),
 )
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
 
 from services.order.domain import ORDER, CancelOrder, CreateOrder, OrderLine, Product, decide_order
-from shared.aggregate import execute, load
+from shared.aggregate import Aggregate, Snapshots, execute, load
 from shared.db import Database
 from shared.events.common import Address
 from shared.events.order import ProductChanged, ProductListed
@@ -272,3 +273,65 @@ async def test_upcasting_on_read(db: Database, store: EventStore) -> None:
     assert registry.decode("Renamed", 1, {"name": "x"}) == Renamed(full_name="x")
     assert registry.decode("Renamed", 2, {"full_name": "y"}) == Renamed(full_name="y")
     assert ProductChanged.event_type == "ProductChanged"
+
+
+SKUS: Aggregate[tuple[str, ...]] = Aggregate(
+    initial=(),
+    evolve=lambda state, event: (*state, event.sku),  # type: ignore[attr-defined]
+    snapshots=Snapshots("skus-v1", lambda s: {"skus": list(s)}, lambda d: tuple(d["skus"]), 3),
+)
+
+
+def add(n: int):
+    return lambda _: [listed(n)]
+
+
+async def snapshot_row(db: Database, stream_id: str):
+    async with db.connect() as conn:
+        return (
+            await conn.execute(
+                text("SELECT stream_version, codec, state FROM snapshots WHERE stream_id = :s"),
+                {"s": stream_id},
+            )
+        ).one_or_none()
+
+
+async def test_a_long_stream_is_loaded_from_its_snapshot(db: Database, store: EventStore) -> None:
+    """Snapshots contract: taken when an append crosses a multiple of `every`, a load folds
+    only the events after it, another codec's snapshot is ignored, and a snapshot goes with
+    the transaction that took it."""
+    stream = f"snap-{uuid.uuid4()}"
+    for n in range(1, 8):
+        await execute(db, store, SKUS, stream, add(n), now=NOW)
+    row = await snapshot_row(db, stream)
+    assert (row.stream_version, row.codec) == (6, "skus-v1")
+    assert row.state == {"skus": [f"SKU-{n}" for n in range(1, 7)]}
+    everything = tuple(f"SKU-{n}" for n in range(1, 8))
+    async with db.connect() as conn:
+        assert await load(conn, store, SKUS, stream) == (everything, 7)
+
+    async with db.transaction() as conn:  # a doctored snapshot shows the load starts there
+        await conn.execute(
+            text('UPDATE snapshots SET state = \'{"skus": ["X"]}\' WHERE stream_id = :s'),
+            {"s": stream},
+        )
+    async with db.connect() as conn:
+        assert await load(conn, store, SKUS, stream) == (("X", "SKU-7"), 7)
+
+    assert SKUS.snapshots is not None
+    v2 = replace(SKUS, snapshots=replace(SKUS.snapshots, codec="skus-v2"))
+    async with db.connect() as conn:
+        assert await load(conn, store, v2, stream) == (everything, 7)
+    for n in (8, 9):
+        await execute(db, store, v2, stream, add(n), now=NOW)
+    row = await snapshot_row(db, stream)
+    assert (row.stream_version, row.codec) == (9, "skus-v2")
+    assert row.state == {"skus": [f"SKU-{n}" for n in range(1, 10)]}
+
+    rolled_back = f"snap-{uuid.uuid4()}"
+    with pytest.raises(Boom):
+        async with db.transaction() as conn:
+            for n in range(1, 4):
+                await execute(db, store, SKUS, rolled_back, add(n), now=NOW, within=conn)
+            raise Boom
+    assert await snapshot_row(db, rolled_back) is None

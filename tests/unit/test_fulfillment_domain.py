@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,8 @@ from services.fulfillment.domain import (
     allocate,
     decide_fulfillment,
     decide_stock,
+    decode_stock,
+    encode_stock,
     evolve_stock,
     split,
 )
@@ -437,3 +440,10 @@ def test_stock_folded_in_one_pass_equals_evolving_event_by_event(events, cut) ->
     before = (dict(prefix.on_hand), dict(prefix.reservations))
     assert STOCK.fold(events[cut:], prefix) == one_by_one
     assert (dict(prefix.on_hand), dict(prefix.reservations)) == before
+
+
+@given(st.lists(stock_events, max_size=25))
+@settings(max_examples=100, deadline=None)
+def test_a_stock_snapshot_decodes_to_the_state_it_was_taken_of(events) -> None:
+    state = STOCK.fold(events)
+    assert decode_stock(json.loads(json.dumps(encode_stock(state)))) == state

@@ -1,0 +1,21 @@
+"""Snapshots of long streams' states (the platform's `snapshots` table).
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-30
+"""
+
+from shared.schema import create_snapshots_table, drop_snapshots_table
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    create_snapshots_table()
+
+
+def downgrade() -> None:
+    drop_snapshots_table()
