@@ -34,6 +34,8 @@ async def one_run(server: str, bootstrap: str) -> dict[str, float]:
     figures.update(await measures.store_rates(server))
     url = await measures.fresh_db(server, None)
     figures.update(await asyncio.to_thread(measures.eventsourcing_rates, server, url))
+    console.print("  a busy seller's stock")
+    figures.update(await measures.stock_figures(server))
     console.print("  HTTP")
     figures.update(await measures.http_figures(server, bootstrap))
     console.print("  projection")
@@ -77,6 +79,9 @@ def report(summary: dict[str, dict[str, Any]]) -> str:
         f"{med('projection_lag_p99_ms_at_half_load'):,.0f} ms",
         f"- projection apply: {med('projection_apply_per_s'):,.0f} events/s (target >= 30,000)",
         f"- rebuild: {med('rebuild_events_per_s'):,.0f} events/s (target >= 100,000)",
+        f"- a busy seller's stock reservation: {med('stock_reserve_first_100_ms'):.1f} ms over "
+        f"the first 100 orders, {med('stock_reserve_last_100_ms'):.1f} ms at "
+        f"{med('stock_orders_reached'):,.0f} orders (loaded from its snapshot)",
         "",
         "Cores busy while journeys ran at the sustained rate (of "
         f"{os.cpu_count()}): "
@@ -100,7 +105,7 @@ def chart(summary: dict[str, dict[str, Any]], path: Path) -> None:
     rates = {
         k: v
         for k, v in summary.items()
-        if "_ms" not in k and not k.startswith("cpu_") and not k.endswith("_matched")
+        if "_ms" not in k and not k.startswith("cpu_") and not k.endswith(("_matched", "_reached"))
     }
     fig, ax = plt.subplots(figsize=(9, 4.5))
     names = list(rates)

@@ -170,6 +170,47 @@ def _threaded_rate(op: Callable[[], object], threads: int, count: int = 50_000) 
     return done / (time.perf_counter() - started)
 
 
+async def stock_figures(server_url: str, orders: int = 1000) -> dict[str, float]:
+    """A busy seller: the latency of reserving stock (load the seller's stock stream from its
+    snapshot, decide, append) over the first 100 orders and at `orders` orders, each order
+    reserved and shipped (two events)."""
+    from services.fulfillment.domain import (
+        STOCK,
+        AdjustStock,
+        ConsumeShipped,
+        ReserveStock,
+        decide_stock,
+        stock_stream,
+    )
+    from shared.aggregate import execute
+    from shared.events.fulfillment import SkuQuantity
+
+    db = Database(await fresh_db(server_url, "fulfillment"), pool_size=2)
+    store = EventStore("fulfillment", "bench.fulfillment")
+    stream, warehouse, line = stock_stream("busy"), uuid.uuid4(), [SkuQuantity(sku="A", quantity=1)]
+
+    async def run(command: Any) -> None:
+        await execute(db, store, STOCK, stream, lambda s: decide_stock(s, command), now=NOW)
+
+    await run(AdjustStock("busy", warehouse, "A", 10**6))
+    latencies = []
+    stop_at = time.perf_counter() + 4 * MAX_SECONDS
+    for _ in range(orders):
+        if time.perf_counter() > stop_at:
+            break
+        order_id = uuid.uuid4()
+        started = time.perf_counter()
+        await run(ReserveStock("busy", order_id, line))
+        latencies.append(time.perf_counter() - started)
+        await run(ConsumeShipped(order_id, warehouse, line))
+    await db.close()
+    return {
+        "stock_reserve_first_100_ms": 1000 * statistics.median(latencies[:100]),
+        "stock_reserve_last_100_ms": 1000 * statistics.median(latencies[-100:]),
+        "stock_orders_reached": float(len(latencies)),
+    }
+
+
 # --- HTTP ----------------------------------------------------------------------------------
 
 
