@@ -30,6 +30,7 @@ def machine() -> str:
 
 async def one_run(server: str, bootstrap: str) -> dict[str, float]:
     figures: dict[str, float] = {}
+    await measures.settle(server)
     console.print("  event store")
     figures.update(await measures.store_rates(server))
     url = await measures.fresh_db(server, None)
