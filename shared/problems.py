@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi.responses import JSONResponse
@@ -21,6 +22,12 @@ class Problem(Exception):
         self.extra = extra
 
 
+def problem_type(code: str) -> str:
+    """The problem's type URI: the code as a lower-case slug ("Method not allowed" ->
+    .../method-not-allowed)."""
+    return PROBLEM_TYPE_BASE + re.sub(r"[^a-z0-9]+", "-", code.lower()).strip("-")
+
+
 def problem_response(
     status: int,
     title: str,
@@ -30,7 +37,7 @@ def problem_response(
     **extra: Any,
 ) -> JSONResponse:
     body = {
-        "type": PROBLEM_TYPE_BASE + code.lower().replace("_", "-"),
+        "type": problem_type(code),
         "title": title,
         "status": status,
         "detail": detail,

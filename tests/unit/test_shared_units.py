@@ -108,3 +108,18 @@ def test_text_with_nul_characters_is_refused_everywhere() -> None:
             country="US",
         )
     assert Note(text="  fine  ").text == "fine"
+
+
+@pytest.mark.parametrize(
+    ("code", "slug"),
+    [
+        ("Method not allowed", "method-not-allowed"),
+        ("Not found", "not-found"),
+        ("dispatch_deadline_passed", "dispatch-deadline-passed"),
+        ("rebuild-running", "rebuild-running"),
+    ],
+)
+def test_a_problem_type_is_a_uri_slug_of_its_code(code: str, slug: str) -> None:
+    from shared.problems import PROBLEM_TYPE_BASE, problem_type
+
+    assert problem_type(code) == PROBLEM_TYPE_BASE + slug
