@@ -5,6 +5,15 @@ Each row records its writing transaction (`tx_id xid8 DEFAULT pg_current_xact_id
 `read_all` returns only rows whose transaction id is below the oldest transaction still
 running (`pg_snapshot_xmin(pg_current_snapshot())`), ordered by (tx_id, position), so a
 reader that checkpoints (tx_id, position) never skips a late commit of a lower position.
+
+A transaction gets its id at its first write, which may come before it loads a stream (a
+consumer's inbox row, another aggregate's events): another transaction may then append to
+that stream and commit with a later id, and our next version would sort before it. So an
+append records the later of its own id and its predecessor's `tx_id`. The guard still holds:
+a row's `tx_id` is never below its writer's id, so the reader passes it only once its writer
+has finished; and the predecessor was committed before this append (it was loaded), so its
+position is lower: per stream, (tx_id, position) is the version order. The outbox rows take
+the same `tx_id`, so the relay publishes a stream in version order too.
 """
 
 from __future__ import annotations
@@ -50,20 +59,27 @@ OUTBOX_CHANNEL = "shopflow_outbox"
 
 # One round trip, one prepared statement on the driver: the events, their outbox rows and the
 # relay's wake-up call. Each envelope is serialised once, as the outbox value; the event's
-# payload column is taken from it.
+# payload column is taken from it. The rows' tx_id is the later of this transaction's id and
+# that of the stream's previous event (the module docstring says why).
 _APPEND = f"""
-    WITH new_outbox AS (
-        INSERT INTO outbox (event_id, topic, key, value)
-        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])
+    WITH ordering AS (
+        SELECT GREATEST(pg_current_xact_id(), (
+            SELECT tx_id FROM events WHERE stream_id = $14 AND stream_version = $15
+        )) AS tx_id
+    ), new_outbox AS (
+        INSERT INTO outbox (tx_id, event_id, topic, key, value)
+        SELECT o.tx_id, u.* FROM ordering AS o,
+            unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS u
         RETURNING event_id, value
     ), new_events AS (
-        INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version,
-                            occurred_at, order_id, seller_id, correlation_id, causation_id,
-                            payload)
-        SELECT e.event_id, e.stream_id, e.stream_version, e.event_type, e.schema_version,
-               e.occurred_at, e.order_id, e.seller_id, e.correlation_id, e.causation_id,
-               CAST(e.value AS jsonb) -> 'payload'
-        FROM unnest($1::uuid[], $5::text[], $6::int[], $7::text[], $8::int[],
+        INSERT INTO events (tx_id, event_id, stream_id, stream_version, event_type,
+                            schema_version, occurred_at, order_id, seller_id, correlation_id,
+                            causation_id, payload)
+        SELECT o.tx_id, e.event_id, e.stream_id, e.stream_version, e.event_type,
+               e.schema_version, e.occurred_at, e.order_id, e.seller_id, e.correlation_id,
+               e.causation_id, CAST(e.value AS jsonb) -> 'payload'
+        FROM ordering AS o,
+             unnest($1::uuid[], $5::text[], $6::int[], $7::text[], $8::int[],
                     $9::timestamptz[], $10::uuid[], $11::text[], $12::text[], $13::text[],
                     $4::text[])
              AS e(event_id, stream_id, stream_version, event_type, schema_version, occurred_at,
@@ -194,7 +210,7 @@ class EventStore:
         ]
         driver = await driver_connection(conn)
         try:
-            await driver.fetchrow(
+            await driver.fetchval(
                 _APPEND,
                 [e.event_id for e in envelopes],
                 [self.topic] * len(envelopes),
@@ -209,6 +225,8 @@ class EventStore:
                 [e.seller_id for e in envelopes],
                 [e.correlation_id for e in envelopes],
                 [e.causation_id for e in envelopes],
+                stream_id,
+                expected_version,
             )
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name == "events_stream_version_key":

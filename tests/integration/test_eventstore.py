@@ -335,3 +335,47 @@ async def test_a_long_stream_is_loaded_from_its_snapshot(db: Database, store: Ev
                 await execute(db, store, SKUS, rolled_back, add(n), now=NOW, within=conn)
             raise Boom
     assert await snapshot_row(db, rolled_back) is None
+
+
+async def read_stream_order(db: Database, store: EventStore, stream_id: str) -> list[int]:
+    async with db.connect() as conn:
+        stored = await store.read_all(conn, limit=100_000)
+    return [s.envelope.stream_version for s in stored if s.envelope.stream_id == stream_id]
+
+
+async def test_a_stream_keeps_its_order_in_the_global_read_whoever_wrote_first(
+    db: Database, store: EventStore
+) -> None:
+    """A transaction that wrote something (an inbox row) before another one appended to a
+    stream and committed has the older transaction id; the next version it appends must
+    still come after its predecessor in the (tx_id, position) order that readers and the
+    relay follow, in the events and in the outbox."""
+    stream = f"ordered-{uuid.uuid4()}"
+    async with db.transaction() as older:
+        await older.execute(
+            text("INSERT INTO inbox (consumer, event_id) VALUES ('t', gen_random_uuid())")
+        )
+        async with db.transaction() as newer:
+            await store.append(newer, stream, 0, [listed(1)], occurred_at=NOW)
+        await store.append(older, stream, 1, [listed(2)], occurred_at=NOW)
+        await store.append(older, stream, 2, [listed(3)], occurred_at=NOW)
+    assert await read_stream_order(db, store, stream) == [1, 2, 3]
+    async with db.connect() as conn:
+        outbox = await conn.execute(
+            text(
+                "SELECT e.stream_version FROM outbox o JOIN events e USING (event_id) "
+                "WHERE e.stream_id = :s ORDER BY o.tx_id, o.position"
+            ),
+            {"s": stream},
+        )
+        assert [r[0] for r in outbox] == [1, 2, 3]
+
+    # through execute inside a consumer's transaction (a savepoint per attempt)
+    skus = f"ordered-{uuid.uuid4()}"
+    async with db.transaction() as consumer:
+        await consumer.execute(
+            text("INSERT INTO inbox (consumer, event_id) VALUES ('t', gen_random_uuid())")
+        )
+        await execute(db, store, SKUS, skus, add(1), now=NOW)
+        await execute(db, store, SKUS, skus, add(2), now=NOW, within=consumer)
+    assert await read_stream_order(db, store, skus) == [1, 2]
