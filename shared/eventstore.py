@@ -26,7 +26,6 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared import context, metrics
@@ -70,7 +69,6 @@ _APPEND = f"""
         INSERT INTO outbox (tx_id, event_id, topic, key, value)
         SELECT o.tx_id, u.* FROM ordering AS o,
             unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS u
-        RETURNING event_id, value
     ), new_events AS (
         INSERT INTO events (tx_id, event_id, stream_id, stream_version, event_type,
                             schema_version, occurred_at, order_id, seller_id, correlation_id,
@@ -84,10 +82,8 @@ _APPEND = f"""
                     $4::text[])
              AS e(event_id, stream_id, stream_version, event_type, schema_version, occurred_at,
                   order_id, seller_id, correlation_id, causation_id, value)
-        RETURNING 1
     )
-    SELECT (SELECT count(*) FROM new_events) + (SELECT count(*) FROM new_outbox),
-           pg_notify('{OUTBOX_CHANNEL}', '')
+    SELECT pg_notify('{OUTBOX_CHANNEL}', '')  -- the inserts above run without being read
 """
 _LOAD = """
     SELECT event_id, stream_id, stream_version, event_type, schema_version, occurred_at,
@@ -101,29 +97,25 @@ _LOAD_SNAPSHOT = """
 """
 _SAVE_SNAPSHOT = """
     INSERT INTO snapshots (stream_id, stream_version, codec, state)
-    VALUES ($1, $2, $3, CAST($4 AS text)::jsonb)
+    VALUES ($1, $2, $3, $4::jsonb)
     ON CONFLICT (stream_id) DO UPDATE
     SET stream_version = EXCLUDED.stream_version, codec = EXCLUDED.codec,
         state = EXCLUDED.state, taken_at = now()
     WHERE snapshots.stream_version < EXCLUDED.stream_version OR snapshots.codec <> EXCLUDED.codec
 """
-_READ_ALL = text(
-    """
+_READ_ALL = """
     SELECT tx_id::text::bigint AS tx, position, event_id, stream_id, stream_version, event_type,
            schema_version, occurred_at, order_id, seller_id, correlation_id, causation_id,
            payload::text AS payload
     FROM events
-    WHERE (tx_id, position) > (CAST(CAST(:tx AS text) AS xid8), :position)
+    WHERE (tx_id, position) > ($1::text::xid8, $2)
       AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
     ORDER BY tx_id, position
-    LIMIT :limit
-    """
-)
+    LIMIT $3
+"""
 
 
-def _envelope(row: Any, producer: str) -> Envelope:
-    """An envelope from a row of `events` (an asyncpg Record or a SQLAlchemy Row)."""
-    m = row._mapping if hasattr(row, "_mapping") else row
+def _envelope(m: asyncpg.Record, producer: str) -> Envelope:
     return Envelope.model_validate(
         {
             "event_id": m["event_id"],
@@ -210,7 +202,7 @@ class EventStore:
         ]
         driver = await driver_connection(conn)
         try:
-            await driver.fetchval(
+            await driver.execute(
                 _APPEND,
                 [e.event_id for e in envelopes],
                 [self.topic] * len(envelopes),
@@ -240,13 +232,8 @@ class EventStore:
     async def read_all(
         self, conn: AsyncConnection, after: Position = Position(), limit: int = 1000
     ) -> list[StoredEvent]:
-        rows = await conn.execute(
-            _READ_ALL, {"tx": str(after.tx_id), "position": after.position, "limit": limit}
-        )
+        driver = await driver_connection(conn)
+        rows = await driver.fetch(_READ_ALL, str(after.tx_id), after.position, limit)
         return [
-            StoredEvent(
-                Position(r._mapping["tx"], r._mapping["position"]),
-                _envelope(r, self.service),
-            )
-            for r in rows
+            StoredEvent(Position(r["tx"], r["position"]), _envelope(r, self.service)) for r in rows
         ]

@@ -61,31 +61,16 @@ class Boom(Exception):
 
 
 async def count_rows(db: Database, stream_id: str) -> tuple[int, int]:
+    """The stream's events, and the outbox rows that carry one of its envelopes."""
     async with db.connect() as conn:
-        events = (
-            await conn.execute(
-                text("SELECT count(*) FROM events WHERE stream_id = :s"), {"s": stream_id}
-            )
-        ).scalar_one()
-        outbox = (
-            await conn.execute(
-                text(
-                    "SELECT count(*) FROM outbox o JOIN events e USING (event_id) "
-                    "WHERE e.stream_id = :s"
-                ),
-                {"s": stream_id},
-            )
-        ).scalar_one()
-        orphans = (
-            await conn.execute(
-                text(
-                    "SELECT count(*) FROM outbox o WHERE o.value LIKE :pattern",
-                ),
-                {"pattern": f'%"stream_id":"{stream_id}"%'},
-            )
-        ).scalar_one()
-    assert outbox == orphans
-    return events, outbox
+        events = await conn.execute(
+            text("SELECT count(*) FROM events WHERE stream_id = :s"), {"s": stream_id}
+        )
+        outbox = await conn.execute(
+            text("SELECT count(*) FROM outbox WHERE value LIKE :pattern"),
+            {"pattern": f'%"stream_id":"{stream_id}"%'},
+        )
+        return events.scalar_one(), outbox.scalar_one()
 
 
 async def test_an_append_is_undone_with_the_callers_transaction(
