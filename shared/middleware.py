@@ -133,7 +133,7 @@ class IdempotencyMiddleware:
 
         status = 500
         content_type: str | None = None
-        chunks: list[bytes] = []
+        messages: list[Message] = []
 
         async def capture(message: Message) -> None:
             nonlocal status, content_type
@@ -142,9 +142,7 @@ class IdempotencyMiddleware:
                 for name, value in message.get("headers", []):
                     if name.lower() == b"content-type":
                         content_type = value.decode("latin-1")
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-            await send(message)
+            messages.append(message)
 
         try:
             await self.app(scope, replay_body, capture)
@@ -153,12 +151,18 @@ class IdempotencyMiddleware:
             raise
         if status >= 500:
             await self._release(params)
-            return
-        async with self.runtime.db.transaction() as conn:
-            await conn.execute(
-                _SAVE_KEY,
-                {**params, "status": status, "ctype": content_type, "body": b"".join(chunks)},
+        else:
+            # stored before the client sees it: a retry sent on receipt replays, never a 409
+            stored_body = b"".join(
+                m.get("body", b"") for m in messages if m["type"] == "http.response.body"
             )
+            async with self.runtime.db.transaction() as conn:
+                await conn.execute(
+                    _SAVE_KEY,
+                    {**params, "status": status, "ctype": content_type, "body": stored_body},
+                )
+        for message in messages:
+            await send(message)
 
     async def _release(self, params: dict[str, str]) -> None:
         async with self.runtime.db.transaction() as conn:
