@@ -11,7 +11,7 @@ from shared.auth import decode_token, mint_token
 from shared.clock import SimulatedClock
 from shared.events import REGISTRY, UnknownEventType
 from shared.events import order as order_events
-from shared.problems import Problem
+from shared.problems import PROBLEM_TYPE_BASE, Problem, problem_type
 from shared.settings import Settings, to_libpq_url, to_sqlalchemy_url
 
 CONTRACT_ORDER_EVENTS = {
@@ -120,6 +120,4 @@ def test_text_with_nul_characters_is_refused_everywhere() -> None:
     ],
 )
 def test_a_problem_type_is_a_uri_slug_of_its_code(code: str, slug: str) -> None:
-    from shared.problems import PROBLEM_TYPE_BASE, problem_type
-
     assert problem_type(code) == PROBLEM_TYPE_BASE + slug
