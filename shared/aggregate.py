@@ -1,9 +1,10 @@
 """The one way every service runs a command against an event-sourced aggregate.
 
-An aggregate is a pair of pure functions, `decide(state, command) -> events` and
-`evolve(state, event) -> state`. `execute` loads the stream, folds it, decides and appends
-with optimistic concurrency; on a conflict it reloads and decides again a bounded number of
-times, then gives up with ConcurrencyError (a 409 at the edge).
+An aggregate is a name (the prefix of its streams), an initial state and a pair of pure
+functions, `decide(state, command) -> events` and `evolve(state, event) -> state`. `execute`
+loads the stream, folds it, decides the command and appends with optimistic concurrency; on a
+conflict it reloads and decides again a bounded number of times, then gives up with
+ConcurrencyError (a 409 at the edge). A command carries the time it happens at (`now`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,6 +23,13 @@ from shared.events import Envelope, EventPayload
 from shared.eventstore import ConcurrencyError, EventStore
 
 S = TypeVar("S")
+
+
+class Command(Protocol):
+    """What every command has: the time it happens at."""
+
+    @property
+    def now(self) -> datetime: ...
 
 
 class DomainError(Exception):
@@ -66,16 +74,24 @@ class Snapshots(Generic[S]):
 
 @dataclass(frozen=True)
 class Aggregate(Generic[S]):
-    """`keys` gives the envelope's `order_id` and `seller_id` from a state. `fold_all`, where
+    """`name` is the first segment of the aggregate's stream ids (`stream(...)` makes them).
+    `keys` gives the envelope's `order_id` and `seller_id` from a state. `fold_all`, where
     given, folds many events at once to the same state as `evolve` one by one (for long
     streams whose state is a large map); `snapshots`, where given, keeps such a stream's
     state every so many events."""
 
+    # TRANSITION: name/decide get defaults until every service is ported; then required.
     initial: S
     evolve: Callable[[S, EventPayload], S]
+    name: str = ""
+    decide: Callable[[S, Any], Sequence[EventPayload]] | None = None
     keys: Callable[[S], tuple[uuid.UUID | None, str | None]] = _no_keys
     fold_all: Callable[[Iterable[EventPayload], S], S] | None = None
     snapshots: Snapshots[S] | None = None
+
+    def stream(self, *ids: object) -> str:
+        """The id of one of this aggregate's streams: `order/<order id>`, `stock/<seller>`."""
+        return "/".join([self.name, *(str(i) for i in ids)])
 
     def fold(self, events: Iterable[EventPayload], state: S | None = None) -> S:
         current = self.initial if state is None else state
@@ -140,23 +156,30 @@ async def execute(
     store: EventStore,
     aggregate: Aggregate[S],
     stream_id: str,
-    decide: Callable[[S], Sequence[EventPayload]],
+    command: Any,
     *,
-    now: datetime,
+    now: datetime | None = None,  # TRANSITION: old-style callers pass a decide closure + now
+    guard: Callable[[S], None] | None = None,
     after_append: AfterAppend[S] | None = None,
     max_attempts: int = 5,
     within: AsyncConnection | None = None,
     order_id: uuid.UUID | None = None,
 ) -> Outcome[S]:
-    """Decide and append in one transaction; `after_append` runs in it too (deadlines,
-    the service's own query rows). `within` runs each attempt in a savepoint of a caller's
-    transaction instead (a consumer's handler, together with its inbox row). `order_id`
-    names the order the events concern where the aggregate is not an order's."""
+    """Decide `command` and append in one transaction; `after_append` runs in it too
+    (deadlines, the service's own query rows). `guard` sees the state first and raises to
+    refuse (ownership checks at the edge). `within` runs each attempt in a savepoint of a
+    caller's transaction instead (a consumer's handler, together with its inbox row).
+    `order_id` names the order the events concern where the aggregate is not an order's."""
     for attempt in range(1, max_attempts + 1):
         try:
             async with _attempt(db, within) as conn:
                 state, version = await load(conn, store, aggregate, stream_id)
-                new_events = list(decide(state))
+                if guard is not None:
+                    guard(state)
+                if aggregate.decide is None:  # TRANSITION
+                    new_events = list(command(state))
+                else:
+                    new_events = list(aggregate.decide(state, command))
                 new_state = aggregate.fold(new_events, state)
                 state_order_id, seller_id = aggregate.keys(new_state)
                 envelopes = await store.append(
@@ -164,7 +187,7 @@ async def execute(
                     stream_id,
                     version,
                     new_events,
-                    occurred_at=now,
+                    occurred_at=now if now is not None else command.now,
                     order_id=order_id or state_order_id,
                     seller_id=seller_id,
                 )

@@ -1,7 +1,9 @@
-"""The consumer runner: an aiokafka consumer group whose handler runs in one database
+"""The consumer runner: an aiokafka consumer group whose reaction runs in one database
 transaction together with an inbox record (consumer, event_id), so a redelivered event is a
-no-op. Offsets are committed after that transaction. An event that keeps failing is parked in
-`dead_letters` with its error, and the partition goes on; operators can retry it.
+no-op. Reactions are keyed by event class (a registered event model): a typo fails at import,
+an unregistered class fails the start, and each reaction is handed the decoded event. Offsets
+are committed after that transaction. An event that keeps failing is parked in `dead_letters`
+with its error, and the partition goes on; operators can retry it.
 """
 
 from __future__ import annotations
@@ -21,14 +23,41 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared import context, metrics
 from shared.db import Database
-from shared.events import Envelope
+from shared.events import REGISTRY, Envelope, EventPayload
 from shared.settings import Settings
 
 log = structlog.get_logger()
 
-Handler = Callable[[AsyncConnection, Envelope], Awaitable[None]]
+Reaction = Callable[[AsyncConnection, Any, Envelope], Awaitable[None]]
+"""`reaction(conn, event, envelope)`: the decoded (upcast) event, and its envelope for the
+metadata (occurred_at, ids)."""
+Reactions = Mapping[type[EventPayload], Reaction]
 BatchHandler = Callable[[AsyncConnection, list[Envelope]], Awaitable[None]]
-ANY_EVENT = "*"  # a handler under this key takes every event type without its own handler
+Handler = Callable[[AsyncConnection, Envelope], Awaitable[None]]  # TRANSITION
+
+
+class UnregisteredReaction(ValueError):
+    """A reaction keyed by a class that is not a registered event model."""
+
+
+def reactions_by_type(reactions: Reactions) -> dict[str, Reaction]:
+    """The reactions by event type name, each key checked against the event registry."""
+    by_type: dict[str, Reaction] = {}
+    for model, reaction in reactions.items():
+        if isinstance(model, str):  # TRANSITION: old handlers keyed by name take (conn, env)
+            old = reaction
+
+            async def adapted(conn: AsyncConnection, _: Any, env: Envelope, old: Any = old) -> None:
+                await old(conn, env)
+
+            by_type[model] = adapted
+            continue
+        name = getattr(model, "event_type", None)
+        if name is None or name not in REGISTRY or REGISTRY.model(name) is not model:
+            raise UnregisteredReaction(f"{model!r} is not a registered event model")
+        by_type[name] = reaction
+    return by_type
+
 
 _CLAIM = text(
     "INSERT INTO inbox (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS uuid[])) "
@@ -66,17 +95,17 @@ class ConsumerRunner:
         settings: Settings,
         name: str,
         topics: list[str],
-        handlers: Mapping[str, Handler],
+        reactions: Reactions,
         batch_handler: BatchHandler | None = None,
     ) -> None:
-        """`handlers` react to one event at a time (by event type, or ANY_EVENT). A
-        `batch_handler` (projections) takes instead every new event of a poll's partition at
-        once, in one transaction: one commit and one refold per batch, not per event."""
+        """`reactions` react to one event at a time, by event class. A `batch_handler`
+        (projections) takes instead every new event of a poll's partition at once, in one
+        transaction: one commit and one refold per batch, not per event."""
         self.db = db
         self.settings = settings
         self.name = name
         self.topics = topics
-        self.handlers = handlers
+        self.reactions = reactions_by_type(reactions)
         self.batch_handler = batch_handler
         self.consumer: AIOKafkaConsumer | None = None
         self.applied = 0
@@ -89,8 +118,8 @@ class ConsumerRunner:
         self.applied += applied
         return applied > 0
 
-    def _wanted(self, envelope: Envelope) -> Handler | None:
-        return self.handlers.get(envelope.event_type) or self.handlers.get(ANY_EVENT)
+    def _wanted(self, envelope: Envelope) -> Reaction | None:
+        return self.reactions.get(envelope.event_type)
 
     async def _apply_all(self, envelopes: list[Envelope]) -> int:
         """In one transaction: claim the events in the inbox (one statement; an event claimed
@@ -114,11 +143,11 @@ class ConsumerRunner:
                     await self.batch_handler(conn, fresh)
                 return len(fresh)
             for envelope in fresh:
-                handler = self._wanted(envelope)
-                assert handler is not None
+                reaction = self._wanted(envelope)
+                assert reaction is not None
                 context.correlation_id.set(envelope.correlation_id)
                 context.causation_id.set(str(envelope.event_id))
-                await handler(conn, envelope)
+                await reaction(conn, envelope.decode(), envelope)
         return len(fresh)
 
     async def process_batch(self, messages: list[Message]) -> None:

@@ -29,9 +29,11 @@ log = structlog.get_logger()
 
 @dataclass(frozen=True)
 class Deadline:
+    """`subject_id` is the id of what the timer is about (an order, a package, a request)."""
+
     id: int
     kind: str
-    stream_id: str
+    subject_id: str
     due_at: datetime
     payload: dict[str, Any]
 
@@ -43,16 +45,16 @@ DeadlineHandler = Callable[[Deadline, datetime], Awaitable[None]]
 # case of an order closing after its completion time): handlers decide on the current state.
 _SCHEDULE = text(
     """
-    INSERT INTO deadlines (kind, stream_id, due_at, payload)
-    VALUES (:kind, :stream_id, :due_at, CAST(:payload AS jsonb))
-    ON CONFLICT (kind, stream_id, due_at) DO UPDATE
+    INSERT INTO deadlines (kind, subject_id, due_at, payload)
+    VALUES (:kind, :subject_id, :due_at, CAST(:payload AS jsonb))
+    ON CONFLICT (kind, subject_id, due_at) DO UPDATE
     SET fired_at = NULL, attempts = 0, last_error = NULL, payload = EXCLUDED.payload
     WHERE deadlines.fired_at IS NOT NULL
     """
 )
 _CLAIM = text(
     """
-    SELECT id, kind, stream_id, due_at, payload FROM deadlines
+    SELECT id, kind, subject_id, due_at, payload FROM deadlines
     WHERE fired_at IS NULL AND due_at <= :now
     ORDER BY due_at
     LIMIT :limit
@@ -69,13 +71,13 @@ _FAILED = text(
 async def schedule(
     conn: AsyncConnection,
     kind: str,
-    stream_id: str,
+    subject_id: str,
     due_at: datetime,
     payload: dict[str, Any] | None = None,
 ) -> None:
     await conn.execute(
         _SCHEDULE,
-        {"kind": kind, "stream_id": stream_id, "due_at": due_at, "payload": dumps(payload or {})},
+        {"kind": kind, "subject_id": subject_id, "due_at": due_at, "payload": dumps(payload or {})},
     )
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import structlog
 
 from shared.clock import Clock, clock_for_speed
-from shared.consumer import BatchHandler, ConsumerRunner, Handler
+from shared.consumer import BatchHandler, ConsumerRunner, Reactions
 from shared.db import Database
 from shared.deadlines import DeadlineHandler, DeadlineScheduler
 from shared.eventstore import EventStore
@@ -47,12 +47,12 @@ class ServiceRuntime:
         self,
         name: str,
         from_services: list[str],
-        handlers: Mapping[str, Handler],
+        reactions: Reactions,
         batch_handler: BatchHandler | None = None,
     ) -> ConsumerRunner:
         group = f"{self.settings.kafka_topic_prefix}shopflow.{self.service}.{name}"
         topics = [self.settings.topic(s) for s in from_services]
-        runner = ConsumerRunner(self.db, self.settings, group, topics, handlers, batch_handler)
+        runner = ConsumerRunner(self.db, self.settings, group, topics, reactions, batch_handler)
         self.consumers[group] = runner
         return runner
 

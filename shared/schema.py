@@ -129,3 +129,44 @@ def create_snapshots_table() -> None:
 
 def drop_snapshots_table() -> None:
     op.execute("DROP TABLE IF EXISTS snapshots")
+
+
+# The events table is the outbox: the relay follows it with the gap-safe reader and keeps its
+# checkpoint (one row per service's relay). An existing outbox sets where the relay starts: just
+# before the first event not yet published, else after the last event (publishing is
+# at-least-once, so an event published twice is harmless; one skipped would be lost).
+_RELAY_CHECKPOINTS = """
+    CREATE TABLE relay_checkpoints (
+        relay text PRIMARY KEY,
+        tx_id xid8 NOT NULL,
+        position bigint NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now()
+    )
+"""
+_FIRST_CHECKPOINT = """
+    INSERT INTO relay_checkpoints (relay, tx_id, position)
+    SELECT '{relay}', e.tx_id, e.position FROM events AS e
+    WHERE NOT EXISTS (
+        SELECT 1 FROM outbox AS o JOIN events AS u ON u.event_id = o.event_id
+        WHERE o.published_at IS NULL AND (u.tx_id, u.position) <= (e.tx_id, e.position)
+    )
+    ORDER BY e.tx_id DESC, e.position DESC
+    LIMIT 1
+"""
+
+
+def events_become_the_outbox(relay: str) -> None:
+    """The outbox table goes (the relay follows the events table); deadlines name their
+    subject."""
+    op.execute(_RELAY_CHECKPOINTS)
+    op.execute(_FIRST_CHECKPOINT.format(relay=relay))
+    op.execute("DROP TABLE outbox")
+    op.execute("ALTER TABLE deadlines RENAME COLUMN stream_id TO subject_id")
+
+
+def outbox_comes_back() -> None:
+    """Down: an empty outbox (what was published stays published) and the old column name."""
+    for statement in PLATFORM_DDL[2:5]:
+        op.execute(statement)
+    op.execute("DROP TABLE relay_checkpoints")
+    op.execute("ALTER TABLE deadlines RENAME COLUMN subject_id TO stream_id")

@@ -48,6 +48,6 @@ Expire = Callable[[uuid.UUID, uuid.UUID, datetime], Awaitable[object]]
 
 def handlers(expire: Expire) -> dict[str, Callable[[Deadline, datetime], Awaitable[None]]]:
     async def request_timer(deadline: Deadline, now: datetime) -> None:
-        await expire(uuid.UUID(deadline.payload["order_id"]), uuid.UUID(deadline.stream_id), now)
+        await expire(uuid.UUID(deadline.payload["order_id"]), uuid.UUID(deadline.subject_id), now)
 
     return {REQUEST_TIMER: request_timer}

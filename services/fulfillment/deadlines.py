@@ -47,7 +47,7 @@ def handlers(
 ) -> dict[str, Callable[[Deadline, datetime], Awaitable[None]]]:
     async def dispatch_deadline(deadline: Deadline, now: datetime) -> None:
         await mark_overdue(
-            uuid.UUID(deadline.payload["order_id"]), uuid.UUID(deadline.stream_id), now
+            uuid.UUID(deadline.payload["order_id"]), uuid.UUID(deadline.subject_id), now
         )
 
     return {DISPATCH_DEADLINE: dispatch_deadline}

@@ -85,7 +85,7 @@ def handlers(handle: Handle) -> dict[str, Callable[[Deadline, datetime], Awaitab
 
     def fire(kind: str) -> Callable[[Deadline, datetime], Awaitable[None]]:
         async def run(deadline: Deadline, now: datetime) -> None:
-            await handle(uuid.UUID(deadline.stream_id), commands[kind](now))
+            await handle(uuid.UUID(deadline.subject_id), commands[kind](now))
 
         return run
 

@@ -61,16 +61,16 @@ class Flags(Protocol):
 def handlers(service: Flags) -> dict[str, Callable[[Deadline, datetime], Awaitable[None]]]:
     async def review_due(deadline: Deadline, now: datetime) -> None:
         warehouse_id = uuid.UUID(deadline.payload["warehouse_id"])
-        await service.flag_review_overdue(warehouse_id, uuid.UUID(deadline.stream_id), now)
+        await service.flag_review_overdue(warehouse_id, uuid.UUID(deadline.subject_id), now)
 
     async def cutover(deadline: Deadline, now: datetime) -> None:
-        await service.apply_switch(uuid.UUID(deadline.stream_id), now)
+        await service.apply_switch(uuid.UUID(deadline.subject_id), now)
 
     async def collection_due(deadline: Deadline, now: datetime) -> None:
-        await service.flag_pickup_overdue(uuid.UUID(deadline.stream_id), now)
+        await service.flag_pickup_overdue(uuid.UUID(deadline.subject_id), now)
 
     async def driver_due(deadline: Deadline, now: datetime) -> None:
-        await service.flag_driver_overdue(uuid.UUID(deadline.stream_id), now)
+        await service.flag_driver_overdue(uuid.UUID(deadline.subject_id), now)
 
     return {
         SUBSCRIPTION_REVIEW: review_due,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal, get_args
 
 from pydantic import ConfigDict, Field
 
@@ -12,6 +13,27 @@ from shared.models import Model
 from shared.money import Money
 
 SERVICE = "aftersales"
+AFTERSALES_STREAM = "aftersales"  # aftersales/<order id>: an order's after-sales ledger
+COMPLAINT_STREAM = "complaint"
+
+# The after-sales vocabulary (requests, schemas and the analytics views use these).
+RequestType = Literal["REFUND_ONLY", "RETURN_AND_REFUND", "EXCHANGE"]
+REQUEST_TYPES: tuple[RequestType, ...] = get_args(RequestType)
+ReasonCode = Literal[
+    "QUALITY_PROBLEM",
+    "DAMAGED",
+    "WRONG_ITEM",
+    "NOT_AS_DESCRIBED",
+    "MISSING_PARTS",
+    "NOT_RECEIVED",
+    "NO_LONGER_NEEDED",
+]
+REASON_CODES: tuple[ReasonCode, ...] = get_args(ReasonCode)
+BUYER_REASONS: frozenset[ReasonCode] = frozenset({"NO_LONGER_NEEDED"})  # the buyer's own reasons
+Condition = Literal["AS_EXPECTED", "DAMAGED", "WRONG_ITEM", "MISSING"]
+CONDITIONS: tuple[Condition, ...] = get_args(Condition)
+ComplaintType = Literal["DELAY", "LOSS", "DAMAGE"]
+COMPLAINT_TYPES: tuple[ComplaintType, ...] = get_args(ComplaintType)
 
 
 class OrderedItem(Model):

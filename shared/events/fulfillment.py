@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import ConfigDict, Field
 
@@ -14,6 +14,40 @@ from shared.models import Model
 from shared.money import Money
 
 SERVICE = "fulfillment"
+FULFILLMENT_STREAM = "fulfillment"  # fulfillment/<order id>: an order's packages
+STOCK_STREAM = "stock"  # stock/<seller id>
+WAREHOUSE_STREAM = "warehouse"
+
+# Every status a package can have, in the order of its way (the vocabulary of the fulfillment
+# service, the order service's package list and the analytics views).
+PackageStatus = Literal[
+    "PLANNED",
+    "COMBINED",  # travels inside a combined parcel (its own package id)
+    "UNCOMBINED",  # a combined parcel taken apart again
+    "READY_TO_SHIP",
+    "PICKED_UP",
+    "IN_TRANSIT",
+    "OUT_FOR_DELIVERY",
+    "DELIVERY_FAILED",
+    "DAMAGED",
+    "DELIVERED",
+    "LOST",
+    "RETURNED_TO_SENDER",
+    "CANCELLED",
+    "REPLACED",
+]
+PACKAGE_STATUSES: tuple[PackageStatus, ...] = get_args(PackageStatus)
+# What a carrier reports about a parcel in its hands.
+CarrierStatus = Literal[
+    "IN_TRANSIT",
+    "OUT_FOR_DELIVERY",
+    "DELIVERY_FAILED",
+    "DELIVERED",
+    "LOST",
+    "DAMAGED",
+    "RETURNED_TO_SENDER",
+]
+CARRIER_STATUSES: tuple[CarrierStatus, ...] = get_args(CarrierStatus)
 
 Handover = Literal["PICKUP", "DROP_OFF", "SELLER_OWN"]
 
@@ -338,14 +372,22 @@ class ReturnedToSender(TrackingEvent):
 
 
 # The package status each of these events leaves behind.
-STATUS_BY_EVENT_TYPE = {
-    "ReadyToShip": "READY_TO_SHIP",
-    "PackagePickedUp": "PICKED_UP",
-    "InTransit": "IN_TRANSIT",
-    "OutForDelivery": "OUT_FOR_DELIVERY",
-    "DeliveryFailed": "DELIVERY_FAILED",
-    "Delivered": "DELIVERED",
-    "PackageLost": "LOST",
-    "PackageDamaged": "DAMAGED",
-    "ReturnedToSender": "RETURNED_TO_SENDER",
+STATUS_BY_EVENT: dict[type[EventPayload], PackageStatus] = {
+    ReadyToShip: "READY_TO_SHIP",
+    PackagePickedUp: "PICKED_UP",
+    InTransit: "IN_TRANSIT",
+    OutForDelivery: "OUT_FOR_DELIVERY",
+    DeliveryFailed: "DELIVERY_FAILED",
+    Delivered: "DELIVERED",
+    PackageLost: "LOST",
+    PackageDamaged: "DAMAGED",
+    ReturnedToSender: "RETURNED_TO_SENDER",
+}
+STATUS_BY_EVENT_TYPE: dict[str, PackageStatus] = {
+    model.event_type: status for model, status in STATUS_BY_EVENT.items()
+}
+EVENT_BY_CARRIER_STATUS: dict[CarrierStatus, type[EventPayload]] = {
+    status: model  # type: ignore[misc]
+    for model, status in STATUS_BY_EVENT.items()
+    if status in CARRIER_STATUSES
 }

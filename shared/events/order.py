@@ -14,6 +14,8 @@ from shared.models import Model
 from shared.money import Money
 
 SERVICE = "order"
+ORDER_STREAM = "order"  # order/<order id>
+PRODUCT_STREAM = "product"
 
 OrderStatus = Literal[
     "UNPAID",

@@ -214,7 +214,7 @@ async def _fired(api: Api, kind: str, stream_id: str) -> bool:
     assert api.runtime is not None
     async with api.runtime.db.connect() as conn:
         row = await conn.execute(
-            text("SELECT fired_at FROM deadlines WHERE kind = :k AND stream_id = :s"),
+            text("SELECT fired_at FROM deadlines WHERE kind = :k AND subject_id = :s"),
             {"k": kind, "s": stream_id},
         )
         return any(r.fired_at is not None for r in row)

@@ -31,7 +31,7 @@ async def test_deadlines_fire_once_when_due_even_with_competing_schedulers(db: D
 
     async def handler(deadline: Deadline, now: datetime) -> None:
         await asyncio.sleep(0.001)
-        fired[deadline.stream_id] += 1
+        fired[deadline.subject_id] += 1
 
     async with db.transaction() as conn:
         for i in range(60):

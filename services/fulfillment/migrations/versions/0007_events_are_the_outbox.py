@@ -1,0 +1,22 @@
+"""The events table is the outbox: a relay checkpoint per topic instead of an outbox copy of
+every event; a deadline names its subject (`subject_id`).
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-01
+"""
+
+from shared.schema import events_become_the_outbox, outbox_comes_back
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    events_become_the_outbox("fulfillment")
+
+
+def downgrade() -> None:
+    outbox_comes_back()

@@ -1,0 +1,22 @@
+"""The events table is the outbox: a relay checkpoint per topic instead of an outbox copy of
+every event; a deadline names its subject (`subject_id`).
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-01
+"""
+
+from shared.schema import events_become_the_outbox, outbox_comes_back
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    events_become_the_outbox("pickup")
+
+
+def downgrade() -> None:
+    outbox_comes_back()
