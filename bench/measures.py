@@ -324,11 +324,11 @@ async def projection_figures(server_url: str, journeys: int = 1000) -> dict[str,
         await runner.process_batch(messages[n : n + 200])
         applied += len(messages[n : n + 200])
     apply_rate = applied / (time.perf_counter() - started)
-    from services.analytics import views
+    from services.analytics import read_model
     from services.analytics.service import REBUILD_CHUNK
 
     async with service.runtime.db.connect() as conn:
-        order_ids = await views.order_ids(conn)
+        order_ids = await read_model.order_ids(conn)
     started = time.perf_counter()
     for n in range(0, len(order_ids), REBUILD_CHUNK):  # as a rebuild does
         async with service.runtime.db.transaction() as conn:

@@ -13,8 +13,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import AwareDatetime
 
-from services.analytics import views
-from services.analytics.domain import DEFINITIONS, THRESHOLDS
+from services.analytics import read_model
+from services.analytics.domain.metrics import DEFINITIONS, THRESHOLDS
 from services.analytics.service import AnalyticsService
 from shared.aggregate import NotFound
 from shared.auth import Principal, decode_token, require
@@ -53,7 +53,7 @@ async def order_view(
     refunds, review, and a `timeline` of every event with a short summary. `held` counts
     events received before an earlier one of the same stream (applied once it arrives)."""
     async with service(request).runtime.db.connect() as conn:
-        doc = await views.view(conn, order_id)
+        doc = await read_model.order_view(conn, order_id)
     visible = doc is not None and (
         caller.is_operator
         or (caller.role == "buyer" and doc["buyer_id"] == caller.sub)
@@ -84,7 +84,7 @@ async def order_views(
     svc = service(request)
     soon = svc.runtime.now() + timedelta(hours=24) if needs_action else None
     async with svc.runtime.db.connect() as conn:
-        items, next_cursor = await views.views(
+        items, next_cursor = await read_model.order_views(
             conn,
             _own_seller(caller, seller_id),
             status,

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from services.analytics import api
-from services.analytics.policy import AnalyticsSettings
+from services.analytics.settings import AnalyticsSettings
 from services.analytics.service import SOURCES, AnalyticsService
 from shared.clock import Clock
 from shared.http import create_app
@@ -22,8 +22,8 @@ def create_analytics_app(
     analytics_settings: AnalyticsSettings | None = None,
 ) -> FastAPI:
     runtime = ServiceRuntime(SERVICE, settings or Settings(), clock)
-    policy = analytics_settings or AnalyticsSettings()
-    analytics_service = AnalyticsService(runtime, policy.pickup_window)
+    analytics = analytics_settings or AnalyticsSettings()
+    analytics_service = AnalyticsService(runtime, analytics.pickup_window)
     analytics_service.runner = runtime.add_consumer(
         "projections",
         list(SOURCES),

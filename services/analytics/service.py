@@ -13,8 +13,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.analytics import views
-from services.analytics.domain import build_view, order_facts, seller_metrics
+from services.analytics import read_model
+from services.analytics.domain.document import view_document
+from services.analytics.domain.metrics import order_facts, seller_metrics
 from shared import metrics
 from shared.aggregate import DomainError
 from shared.consumer import ConsumerRunner
@@ -41,19 +42,20 @@ class AnalyticsService:
                     "error = 'interrupted by a restart' WHERE status = 'BUILDING'"
                 )
             )
-            await views.drop_failed(conn)
+            await read_model.drop_failed(conn)
 
     # -- applying ----------------------------------------------------------------------------
 
     async def apply(self, conn: AsyncConnection, envelopes: list[Envelope]) -> None:
-        """Keep a batch of events, count them, and refold each order they concern once."""
-        fresh = await views.receive(conn, envelopes)
-        await views.count_progress(conn, fresh)
-        orders = sorted({e.order_id for e in fresh if e.order_id is not None})
-        await self.refresh(conn, orders, known=fresh)
+        """Log a batch of new events, count them, and refold each order they concern once.
+        They are new: the consumer's inbox lets through only events not applied before."""
+        await read_model.log_events(conn, envelopes)
+        await read_model.count_progress(conn, envelopes)
+        orders = sorted({e.order_id for e in envelopes if e.order_id is not None})
+        await self.refresh(conn, orders, known=envelopes)
         now = self.runtime.now()
         lag = metrics.PROJECTION_LAG.labels("order_views")
-        for envelope in fresh:
+        for envelope in envelopes:
             lag.observe(max((now - envelope.occurred_at).total_seconds(), 0.0))
 
     async def refresh(
@@ -67,19 +69,19 @@ class AnalyticsService:
         `known`: events of theirs at hand (received in this transaction)."""
         if not order_ids:
             return
-        await views.lock_orders(conn, order_ids)
-        targets = [generation] if generation else await views.live_generations(conn)
+        await read_model.lock_orders(conn, order_ids)
+        targets = [generation] if generation else await read_model.live_generations(conn)
         rows = []
-        for order_id, events in (await views.order_events(conn, order_ids, known or [])).items():
-            doc = build_view(str(order_id), events)
+        for order_id, events in (await read_model.order_events(conn, order_ids, known or [])).items():
+            doc = view_document(order_id, events)
             core = {k: v for k, v in doc.items() if k != "timeline"}
             dates = order_facts(core).dates() if doc["seller_id"] else []
             rows.append(
-                views.OrderRow(
+                read_model.OrderRow(
                     order_id, doc, core, min(dates, default=None), max(dates, default=None)
                 )
             )
-        await views.save_views(conn, targets, rows)
+        await read_model.save_views(conn, targets, rows)
 
     # -- rebuild -----------------------------------------------------------------------------
 
@@ -109,12 +111,12 @@ class AnalyticsService:
         try:
             replayed = await self._replay_topics()
             async with self.runtime.db.connect() as conn:
-                order_ids = await views.order_ids(conn)
+                order_ids = await read_model.order_ids(conn)
             for n in range(0, len(order_ids), REBUILD_CHUNK):
                 async with self.runtime.db.transaction() as conn:
                     await self.refresh(conn, order_ids[n : n + REBUILD_CHUNK], generation)
             async with self.runtime.db.transaction() as conn:
-                digest, _ = await views.digest(conn, generation)
+                digest, _ = await read_model.digest(conn, generation)
                 await conn.execute(
                     text("UPDATE generations SET status = 'RETIRED' WHERE status = 'ACTIVE'")
                 )
@@ -125,7 +127,7 @@ class AnalyticsService:
                     ),
                     {"gen": generation, "replayed": replayed, "digest": digest},
                 )
-                await views.drop_retired(conn)
+                await read_model.drop_retired(conn)
             log.info("projection rebuilt", generation=generation, replayed=replayed)
         except Exception as exc:
             log.exception("projection rebuild failed", generation=generation)
@@ -137,11 +139,11 @@ class AnalyticsService:
                     ),
                     {"gen": generation, "error": repr(exc)},
                 )
-                await views.drop_failed(conn)
+                await read_model.drop_failed(conn)
 
     async def _replay_topics(self) -> int:
-        """Read every source topic from its beginning up to its end at the start, keeping any
-        event not received yet. Returns how many events were read."""
+        """Read every source topic from its beginning up to its end at the start, logging any
+        event not logged yet. Returns how many events were read."""
         settings = self.runtime.settings
         consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.bootstrap_servers(), enable_auto_commit=False
@@ -169,7 +171,7 @@ class AnalyticsService:
                 ]
                 read += len(envelopes)
                 async with self.runtime.db.transaction() as conn:
-                    await views.receive(conn, envelopes)
+                    await read_model.log_events(conn, envelopes)
                 for tp in list(remaining):
                     if await consumer.position(tp) >= ends[tp]:
                         remaining.discard(tp)
@@ -182,9 +184,9 @@ class AnalyticsService:
     async def status(self) -> dict[str, Any]:
         now = self.runtime.now()
         async with self.runtime.db.connect() as conn:
-            progress = await views.progress(conn)
-            generations = await views.generations(conn)
-            counts = await views.counts(conn)
+            progress = await read_model.progress(conn)
+            generations = await read_model.generations(conn)
+            counts = await read_model.counts(conn)
         positions = await self.runner.positions() if self.runner else {}
         lag = sum(p["lag"] for p in positions.values())
         last = max((p["last_occurred_at"] for p in progress if p["last_occurred_at"]), default=None)
@@ -203,15 +205,15 @@ class AnalyticsService:
 
     async def digest(self) -> dict[str, Any]:
         async with self.runtime.db.connect() as conn:
-            generation = await views.active_generation(conn)
-            digest, count = await views.digest(conn, generation)
+            generation = await read_model.active_generation(conn)
+            digest, count = await read_model.digest(conn, generation)
         return {"generation": generation, "digest": digest, "orders": count}
 
     async def metrics(
         self, seller_id: str, start: datetime, end: datetime, granularity: str
     ) -> dict[str, Any]:
         async with self.runtime.db.connect() as conn:
-            cores = await views.facts_cores(conn, seller_id, start, end)
+            cores = await read_model.facts_cores(conn, seller_id, start, end)
         facts = [order_facts(core) for core in cores]
         periods = []
         if granularity == "day":

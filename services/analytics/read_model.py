@@ -1,4 +1,8 @@
-"""The analytics tables: the received-event log, order views and facts by generation."""
+"""The analytics read model: the projector's tables and their queries. `received_events` is the
+projection's event log (what a refold or a rebuild reads; the consumer's inbox is what keeps
+an event from being applied twice), `order_views` and `order_facts` hold the views and the
+facts of the seller metrics by generation, `projection_progress` the events applied per
+topic."""
 
 from __future__ import annotations
 
@@ -16,11 +20,12 @@ from shared.events import Envelope
 from shared.pagination import keyset_page
 
 
-async def receive(conn: AsyncConnection, envelopes: list[Envelope]) -> list[Envelope]:
-    """Keep the events (one statement); returns those not kept before."""
+async def log_events(conn: AsyncConnection, envelopes: list[Envelope]) -> None:
+    """Keep the events in the projection's event log (one statement). An event kept already
+    (by a rebuild's replay of the topics) stays as it is."""
     if not envelopes:
-        return []
-    rows = await conn.execute(
+        return
+    await conn.execute(
         text(
             """
             INSERT INTO received_events (event_id, topic, order_id, stream_id, stream_version,
@@ -29,7 +34,7 @@ async def receive(conn: AsyncConnection, envelopes: list[Envelope]) -> list[Enve
                                  CAST(:orders AS uuid[]), CAST(:streams AS text[]),
                                  CAST(:versions AS int[]), CAST(:types AS text[]),
                                  CAST(:ats AS timestamptz[]), CAST(:envelopes AS text[]))
-            ON CONFLICT (event_id) DO NOTHING RETURNING event_id
+            ON CONFLICT (event_id) DO NOTHING
             """
         ),
         {
@@ -43,13 +48,6 @@ async def receive(conn: AsyncConnection, envelopes: list[Envelope]) -> list[Enve
             "envelopes": [e.model_dump_json() for e in envelopes],
         },
     )
-    kept = {r.event_id for r in rows}
-    fresh = []
-    for envelope in envelopes:
-        if envelope.event_id in kept:
-            kept.discard(envelope.event_id)
-            fresh.append(envelope)
-    return fresh
 
 
 async def count_progress(conn: AsyncConnection, envelopes: list[Envelope]) -> None:
@@ -100,7 +98,7 @@ async def lock_orders(conn: AsyncConnection, order_ids: list[uuid.UUID]) -> None
 async def order_events(
     conn: AsyncConnection, order_ids: list[uuid.UUID], known: list[Envelope]
 ) -> dict[uuid.UUID, list[Envelope]]:
-    """Every kept event of these orders; those in `known` (just received) are not read
+    """Every logged event of these orders; those in `known` (just received) are not read
     and parsed again."""
     events: dict[uuid.UUID, list[Envelope]] = {order_id: [] for order_id in order_ids}
     for e in known:
@@ -210,7 +208,7 @@ def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-async def view(conn: AsyncConnection, order_id: uuid.UUID) -> dict[str, Any] | None:
+async def order_view(conn: AsyncConnection, order_id: uuid.UUID) -> dict[str, Any] | None:
     row = (
         await conn.execute(
             text(
@@ -223,7 +221,7 @@ async def view(conn: AsyncConnection, order_id: uuid.UUID) -> dict[str, Any] | N
     return dict(row.doc) if row else None
 
 
-async def views(
+async def order_views(
     conn: AsyncConnection,
     seller_id: str | None,
     status: str | None,
