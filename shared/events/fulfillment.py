@@ -387,7 +387,5 @@ STATUS_BY_EVENT_TYPE: dict[str, PackageStatus] = {
     model.event_type: status for model, status in STATUS_BY_EVENT.items()
 }
 EVENT_BY_CARRIER_STATUS: dict[CarrierStatus, type[EventPayload]] = {
-    status: model  # type: ignore[misc]
-    for model, status in STATUS_BY_EVENT.items()
-    if status in CARRIER_STATUSES
+    status: model for model, status in STATUS_BY_EVENT.items() if status in CARRIER_STATUSES
 }

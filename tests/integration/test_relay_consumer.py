@@ -1,4 +1,5 @@
-"""Outbox relay and consumer runner against the real PostgreSQL and broker."""
+"""The relay (the events table is the outbox) and the consumer runner against the real
+PostgreSQL and broker."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from shared.db import Database
 from shared.events import Envelope
 from shared.events.order import OrderCompleted
 from shared.eventstore import EventStore
-from shared.kafka import UnknownTopic, ensure_topics
-from shared.outbox import OutboxRelay
+from shared.kafka import ensure_topics
+from shared.relay import Relay
 from shared.settings import Settings
 from tests.conftest import eventually, make_settings
 
@@ -114,10 +115,14 @@ def runner_for(
         for envelope in envelopes:
             await handler(conn, envelope)
 
+    async def react(conn: AsyncConnection, event: OrderCompleted, envelope: Envelope) -> None:
+        assert event == envelope.decode()
+        await handler(conn, envelope)
+
     topics = [settings.topic("order")]
     if batched:
         return ConsumerRunner(db, settings, group, topics, {}, batch_handler=each)
-    return ConsumerRunner(db, settings, group, topics, {"OrderCompleted": handler})
+    return ConsumerRunner(db, settings, group, topics, {OrderCompleted: react})
 
 
 async def run_until(runner: ConsumerRunner, condition) -> None:
@@ -133,7 +138,7 @@ async def run_until(runner: ConsumerRunner, condition) -> None:
 async def test_events_reach_the_topic_with_the_envelope_in_per_order_order(env) -> None:
     settings, db, store = env
     ids = await append_orders(db, store, orders=4, versions=5)
-    relay = OutboxRelay(db, settings, "order", {settings.topic("order")})
+    relay = Relay(db, settings, store)
     await relay.start()
     try:
         while await relay.relay_once():
@@ -151,46 +156,48 @@ async def test_events_reach_the_topic_with_the_envelope_in_per_order_order(env) 
     assert set(by_key) == {str(i) for i in ids}
     assert all(versions == [1, 2, 3, 4, 5] for versions in by_key.values())
     async with db.connect() as conn:
-        unpublished = (
-            await conn.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
-        ).scalar_one()
-    assert unpublished == 0
+        last = (await store.read_all(conn, limit=100))[-1]
+    assert await relay.checkpoint() == last.position  # advanced to the last acknowledged
 
 
-async def test_relay_refuses_unknown_topics(env) -> None:
-    settings, db, _ = env
-    stray = EventStore("order", "not.a.shopflow.topic")
-    async with db.transaction() as conn:
-        await stray.append(
-            conn,
-            "x",
-            0,
-            [OrderCompleted(order_id=uuid.uuid4(), completed_at=NOW, auto=False)],
-            occurred_at=NOW,
-        )
-    relay = OutboxRelay(db, settings, "order", {settings.topic("order")})
-    await relay.start()
+async def test_a_new_leader_resumes_after_the_checkpoint_and_publishes_only_the_rest(
+    env,
+) -> None:
+    settings, db, store = env
+    await append_orders(db, store, orders=2, versions=2)
+    first = Relay(db, settings, store)
+    await first.start()
     try:
-        with pytest.raises(UnknownTopic):
-            await relay.relay_once()
+        assert await first.relay_once() == 4
     finally:
-        await relay.stop()
+        await first.stop()
+    await append_orders(db, store, orders=1, versions=3)
+    successor = Relay(db, settings, store)
+    await successor.start()
+    try:
+        assert await successor.relay_once() == 3
+        assert await successor.relay_once() == 0
+    finally:
+        await successor.stop()
+    records = await read_topic(settings, 7)
+    assert len(records) == 7 and len({r["event_id"] for r in records}) == 7
 
 
-async def test_relay_killed_between_publish_and_mark_republishes_and_consumer_applies_once(
+async def test_relay_killed_between_publish_and_checkpoint_republishes_and_consumer_applies_once(
     env,
 ) -> None:
     settings, db, store = env
     await append_orders(db, store, orders=3, versions=2)
-    crashed = OutboxRelay(db, settings, "order", {settings.topic("order")})
+    crashed = Relay(db, settings, store)
     await crashed.start()
-    await crashed.publish(await crashed.fetch())  # published, then "killed" before mark
+    # published, then "killed" before the checkpoint moved
+    await crashed.publish(await crashed.fetch(await crashed.checkpoint()))
     await crashed.stop()
 
-    successor = OutboxRelay(db, settings, "order", {settings.topic("order")})
+    successor = Relay(db, settings, store)
     await successor.start()
     try:
-        assert await successor.relay_once() == 6  # nothing was marked: all go out again
+        assert await successor.relay_once() == 6  # the checkpoint had not moved: all again
     finally:
         await successor.stop()
     assert len(await read_topic(settings, 12)) == 12
@@ -206,9 +213,9 @@ async def test_relay_killed_between_publish_and_mark_republishes_and_consumer_ap
 
 
 async def test_relay_leadership_is_exclusive(env) -> None:
-    settings, db, _ = env
-    first = OutboxRelay(db, settings, "order", {settings.topic("order")})
-    second = OutboxRelay(db, settings, "order", {settings.topic("order")})
+    settings, db, store = env
+    first = Relay(db, settings, store)
+    second = Relay(db, settings, store)
     stop = asyncio.Event()
     tasks = [asyncio.create_task(first.run(stop)), asyncio.create_task(second.run(stop))]
     try:
@@ -221,7 +228,7 @@ async def test_relay_leadership_is_exclusive(env) -> None:
 
 async def test_consumer_restarted_resumes_from_its_committed_offsets(env) -> None:
     settings, db, store = env
-    relay = OutboxRelay(db, settings, "order", {settings.topic("order")})
+    relay = Relay(db, settings, store)
     await relay.start()
     try:
         await append_orders(db, store, orders=2, versions=3)
@@ -305,7 +312,7 @@ async def test_a_batch_handler_takes_a_polls_new_events_at_once_in_their_transac
 ) -> None:
     settings, db, store = env
     ids = await append_orders(db, store, orders=2, versions=6)
-    relay = OutboxRelay(db, settings, "order", {settings.topic("order")})
+    relay = Relay(db, settings, store)
     await relay.start()
     while await relay.relay_once():
         pass
@@ -326,8 +333,9 @@ async def test_a_batch_handler_takes_a_polls_new_events_at_once_in_their_transac
 
     # The same records again, and a repeat inside one batch: the inbox lets none through.
     async with db.connect() as conn:
-        rows = (await conn.execute(text("SELECT value FROM outbox ORDER BY position"))).all()
-    again = [Message(topics[0], 0, n, None, r.value) for n, r in enumerate(rows)]
+        stored = await store.read_all(conn, limit=100)
+    values = [e.envelope.model_dump_json() for e in stored]
+    again = [Message(topics[0], 0, n, None, value) for n, value in enumerate(values)]
     await runner.process_batch(again + again[:3])
     assert await applied_count(db) == 12 and sum(batches) == 12
 
@@ -337,7 +345,7 @@ async def test_a_rebalance_while_events_flow_loses_nothing_and_applies_each_once
     redelivery, and every event is applied exactly once."""
     settings, db, store = env
     group = f"{settings.kafka_topic_prefix}g-rebalance"
-    relay = OutboxRelay(db, settings, "order", {settings.topic("order")})
+    relay = Relay(db, settings, store)
     await relay.start()
     stop = asyncio.Event()
     first, second = runner_for(settings, db, group), runner_for(settings, db, group)
@@ -374,7 +382,7 @@ async def test_the_leading_relay_is_woken_by_notify_not_by_its_polling(infra, or
     db = Database(order_db)
     store = EventStore("order", settings.topic("order"))
     await ensure_topics(settings, [settings.topic("order")])
-    relay = OutboxRelay(db, settings, "order", {settings.topic("order")})
+    relay = Relay(db, settings, store)
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))
     try:
