@@ -33,6 +33,8 @@ def _add_plugin_commands() -> None:
     `shopflow.commands` entry points; the platform never imports them."""
     for entry in entry_points(group=COMMANDS_GROUP):
         app.command(entry.name)(entry.load())
+
+
 console = Console(soft_wrap=True)
 COLORS = {
     "order": "cyan",
