@@ -1,4 +1,6 @@
-"""The pickup service's query tables, kept in the same transaction as the events."""
+"""The pickup service's read model: its query tables (providers, subscriptions, switches,
+warehouses and recent orders of the regions, collection runs and their parcels), kept by
+`project` in the same transaction as the events, and the queries on them."""
 
 from __future__ import annotations
 
@@ -10,9 +12,11 @@ from datetime import date, datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.pickup.domain import Provider, evolve_provider
+from services.pickup.domain.coverage import city_key
+from services.pickup.domain.provider import PROVIDER, Provider
 from shared.events import Envelope
 from shared.events.pickup import (
+    PARCEL_STATUS_BY_EVENT,
     ArrivedAtHub,
     DriverAssigned,
     DroppedOff,
@@ -119,10 +123,9 @@ async def project(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
                     },
                 )
             case PickedUp() | DroppedOff() | ArrivedAtHub():
-                status = {PickedUp: "PICKED_UP", DroppedOff: "DROPPED_OFF", ArrivedAtHub: "AT_HUB"}
                 await conn.execute(
                     text("UPDATE parcels SET status = :status WHERE package_id = :id"),
-                    {"id": event.package_id, "status": status[type(event)]},
+                    {"id": event.package_id, "status": PARCEL_STATUS_BY_EVENT[type(event)]},
                 )
             case PickupOverdue():
                 await conn.execute(
@@ -167,14 +170,15 @@ async def providers(conn: AsyncConnection) -> list[Provider]:
         )
     )
     return [
-        evolve_provider(
-            Provider(),
-            ProviderConfigured(
-                provider_code=r.provider_code,
-                name=r.name,
-                tracking_prefix=r.tracking_prefix,
-                coverage=json.loads(r.coverage),
-            ),
+        PROVIDER.fold(
+            [
+                ProviderConfigured(
+                    provider_code=r.provider_code,
+                    name=r.name,
+                    tracking_prefix=r.tracking_prefix,
+                    coverage=json.loads(r.coverage),
+                )
+            ]
         )
         for r in rows
     ]
@@ -199,10 +203,6 @@ async def overdue_reviews(conn: AsyncConnection) -> list[dict[str, object]]:
         )
     )
     return [dict(r._mapping) for r in rows]
-
-
-def city_key(city: str) -> str:
-    return " ".join(city.split()).casefold()
 
 
 async def remember_warehouse(
