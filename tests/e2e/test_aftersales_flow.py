@@ -128,7 +128,7 @@ async def test_a_rejection_escalated_to_the_operator_holds_completion_until_it_c
         async def completion_considered() -> bool:
             fired = await conn.fetchval(
                 "SELECT count(*) FROM deadlines WHERE kind = 'auto-complete' "
-                "AND stream_id = $1 AND fired_at IS NOT NULL",
+                "AND subject_id = $1 AND fired_at IS NOT NULL",
                 oid,
             )
             return bool(fired)
