@@ -1,4 +1,6 @@
-"""The aftersales service's query tables, kept in the same transaction as the events."""
+"""The aftersales service's read model: its query tables (requests, complaints, reviews, and
+the shipped packages sellers may complain about), written in the transaction of the events
+that change them, and the queries on them."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.aftersales.domain import Complaint, Ledger
+from services.aftersales.domain.complaint import Complaint
+from services.aftersales.domain.ledger_state import Ledger
 from services.aftersales.schemas import ComplaintOut, RequestOut
 from shared.events import Envelope
 from shared.events.aftersales import ReviewPosted

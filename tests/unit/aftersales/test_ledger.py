@@ -1,4 +1,5 @@
-"""The aftersales ledger, pure: eligibility, refund amounts and the flows of a request."""
+"""The after-sales ledger of an order, pure: eligibility, refund amounts and the flows of a
+request."""
 
 from __future__ import annotations
 
@@ -9,25 +10,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.aftersales.domain import (
-    COMPLAINT,
+from services.aftersales.domain.ledger import (
     LEDGER,
-    Answer,
-    Complaint,
-    Escalate,
-    Expire,
-    FileComplaint,
-    Ledger,
-    OpenRequest,
     PostReview,
-    Receive,
     RecordOrder,
     RecordProgress,
     RefundCancellation,
-    ResolveComplaint,
-    ShipReturn,
     decide,
-    decide_complaint,
+)
+from services.aftersales.domain.ledger_state import Ledger
+from services.aftersales.domain.requests import (
+    Answer,
+    Escalate,
+    Expire,
+    OpenRequest,
+    Receive,
+    ShipReturn,
 )
 from shared.aggregate import DomainError, InvalidCommand, NotFound
 from shared.events.aftersales import (
@@ -62,15 +60,16 @@ def ledger(delivered: bool = True) -> Ledger:
                     ],
                     shipping_fee=Money(amount=300, currency=VND),
                     total=Money(amount=2800, currency=VND),
-                )
+                ),
+                T0 - timedelta(days=6),
             ),
         )
     )
     state = run(
-        state, RecordProgress("PAID", T0 - timedelta(days=5), Money(amount=2800, currency=VND))
+        state, RecordProgress("PAID", T0 - timedelta(days=5), T0, Money(amount=2800, currency=VND))
     )
     if delivered:
-        state = run(state, RecordProgress("DELIVERED", T0 - timedelta(days=1)))
+        state = run(state, RecordProgress("DELIVERED", T0 - timedelta(days=1), T0))
     return state
 
 
@@ -223,24 +222,6 @@ def test_reviews_once_per_order_after_delivery_by_its_buyer() -> None:
         decide(state, PostReview("b1", 5, None, T0))
 
 
-def test_a_complaint_is_filed_and_resolved_once() -> None:
-    cid, pid = uuid.uuid4(), uuid.uuid4()
-    with pytest.raises(InvalidCommand):
-        decide_complaint(Complaint(), FileComplaint(cid, "s1", pid, "SPX", "LATE", "x", T0))
-    with pytest.raises(NotFound):
-        decide_complaint(Complaint(), ResolveComplaint("paid", "op", T0))
-    state = COMPLAINT.fold(
-        decide_complaint(Complaint(), FileComplaint(cid, "s1", pid, "SPX", "LOSS", "gone", T0))
-    )
-    assert state.status == "OPEN"
-    state = COMPLAINT.fold(
-        decide_complaint(state, ResolveComplaint("compensated", "op", T0)), state
-    )
-    assert (state.status, state.resolution) == ("RESOLVED", "compensated")
-    with pytest.raises(DomainError):
-        decide_complaint(state, ResolveComplaint("again", "op", T0))
-
-
 def test_a_damaged_return_goes_to_the_operator() -> None:
     state, rid = request(ledger(), A=1)
     state = run(run(state, Answer(rid, True, "s1", None, T0)), ShipReturn(rid, "POST", "RR1", T0))
@@ -255,13 +236,13 @@ def test_a_cancelled_paid_order_is_refunded_once() -> None:
     state, rid = request(state, "REFUND_ONLY", "NOT_RECEIVED", B=1)
     state = run(state, Answer(rid, True, "s1", None, T0))  # 500 back already
     state, pending = request(state, "REFUND_ONLY", "NOT_RECEIVED", A=1)
-    state = run(state, RecordProgress("CANCELLED", T0))
+    state = run(state, RecordProgress("CANCELLED", T0, T0))
     events = decide(state, RefundCancellation(T0))
     assert refunds(state, events) == 2300  # what was paid and not refunded yet
     state = LEDGER.fold(events, state)
     assert state.cases[pending].outcome == "ORDER_CANCELLED"
     assert decide(state, RefundCancellation(T0)) == []
-    assert decide(state, RecordProgress("CANCELLED", T0)) == []
+    assert decide(state, RecordProgress("CANCELLED", T0, T0)) == []
 
 
 STEPS = st.lists(
@@ -297,7 +278,7 @@ def test_refunds_never_add_up_to_more_than_was_paid(steps) -> None:  # type: ign
     for type_, reason, items, action, condition, operator_approves in steps:
         now += timedelta(hours=1)
         if action == "cancel":
-            apply(RecordProgress("CANCELLED", now))
+            apply(RecordProgress("CANCELLED", now, now))
             apply(RefundCancellation(now))
             continue
         try:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.aftersales.domain import AftersalesPolicy
+from services.aftersales.domain.requests import AftersalesPolicy
 
 
 class AftersalesSettings(BaseSettings):
