@@ -10,7 +10,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
-from services.order.domain import ORDER, CancelOrder, CreateOrder, OrderLine, Product, decide_order
+from services.order.domain.order import ORDER
+from services.order.domain.order_cancellation import CancelOrder
+from services.order.domain.order_intake import CreateOrder, OrderLine
+from services.order.domain.product import Product
 from shared.aggregate import Aggregate, Snapshots, execute, load
 from shared.db import Database
 from shared.events.common import Address
@@ -149,15 +152,16 @@ async def test_conflicting_commands_are_retried_and_both_decided(
         payment_method="CARD",
         now=NOW,
     )
-    stream = f"order/{order_id}"
-    await execute(db, store, ORDER, stream, lambda s: decide_order(s, create), now=NOW)
+    stream = ORDER.stream(order_id)
+    assert stream == f"order/{order_id}"  # the stream ids stored events live under
+    await execute(db, store, ORDER, stream, create)
 
     outcomes: list[str] = []
 
     async def cancel(actor: str, reason: str) -> None:
         command = CancelOrder(actor=actor, actor_id=actor, reason_code=reason, note=None, now=NOW)  # type: ignore[arg-type]
         try:
-            await execute(db, store, ORDER, stream, lambda s: decide_order(s, command), now=NOW)
+            await execute(db, store, ORDER, stream, command)
             outcomes.append("cancelled")
         except Exception as exc:  # the second decides against a cancelled order
             outcomes.append(getattr(exc, "code", repr(exc)))

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.order.domain import OrderPolicy, RiskRules
+from services.order.domain.order_policy import OrderPolicy
+from services.order.domain.risk import RiskRules
 
 
 class OrderSettings(BaseSettings):
