@@ -71,8 +71,8 @@ def test_the_carrier_status_vocabulary_is_one() -> None:
         assert STATUS_BY_EVENT[event_type] == status
         assert STATUS_BY_EVENT_TYPE[event_type.event_type] == status
     assert set(STATUS_BY_EVENT.values()) <= set(PACKAGE_STATUSES)
-    for status, following in NEXT_STATUSES.items():
-        assert status in PACKAGE_STATUSES and following <= set(CARRIER_STATUSES)
+    for current, following in NEXT_STATUSES.items():
+        assert current in PACKAGE_STATUSES and following <= set(CARRIER_STATUSES)
 
 
 def test_dispatch_overdue_once_and_extensions_move_the_deadline() -> None:
