@@ -11,18 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.fulfillment import deadlines, read_model
 from services.fulfillment.domain import fulfillment, stock, warehouse
 from services.fulfillment.domain.allocation import shortfalls
+from services.fulfillment.domain.combining import Combine, Uncombine
 from services.fulfillment.domain.fulfillment import (
     FULFILLMENT,
     CancelFulfillment,
-    Combine,
     Fulfillment,
     PlanPackages,
-    PlanReplacement,
     RecordShortage,
-    Uncombine,
 )
 from services.fulfillment.domain.logistics import LogisticsConfig, platform_tracking_number
 from services.fulfillment.domain.package import MarkDispatchOverdue, RecordTracking
+from services.fulfillment.domain.replacement import PlanReplacement
 from services.fulfillment.domain.shipping import PickupStatus, ShipPackage
 from services.fulfillment.domain.stock import (
     STOCK,

@@ -9,18 +9,16 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
+from services.fulfillment.domain.combining import Combine, Uncombine
 from services.fulfillment.domain.fulfillment import (
     FULFILLMENT,
     CancelFulfillment,
-    Combine,
     Fulfillment,
     PlanPackages,
-    PlanReplacement,
     RecordShortage,
     RequestFulfillment,
     SetDispatchDeadline,
     SplitManually,
-    Uncombine,
     UpdateShippingAddress,
 )
 from services.fulfillment.domain.logistics import LogisticsConfig, platform_tracking_number
@@ -30,6 +28,7 @@ from services.fulfillment.domain.package import (
     RecordTracking,
 )
 from services.fulfillment.domain.packing import ManualPackage, SplitRules
+from services.fulfillment.domain.replacement import PlanReplacement
 from services.fulfillment.domain.shipping import PickupStatus, ShipPackage
 from services.fulfillment.domain.stock import (
     STOCK,

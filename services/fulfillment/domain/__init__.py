@@ -6,9 +6,11 @@ Aggregates (state, commands, decide, evolve, and the Aggregate naming its stream
 - `stock.py`       STOCK, `stock/<seller id>`: a seller's units on hand and reservations;
                    folded in one pass, snapshotted by `stock_codec.py`.
 - `fulfillment.py` FULFILLMENT, `fulfillment/<order id>`: an order's fulfillment and its
-                   packages; the commands on one package are in `package.py` (overdue,
-                   collection, carrier reports, and the Package state) and `shipping.py`
-                   (ready to ship: channel, fee, label).
+                   packages (state, the order's commands, decide, evolve). Commands of one
+                   concept are decided beside it: `package.py` (a package's state; overdue,
+                   collection, carrier reports), `shipping.py` (ready to ship: channel, fee,
+                   label), `combining.py` (combined parcels), `replacement.py` (an
+                   exchange's replacement goods).
 
 Calculations beside them:
 - `allocation.py`  which warehouses an order's units are reserved in.

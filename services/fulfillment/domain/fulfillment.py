@@ -3,32 +3,42 @@ request through the stock shortage or the plan (automatic, or the seller's own s
 combined parcels, exchanges' replacement packages, to cancellation. Stream
 `fulfillment/<order id>`. Rules: DOMAIN.md section 2.
 
-Which units go in which package is `packing.py`; the commands on one package are
-`package.py` (overdue, collection, carrier reports) and `shipping.py` (ready to ship)."""
+Which units go in which package is `packing.py`. Some commands are decided in a module of
+their concept: on one package in `package.py` (overdue, collection, carrier reports) and
+`shipping.py` (ready to ship), combined parcels in `combining.py`, an exchange's
+replacement goods in `replacement.py`; every event is folded here, in `evolve`."""
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
-from services.fulfillment.domain import package as one_package
+from services.fulfillment.domain.combining import (
+    Combine,
+    Uncombine,
+    combine,
+    combined_package,
+    uncombine,
+)
 from services.fulfillment.domain.package import (
     MarkDispatchOverdue,
     Package,
     RecordCollection,
     RecordTracking,
+    carrier_report,
+    collected,
+    dispatch_overdue,
 )
 from services.fulfillment.domain.packing import (
     ManualPackage,
     SplitRules,
     manual_packages,
     planned_packages,
-    replacement_packages,
 )
+from services.fulfillment.domain.replacement import PlanReplacement, Replacement, plan_replacement
 from services.fulfillment.domain.shipping import ShipPackage, ready_to_ship
 from shared.aggregate import Aggregate, DomainError, NotFound
 from shared.events import EventPayload
@@ -51,20 +61,11 @@ from shared.events.fulfillment import (
     ReplacementPlanned,
     ShippingAddressUpdated,
     Shortfall,
-    SkuQuantity,
     StockShortage,
     TrackingEvent,
 )
 
 FulfillmentStatus = Literal["NEW", "AWAITING_STOCK", "PLANNED", "CANCELLED"]
-
-
-@dataclass(frozen=True)
-class Replacement:
-    """An after-sales exchange's replacement goods."""
-
-    items: tuple[SkuQuantity, ...]
-    status: Literal["AWAITING_STOCK", "PLANNED"]
 
 
 @dataclass(frozen=True)
@@ -113,19 +114,6 @@ class PlanPackages:
 
 
 @dataclass(frozen=True)
-class PlanReplacement:
-    """Replacement goods for an exchange: planned from the stock reserved for the request
-    (`allocations`), or waiting for stock (`shortfalls`)."""
-
-    request_id: uuid.UUID
-    items: Sequence[SkuQuantity]
-    allocations: Sequence[Allocation]
-    shortfalls: Sequence[Shortfall]
-    dispatch_deadline: datetime
-    now: datetime
-
-
-@dataclass(frozen=True)
 class CancelFulfillment:
     reason: str
     now: datetime
@@ -136,23 +124,6 @@ class SplitManually:
     """The seller's own split of the packages not yet ready to ship."""
 
     packages: Sequence[ManualPackage]
-    now: datetime
-
-
-@dataclass(frozen=True)
-class Combine:
-    """This order's `package_ids` join a parcel shared with `order_ids` (checked across the
-    orders by the service: same buyer, address and warehouse)."""
-
-    combined_package_id: uuid.UUID
-    package_ids: Sequence[uuid.UUID]
-    order_ids: Sequence[uuid.UUID]
-    now: datetime
-
-
-@dataclass(frozen=True)
-class Uncombine:
-    combined_package_id: uuid.UUID
     now: datetime
 
 
@@ -192,7 +163,7 @@ Command = (
 def decide(state: Fulfillment, command: Command) -> list[EventPayload]:
     if isinstance(command, RequestFulfillment):
         return [] if state.exists else [command.event]
-    if state.order_id is None or state.dispatch_deadline is None:  # (requested: neither is)
+    if state.order_id is None or state.dispatch_deadline is None:  # both set once requested
         raise NotFound("order-not-found", "no fulfillment for this order")
     order_id = state.order_id
     match command:
@@ -236,7 +207,14 @@ def decide(state: Fulfillment, command: Command) -> list[EventPayload]:
             replaced = [p.package_id for p in open_packages]
             return [_planned(state, order_id, packages, replaced=replaced, manual=True)]
         case PlanReplacement():
-            return _plan_replacement(state, order_id, command)
+            return plan_replacement(
+                command,
+                state.replacements.get(command.request_id),
+                order_id=order_id,
+                seller_id=state.seller_id,
+                buyer_id=state.buyer_id,
+                lines=state.lines,
+            )
         case CancelFulfillment():
             if state.status == "CANCELLED":
                 return []
@@ -245,42 +223,9 @@ def decide(state: Fulfillment, command: Command) -> list[EventPayload]:
                 PackagesCancelled(order_id=order_id, package_ids=waiting, reason=command.reason)
             ]
         case Combine():
-            for package_id in command.package_ids:
-                package = state.packages.get(package_id)
-                if package is None:
-                    raise NotFound("package-not-found", f"no package {package_id}")
-                if package.status != "PLANNED":
-                    raise DomainError(
-                        "not-combinable", f"package {package_id} is {package.status}, not PLANNED"
-                    )
-                if package.replacement_for is not None:
-                    raise DomainError("not-combinable", "an exchange's replacement ships alone")
-            return [
-                PackagesCombined(
-                    order_id=order_id,
-                    combined_package_id=command.combined_package_id,
-                    package_ids=list(command.package_ids),
-                    order_ids=list(command.order_ids),
-                )
-            ]
+            return combine(order_id, state.packages, command)
         case Uncombine():
-            combined = state.packages.get(command.combined_package_id)
-            if combined is None or not combined.combined_orders:
-                raise NotFound("package-not-found", "no such combined package")
-            if combined.status != "PLANNED":
-                raise DomainError("not-uncombinable", f"the package is {combined.status}")
-            originals = [
-                p.package_id
-                for p in state.packages.values()
-                if p.combined_into == command.combined_package_id
-            ]
-            return [
-                PackagesUncombined(
-                    order_id=order_id,
-                    combined_package_id=command.combined_package_id,
-                    package_ids=originals,
-                )
-            ]
+            return uncombine(order_id, state.packages, command)
         case SetDispatchDeadline():
             waiting = [p.package_id for p in state.packages.values() if p.status == "PLANNED"]
             if state.status == "CANCELLED" or command.dispatch_deadline == state.dispatch_deadline:
@@ -312,13 +257,11 @@ def decide(state: Fulfillment, command: Command) -> list[EventPayload]:
             )
             return [ready]
         case MarkDispatchOverdue():
-            return one_package.overdue(order_id, state.packages.get(command.package_id), command)
+            return dispatch_overdue(order_id, state.packages.get(command.package_id), command)
         case RecordCollection():
-            package = state.packages.get(command.package_id)
-            return one_package.collection(order_id, package, command)
+            return collected(order_id, state.packages.get(command.package_id), command)
         case RecordTracking():
-            package = state.packages.get(command.package_id)
-            return one_package.carrier_report(order_id, package, command)
+            return carrier_report(order_id, state.packages.get(command.package_id), command)
 
 
 def _open(state: Fulfillment) -> list[Package]:
@@ -345,38 +288,6 @@ def _planned(
         replaced=replaced or [],
         manual=manual,
     )
-
-
-def _plan_replacement(
-    state: Fulfillment, order_id: uuid.UUID, command: PlanReplacement
-) -> list[EventPayload]:
-    known = state.replacements.get(command.request_id)
-    if known is not None and known.status == "PLANNED":
-        return []
-    if not command.allocations:
-        if known is not None:
-            return []  # still waiting for stock
-        return [
-            ReplacementAwaitingStock(
-                order_id=order_id,
-                seller_id=state.seller_id,
-                request_id=command.request_id,
-                items=list(command.items),
-                shortfalls=list(command.shortfalls),
-            )
-        ]
-    packages = replacement_packages(
-        command.request_id, state.lines, command.allocations, command.dispatch_deadline
-    )
-    return [
-        ReplacementPlanned(
-            order_id=order_id,
-            seller_id=state.seller_id,
-            buyer_id=state.buyer_id,
-            request_id=command.request_id,
-            packages=packages,
-        )
-    ]
 
 
 def _package(planned: PlannedPackage, replacement_for: uuid.UUID | None = None) -> Package:
@@ -463,20 +374,7 @@ def evolve(state: Fulfillment, event: EventPayload) -> Fulfillment:
             )
             return replace(state, packages={**state.packages, event.package_id: tracked})
         case PackagesCombined():
-            originals = [state.packages[i] for i in event.package_ids]
-            items: dict[str, int] = defaultdict(int)
-            for original in originals:
-                for item in original.items:
-                    items[item.sku] += item.quantity
-            combined = Package(
-                package_id=event.combined_package_id,
-                warehouse_id=originals[0].warehouse_id,
-                items=tuple(SkuQuantity(sku=s, quantity=q) for s, q in sorted(items.items())),
-                weight_g=sum(p.weight_g for p in originals),
-                dispatch_deadline=min(p.dispatch_deadline for p in originals),
-                volume_cm3=sum(p.volume_cm3 for p in originals),
-                combined_orders=tuple(event.order_ids),
-            )
+            combined = combined_package(event, [state.packages[i] for i in event.package_ids])
             packages = {
                 k: replace(v, status="COMBINED", combined_into=event.combined_package_id)
                 if k in event.package_ids

@@ -93,7 +93,7 @@ NEXT_STATUSES: Mapping[PackageStatus, frozenset[CarrierStatus]] = {
 }
 
 
-def overdue(
+def dispatch_overdue(
     order_id: uuid.UUID, package: Package | None, command: MarkDispatchOverdue
 ) -> list[EventPayload]:
     """A package still planned at its dispatch deadline is overdue, once."""
@@ -114,7 +114,7 @@ def overdue(
     ]
 
 
-def collection(
+def collected(
     order_id: uuid.UUID, package: Package | None, command: RecordCollection
 ) -> list[EventPayload]:
     if package is None or package.status != "READY_TO_SHIP":

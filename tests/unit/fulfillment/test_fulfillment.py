@@ -16,12 +16,12 @@ from services.fulfillment.domain.fulfillment import (
     CancelFulfillment,
     Fulfillment,
     PlanPackages,
-    PlanReplacement,
     RecordShortage,
     SplitManually,
     decide,
 )
 from services.fulfillment.domain.packing import ManualPackage, SplitRules
+from services.fulfillment.domain.replacement import PlanReplacement
 from shared.aggregate import DomainError, InvalidCommand
 from shared.events.fulfillment import (
     Allocation,
