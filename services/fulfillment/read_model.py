@@ -1,5 +1,5 @@
 """The fulfillment service's own query tables, kept in the same transaction as the events
-(projected by `project`), and its split-rule settings."""
+(projected by `project`), their queries, and the sellers' split rules."""
 
 from __future__ import annotations
 
@@ -12,13 +12,17 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.fulfillment.domain import STATUS_OF_EVENT, PickupStatus, SplitRules
+from services.fulfillment.domain.fulfillment import FulfillmentStatus
+from services.fulfillment.domain.packing import SplitRules
+from services.fulfillment.domain.shipping import PickupStatus
 from shared.events import Envelope
 from shared.events.fulfillment import (
+    STATUS_BY_EVENT,
     FulfillmentRequested,
     PackagesCancelled,
     PackagesCombined,
     PackagesPlanned,
+    PackageStatus,
     PackagesUncombined,
     ReadyToShip,
     ReplacementAwaitingStock,
@@ -85,13 +89,18 @@ async def project(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
             case ReadyToShip():
                 await conn.execute(
                     text(
-                        "UPDATE packages SET status = 'READY_TO_SHIP', tracking_number = :tn, "
+                        "UPDATE packages SET status = :status, tracking_number = :tn, "
                         "updated_at = now() WHERE package_id = :id AND order_id = :order"
                     ),
-                    {"id": event.package_id, "tn": event.tracking_number, "order": event.order_id},
+                    {
+                        "id": event.package_id,
+                        "tn": event.tracking_number,
+                        "order": event.order_id,
+                        "status": STATUS_BY_EVENT[ReadyToShip],
+                    },
                 )
             case TrackingEvent():
-                status = STATUS_OF_EVENT[type(event)]
+                status = STATUS_BY_EVENT[type(event)]
                 await _package_status(conn, event.order_id, [event.package_id], status)
             case PackagesCombined():
                 await _package_status(conn, event.order_id, event.package_ids, "COMBINED")
@@ -153,7 +162,10 @@ async def waiting_replacements(
 
 
 async def _package_status(
-    conn: AsyncConnection, order_id: uuid.UUID, package_ids: Sequence[uuid.UUID], status: str
+    conn: AsyncConnection,
+    order_id: uuid.UUID,
+    package_ids: Sequence[uuid.UUID],
+    status: PackageStatus,
 ) -> None:
     await conn.execute(
         text(
@@ -164,7 +176,9 @@ async def _package_status(
     )
 
 
-async def _order_status(conn: AsyncConnection, order_id: uuid.UUID, status: str) -> None:
+async def _order_status(
+    conn: AsyncConnection, order_id: uuid.UUID, status: FulfillmentStatus
+) -> None:
     await conn.execute(
         text("UPDATE fulfillment_orders SET status = :status WHERE order_id = :id"),
         {"id": order_id, "status": status},

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.fulfillment.domain import PickupStatus
-from services.fulfillment.logistics import FeeTemplate, LogisticsConfig
+from services.fulfillment.domain.logistics import FeeTemplate, LogisticsConfig
+from services.fulfillment.domain.shipping import PickupStatus
 
 
 class FulfillmentSettings(BaseSettings):
