@@ -41,7 +41,7 @@ from services.pickup.domain.switch import SWITCH, ApplySwitch, ScheduleSwitch, S
 from services.pickup.domain.task import TASK, FlagDriverOverdue, OpenTask, Task, TaskCommand
 from services.pickup.settings import PickupSettings
 from shared import metrics
-from shared.aggregate import Aggregate, Outcome, execute, load
+from shared.aggregate import Aggregate, Command, Outcome, execute, load
 from shared.events import Envelope
 from shared.events.common import Address
 from shared.events.fulfillment import ReadyToShip
@@ -65,7 +65,7 @@ class PickupService:
         self,
         aggregate: Aggregate[S],
         stream_id: str,
-        command: object,
+        command: Command,
         *,
         guard: Callable[[S], None] | None = None,
         within: AsyncConnection | None = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import pytest
@@ -258,15 +258,23 @@ async def test_upcasting_on_read(db: Database, store: EventStore) -> None:
     assert ProductChanged.event_type == "ProductChanged"
 
 
+@dataclass(frozen=True)
+class Add:
+    n: int
+    now: datetime = NOW
+
+
 SKUS: Aggregate[tuple[str, ...]] = Aggregate(
+    name="skus",
     initial=(),
+    decide=lambda _, command: [listed(command.n)],
     evolve=lambda state, event: (*state, event.sku),  # type: ignore[attr-defined]
     snapshots=Snapshots("skus-v1", lambda s: {"skus": list(s)}, lambda d: tuple(d["skus"]), 3),
 )
 
 
-def add(n: int):
-    return lambda _: [listed(n)]
+def add(n: int) -> Add:
+    return Add(n)
 
 
 async def snapshot_row(db: Database, stream_id: str):
@@ -285,7 +293,7 @@ async def test_a_long_stream_is_loaded_from_its_snapshot(db: Database, store: Ev
     the transaction that took it."""
     stream = f"snap-{uuid.uuid4()}"
     for n in range(1, 8):
-        await execute(db, store, SKUS, stream, add(n), now=NOW)
+        await execute(db, store, SKUS, stream, add(n))
     row = await snapshot_row(db, stream)
     assert (row.stream_version, row.codec) == (6, "skus-v1")
     assert row.state == {"skus": [f"SKU-{n}" for n in range(1, 7)]}
@@ -306,7 +314,7 @@ async def test_a_long_stream_is_loaded_from_its_snapshot(db: Database, store: Ev
     async with db.connect() as conn:
         assert await load(conn, store, v2, stream) == (everything, 7)
     for n in (8, 9):
-        await execute(db, store, v2, stream, add(n), now=NOW)
+        await execute(db, store, v2, stream, add(n))
     row = await snapshot_row(db, stream)
     assert (row.stream_version, row.codec) == (9, "skus-v2")
     assert row.state == {"skus": [f"SKU-{n}" for n in range(1, 10)]}
@@ -315,7 +323,7 @@ async def test_a_long_stream_is_loaded_from_its_snapshot(db: Database, store: Ev
     with pytest.raises(Boom):
         async with db.transaction() as conn:
             for n in range(1, 4):
-                await execute(db, store, SKUS, rolled_back, add(n), now=NOW, within=conn)
+                await execute(db, store, SKUS, rolled_back, add(n), within=conn)
             raise Boom
     assert await snapshot_row(db, rolled_back) is None
 
@@ -350,6 +358,6 @@ async def test_a_stream_keeps_its_order_in_the_global_read_whoever_wrote_first(
         await consumer.execute(
             text("INSERT INTO inbox (consumer, event_id) VALUES ('t', gen_random_uuid())")
         )
-        await execute(db, store, SKUS, skus, add(1), now=NOW)
-        await execute(db, store, SKUS, skus, add(2), now=NOW, within=consumer)
+        await execute(db, store, SKUS, skus, add(1))
+        await execute(db, store, SKUS, skus, add(2), within=consumer)
     assert await read_stream_order(db, store, skus) == [1, 2]
