@@ -190,25 +190,23 @@ async def stock_figures(server_url: str, orders: int = 1000) -> dict[str, float]
     """A busy seller: the latency of reserving stock (load the seller's stock stream from its
     snapshot, decide, append) over the first 100 orders and at `orders` orders, each order
     reserved and shipped (two events)."""
-    from services.fulfillment.domain import (
+    from services.fulfillment.domain.stock import (
         STOCK,
         AdjustStock,
         ConsumeShipped,
         ReserveStock,
-        decide_stock,
-        stock_stream,
     )
     from shared.aggregate import execute
     from shared.events.fulfillment import SkuQuantity
 
     db = Database(await fresh_db(server_url, "fulfillment"), pool_size=2)
     store = EventStore("fulfillment", "bench.fulfillment")
-    stream, warehouse, line = stock_stream("busy"), uuid.uuid4(), [SkuQuantity(sku="A", quantity=1)]
+    stream, warehouse, line = STOCK.stream("busy"), uuid.uuid4(), [SkuQuantity(sku="A", quantity=1)]
 
     async def run(command: Any) -> None:
-        await execute(db, store, STOCK, stream, lambda s: decide_stock(s, command), now=NOW)
+        await execute(db, store, STOCK, stream, command)
 
-    await run(AdjustStock("busy", warehouse, "A", 10**6))
+    await run(AdjustStock("busy", warehouse, "A", 10**6, NOW))
     latencies = []
     stop_at = time.perf_counter() + 4 * MAX_SECONDS
     for _ in range(orders):
@@ -216,9 +214,9 @@ async def stock_figures(server_url: str, orders: int = 1000) -> dict[str, float]
             break
         order_id = uuid.uuid4()
         started = time.perf_counter()
-        await run(ReserveStock("busy", order_id, line))
+        await run(ReserveStock("busy", order_id, line, NOW))
         latencies.append(time.perf_counter() - started)
-        await run(ConsumeShipped(order_id, warehouse, line))
+        await run(ConsumeShipped(order_id, warehouse, line, NOW))
     await db.close()
     return {
         "stock_reserve_first_100_ms": 1000 * statistics.median(latencies[:100]),

@@ -80,11 +80,10 @@ class Aggregate(Generic[S]):
     streams whose state is a large map); `snapshots`, where given, keeps such a stream's
     state every so many events."""
 
-    # TRANSITION: name/decide get defaults until every service is ported; then required.
+    name: str
     initial: S
+    decide: Callable[[S, Any], Sequence[EventPayload]]
     evolve: Callable[[S, EventPayload], S]
-    name: str = ""
-    decide: Callable[[S, Any], Sequence[EventPayload]] | None = None
     keys: Callable[[S], tuple[uuid.UUID | None, str | None]] = _no_keys
     fold_all: Callable[[Iterable[EventPayload], S], S] | None = None
     snapshots: Snapshots[S] | None = None
@@ -156,9 +155,8 @@ async def execute(
     store: EventStore,
     aggregate: Aggregate[S],
     stream_id: str,
-    command: Any,
+    command: Command,
     *,
-    now: datetime | None = None,  # TRANSITION: old-style callers pass a decide closure + now
     guard: Callable[[S], None] | None = None,
     after_append: AfterAppend[S] | None = None,
     max_attempts: int = 5,
@@ -176,10 +174,7 @@ async def execute(
                 state, version = await load(conn, store, aggregate, stream_id)
                 if guard is not None:
                     guard(state)
-                if aggregate.decide is None:  # TRANSITION
-                    new_events = list(command(state))
-                else:
-                    new_events = list(aggregate.decide(state, command))
+                new_events = list(aggregate.decide(state, command))
                 new_state = aggregate.fold(new_events, state)
                 state_order_id, seller_id = aggregate.keys(new_state)
                 envelopes = await store.append(
@@ -187,7 +182,7 @@ async def execute(
                     stream_id,
                     version,
                     new_events,
-                    occurred_at=now if now is not None else command.now,
+                    occurred_at=command.now,
                     order_id=order_id or state_order_id,
                     seller_id=seller_id,
                 )

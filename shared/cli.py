@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import IO
 
@@ -24,6 +25,16 @@ from shared.migrations import SERVICES_DIR, upgrade
 from shared.settings import SERVICES, Settings
 
 app = typer.Typer(help="shopflow: event-sourced order fulfillment", no_args_is_help=True)
+COMMANDS_GROUP = "shopflow.commands"
+
+
+def _add_plugin_commands() -> None:
+    """Tools built on the platform (the simulator in bench/) add their commands through the
+    `shopflow.commands` entry points; the platform never imports them."""
+    for entry in entry_points(group=COMMANDS_GROUP):
+        app.command(entry.name)(entry.load())
+
+
 console = Console(soft_wrap=True)
 COLORS = {
     "order": "cyan",
@@ -160,19 +171,6 @@ def _terminate(process: subprocess.Popen[bytes], timeout_s: float = 15) -> None:
 
 
 @app.command()
-def simulate(
-    orders: int = typer.Option(200, min=1, max=5000, help="how many orders to drive"),
-    seed: int = typer.Option(1, help="the random mix; the same seed gives the same run"),
-) -> None:
-    """Drive a simulated marketplace day through every service's public API on accelerated
-    time, then check order statuses and seller metrics against what the simulator did."""
-    from bench.simulation import run_standalone
-
-    if not run_standalone(orders, seed):
-        raise typer.Exit(1)
-
-
-@app.command()
 def down() -> None:
     """Stop a running `shopflow up` (by the PIDs it recorded)."""
     settings = Settings()
@@ -302,3 +300,6 @@ def migrate(
 
 if __name__ == "__main__":
     app()
+
+
+_add_plugin_commands()

@@ -33,7 +33,6 @@ Reaction = Callable[[AsyncConnection, Any, Envelope], Awaitable[None]]
 metadata (occurred_at, ids)."""
 Reactions = Mapping[type[EventPayload], Reaction]
 BatchHandler = Callable[[AsyncConnection, list[Envelope]], Awaitable[None]]
-Handler = Callable[[AsyncConnection, Envelope], Awaitable[None]]  # TRANSITION
 
 
 class UnregisteredReaction(ValueError):
@@ -44,14 +43,6 @@ def reactions_by_type(reactions: Reactions) -> dict[str, Reaction]:
     """The reactions by event type name, each key checked against the event registry."""
     by_type: dict[str, Reaction] = {}
     for model, reaction in reactions.items():
-        if isinstance(model, str):  # TRANSITION: old handlers keyed by name take (conn, env)
-            old = reaction
-
-            async def adapted(conn: AsyncConnection, _: Any, env: Envelope, old: Any = old) -> None:
-                await old(conn, env)
-
-            by_type[model] = adapted
-            continue
         name = getattr(model, "event_type", None)
         if name is None or name not in REGISTRY or REGISTRY.model(name) is not model:
             raise UnregisteredReaction(f"{model!r} is not a registered event model")

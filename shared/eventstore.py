@@ -12,8 +12,8 @@ that stream and commit with a later id, and our next version would sort before i
 append records the later of its own id and its predecessor's `tx_id`. The guard still holds:
 a row's `tx_id` is never below its writer's id, so the reader passes it only once its writer
 has finished; and the predecessor was committed before this append (it was loaded), so its
-position is lower: per stream, (tx_id, position) is the version order. The outbox rows take
-the same `tx_id`, so the relay publishes a stream in version order too.
+position is lower: per stream, (tx_id, position) is the version order, and the relay, which
+follows `read_all`, publishes a stream in version order too (the events table is the outbox).
 """
 
 from __future__ import annotations
@@ -54,36 +54,31 @@ class StoredEvent:
     envelope: Envelope
 
 
-OUTBOX_CHANNEL = "shopflow_outbox"
+EVENTS_CHANNEL = "shopflow_events"
 
-# One round trip, one prepared statement on the driver: the events, their outbox rows and the
-# relay's wake-up call. Each envelope is serialised once, as the outbox value; the event's
-# payload column is taken from it. The rows' tx_id is the later of this transaction's id and
-# that of the stream's previous event (the module docstring says why).
+# One round trip, one prepared statement on the driver: the events and the relay's wake-up
+# call. The rows' tx_id is the later of this transaction's id and that of the stream's
+# previous event (the module docstring says why).
 _APPEND = f"""
     WITH ordering AS (
         SELECT GREATEST(pg_current_xact_id(), (
-            SELECT tx_id FROM events WHERE stream_id = $14 AND stream_version = $15
+            SELECT tx_id FROM events WHERE stream_id = $12 AND stream_version = $13
         )) AS tx_id
-    ), new_outbox AS (
-        INSERT INTO outbox (tx_id, event_id, topic, key, value)
-        SELECT o.tx_id, u.* FROM ordering AS o,
-            unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS u
     ), new_events AS (
         INSERT INTO events (tx_id, event_id, stream_id, stream_version, event_type,
                             schema_version, occurred_at, order_id, seller_id, correlation_id,
                             causation_id, payload)
         SELECT o.tx_id, e.event_id, e.stream_id, e.stream_version, e.event_type,
                e.schema_version, e.occurred_at, e.order_id, e.seller_id, e.correlation_id,
-               e.causation_id, CAST(e.value AS jsonb) -> 'payload'
+               e.causation_id, CAST(e.payload AS jsonb)
         FROM ordering AS o,
-             unnest($1::uuid[], $5::text[], $6::int[], $7::text[], $8::int[],
-                    $9::timestamptz[], $10::uuid[], $11::text[], $12::text[], $13::text[],
-                    $4::text[])
+             unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[],
+                    $6::timestamptz[], $7::uuid[], $8::text[], $9::text[], $10::text[],
+                    $11::text[])
              AS e(event_id, stream_id, stream_version, event_type, schema_version, occurred_at,
-                  order_id, seller_id, correlation_id, causation_id, value)
+                  order_id, seller_id, correlation_id, causation_id, payload)
     )
-    SELECT pg_notify('{OUTBOX_CHANNEL}', '')  -- the inserts above run without being read
+    SELECT pg_notify('{EVENTS_CHANNEL}', '')  -- the insert above runs without being read
 """
 _LOAD = """
     SELECT event_id, stream_id, stream_version, event_type, schema_version, occurred_at,
@@ -177,12 +172,12 @@ class EventStore:
         order_id: uuid.UUID | None = None,
         seller_id: str | None = None,
     ) -> list[Envelope]:
-        """Append after `expected_version` (0 for a new stream) and write an outbox row per
-        event, in the caller's transaction. Raises ConcurrencyError if the stream moved."""
+        """Append after `expected_version` (0 for a new stream), in the caller's transaction.
+        Raises ConcurrencyError if the stream moved."""
         if not events:
             return []
         if not conn.in_transaction():
-            raise RuntimeError("append in a transaction: the events and their outbox rows")
+            raise RuntimeError("append in the caller's transaction")
         envelopes = [
             Envelope.model_construct(  # every field is made here: nothing to validate
                 event_id=uuid.uuid4(),
@@ -205,9 +200,6 @@ class EventStore:
             await driver.execute(
                 _APPEND,
                 [e.event_id for e in envelopes],
-                [self.topic] * len(envelopes),
-                [e.key for e in envelopes],
-                [e.model_dump_json() for e in envelopes],
                 [e.stream_id for e in envelopes],
                 [e.stream_version for e in envelopes],
                 [e.event_type for e in envelopes],
@@ -217,6 +209,7 @@ class EventStore:
                 [e.seller_id for e in envelopes],
                 [e.correlation_id for e in envelopes],
                 [e.causation_id for e in envelopes],
+                [e.model_dump_json() for e in events],
                 stream_id,
                 expected_version,
             )

@@ -16,11 +16,13 @@ EVENTS_APPENDED = Counter(
 COMMAND_CONFLICTS = Counter(
     "shopflow_command_conflicts_total", "Optimistic concurrency conflicts", ["service"]
 )
-OUTBOX_PUBLISHED = Counter(
-    "shopflow_outbox_published_total", "Outbox rows acknowledged by the broker", ["service"]
+RELAY_PUBLISHED = Counter(
+    "shopflow_relay_published_total", "Events acknowledged by the broker", ["service"]
 )
-OUTBOX_PENDING = Gauge("shopflow_outbox_pending", "Unpublished outbox rows seen", ["service"])
-RELAY_LEADER = Gauge("shopflow_outbox_relay_leader", "1 while this process leads", ["service"])
+RELAY_BATCH = Gauge(
+    "shopflow_relay_batch", "Events found after the checkpoint in the last pass", ["service"]
+)
+RELAY_LEADER = Gauge("shopflow_relay_leader", "1 while this process leads", ["service"])
 CONSUMED = Counter(
     "shopflow_consumer_events_total", "Events handled by consumers", ["consumer", "outcome"]
 )

@@ -1,4 +1,4 @@
-"""What a running service is made of: its database, event store, outbox relay, consumers
+"""What a running service is made of: its database, event store, relay, consumers
 and deadline scheduler, started and stopped together with the HTTP app."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from shared.db import Database
 from shared.deadlines import DeadlineHandler, DeadlineScheduler
 from shared.eventstore import EventStore
 from shared.kafka import broker_reachable, ensure_topics
-from shared.outbox import OutboxRelay
+from shared.relay import Relay
 from shared.settings import Settings
 from shared.waiting import pause
 
@@ -31,7 +31,7 @@ class ServiceRuntime:
         self.db = Database(settings.database_url_for(service))
         self.topic = settings.topic(service)
         self.store = EventStore(service, self.topic)
-        self.relay = OutboxRelay(self.db, settings, service, {self.topic})
+        self.relay = Relay(self.db, settings, self.store)
         self.scheduler = DeadlineScheduler(
             self.db, self.clock, service, {}, interval_s=settings.scheduler_interval_s
         )

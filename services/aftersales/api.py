@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Literal
 
 from fastapi import APIRouter, Query, Request
 
-from services.aftersales import views
-from services.aftersales.domain import (
-    Answer,
-    Command,
-    Escalate,
-    FileComplaint,
-    Ledger,
-    OpenRequest,
-    PostReview,
-    Receive,
-    ResolveComplaint,
-    ShipReturn,
-)
+from services.aftersales import read_model
+from services.aftersales.domain.complaint import FileComplaint, ResolveComplaint
+from services.aftersales.domain.ledger import Command, PostReview
+from services.aftersales.domain.ledger_state import Ledger
+from services.aftersales.domain.requests import Answer, Escalate, OpenRequest, Receive, ShipReturn
 from services.aftersales.schemas import (
     ComplaintIn,
     ComplaintOut,
@@ -39,21 +30,10 @@ from services.aftersales.schemas import (
 from services.aftersales.service import AftersalesService
 from shared.aggregate import NotFound
 from shared.auth import Principal, require
-from shared.events.aftersales import RequestedItem
+from shared.events.aftersales import ComplaintStatus, RequestedItem, RequestStatus
 from shared.pagination import MAX_LIMIT
 
 router = APIRouter(prefix="/v1", tags=["aftersales"])
-RequestStatus = Literal[
-    "REQUESTED",
-    "APPROVED",
-    "REJECTED",
-    "ESCALATED",
-    "RETURN_IN_TRANSIT",
-    "RETURN_RECEIVED",
-    "REFUNDED",
-    "EXCHANGED",
-    "CLOSED",
-]
 
 
 def service(request: Request) -> AftersalesService:
@@ -120,11 +100,11 @@ async def list_requests(
 ) -> RequestPage:
     """A buyer's own requests, a seller's shop's, or (operator) all; oldest first."""
     owner = {
-        "buyer": views.Owner("buyer_id", caller.sub),
-        "seller": views.Owner("seller_id", caller.seller_id),
-    }.get(caller.role, views.Owner(None))
+        "buyer": read_model.Owner("buyer_id", caller.sub),
+        "seller": read_model.Owner("seller_id", caller.seller_id),
+    }.get(caller.role, read_model.Owner(None))
     async with service(request).runtime.db.connect() as conn:
-        items, next_cursor = await views.requests(conn, owner, order_id, status, limit, cursor)
+        items, next_cursor = await read_model.requests(conn, owner, order_id, status, limit, cursor)
     return RequestPage.model_validate({"items": items, "next_cursor": next_cursor})
 
 
@@ -241,16 +221,18 @@ async def file_complaint(
 @router.get("/logistics-complaints", response_model=ComplaintPage)
 async def list_complaints(
     request: Request,
-    status: Literal["OPEN", "RESOLVED"] | None = None,
+    status: ComplaintStatus | None = None,
     limit: int = Query(50, ge=1, le=MAX_LIMIT),
     cursor: str | None = Query(None, max_length=500),
     caller: Principal = require("seller", "operator"),
 ) -> ComplaintPage:
     owner = (
-        views.Owner("seller_id", caller.seller_id) if caller.role == "seller" else views.Owner(None)
+        read_model.Owner("seller_id", caller.seller_id)
+        if caller.role == "seller"
+        else read_model.Owner(None)
     )
     async with service(request).runtime.db.connect() as conn:
-        items, next_cursor = await views.complaints(conn, owner, status, limit, cursor)
+        items, next_cursor = await read_model.complaints(conn, owner, status, limit, cursor)
     return ComplaintPage.model_validate({"items": items, "next_cursor": next_cursor})
 
 

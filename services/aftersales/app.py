@@ -5,15 +5,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.aftersales import api, deadlines
-from services.aftersales.handlers import fulfillment_handlers, order_handlers
-from services.aftersales.policy import AftersalesSettings
+from services.aftersales.handlers import FULFILLMENT_REACTIONS, order_reactions
 from services.aftersales.service import AftersalesService
+from services.aftersales.settings import AftersalesSettings
 from shared.clock import Clock
+from shared.events.aftersales import SERVICE
 from shared.http import create_app
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings
-
-SERVICE = "aftersales"
 
 
 def create_aftersales_app(
@@ -25,8 +24,8 @@ def create_aftersales_app(
     aftersales_service = AftersalesService(
         runtime, (aftersales_settings or AftersalesSettings()).policy()
     )
-    runtime.add_consumer("orders", ["order"], order_handlers(aftersales_service))
-    runtime.add_consumer("fulfillment", ["fulfillment"], fulfillment_handlers(aftersales_service))
+    runtime.add_consumer("orders", ["order"], order_reactions(aftersales_service))
+    runtime.add_consumer("fulfillment", ["fulfillment"], FULFILLMENT_REACTIONS)
     for kind, handler in deadlines.handlers(aftersales_service.expire).items():
         runtime.on_deadline(kind, handler)
     app = create_app(

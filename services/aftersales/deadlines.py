@@ -10,8 +10,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.aftersales.domain import AftersalesPolicy
-from shared.deadlines import Deadline, schedule
+from services.aftersales.domain.requests import AftersalesPolicy
+from shared.deadlines import Deadline, DeadlineHandler, schedule
 from shared.events import Envelope
 from shared.events.aftersales import (
     AftersalesApproved,
@@ -43,10 +43,13 @@ async def schedule_for(
         await schedule(conn, REQUEST_TIMER, str(event.request_id), due, payload)
 
 
-Expire = Callable[[uuid.UUID, uuid.UUID, datetime], Awaitable[object]]
+ExpireRequest = Callable[[uuid.UUID, uuid.UUID, datetime], Awaitable[object]]
+"""`expire(order_id, request_id, now)`"""
 
 
-def handlers(expire: Expire) -> dict[str, Callable[[Deadline, datetime], Awaitable[None]]]:
+def handlers(expire: ExpireRequest) -> dict[str, DeadlineHandler]:
+    """The handler of each timer kind; a request timer's subject is the request id."""
+
     async def request_timer(deadline: Deadline, now: datetime) -> None:
         await expire(uuid.UUID(deadline.payload["order_id"]), uuid.UUID(deadline.subject_id), now)
 

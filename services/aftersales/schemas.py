@@ -4,27 +4,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from services.aftersales.domain import Case, Complaint, Ledger
-from shared.events.aftersales import RequestedItem
+from services.aftersales.domain.complaint import Complaint
+from services.aftersales.domain.ledger_state import Case, Ledger
+from shared.events.aftersales import (
+    ComplaintType,
+    Condition,
+    ReasonCode,
+    RequestedItem,
+    RequestType,
+)
 from shared.models import Body
 from shared.money import Money
 
-RequestType = Literal["REFUND_ONLY", "RETURN_AND_REFUND", "EXCHANGE"]
-ReasonCode = Literal[
-    "QUALITY_PROBLEM",
-    "DAMAGED",
-    "WRONG_ITEM",
-    "NOT_AS_DESCRIBED",
-    "MISSING_PARTS",
-    "NOT_RECEIVED",
-    "NO_LONGER_NEEDED",
-]
-Condition = Literal["AS_EXPECTED", "DAMAGED", "WRONG_ITEM", "MISSING"]
-ComplaintType = Literal["DELAY", "LOSS", "DAMAGE"]
 SKU = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
 

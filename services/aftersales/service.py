@@ -9,29 +9,23 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.aftersales import deadlines, views
-from services.aftersales.domain import (
-    COMPLAINT,
-    LEDGER,
-    AftersalesPolicy,
+from services.aftersales import deadlines, read_model
+from services.aftersales.domain.complaint import COMPLAINT, Complaint, FileComplaint
+from services.aftersales.domain.complaint import Command as ComplaintCommand
+from services.aftersales.domain.ledger import (
     Command,
-    Complaint,
-    Expire,
-    FileComplaint,
-    Ledger,
     RecordOrder,
     RecordProgress,
     RefundCancellation,
-    ResolveComplaint,
-    complaint_stream,
-    decide,
-    decide_complaint,
-    ledger_stream,
+    ledger_aggregate,
 )
+from services.aftersales.domain.ledger_state import Ledger
+from services.aftersales.domain.requests import AftersalesPolicy, Expire
 from shared.aggregate import InvalidCommand, NotFound, Outcome, execute, load
-from shared.events import Envelope, EventPayload
-from shared.events.aftersales import AftersalesOrderRecorded, OrderedItem
+from shared.events import Envelope
+from shared.events.aftersales import AftersalesOrderRecorded, OrderedItem, OrderProgress
 from shared.events.order import OrderCancelled, OrderCreated
+from shared.money import Money
 from shared.runtime import ServiceRuntime
 
 Guard = Callable[[Ledger], None]
@@ -41,6 +35,7 @@ class AftersalesService:
     def __init__(self, runtime: ServiceRuntime, policy: AftersalesPolicy) -> None:
         self.runtime = runtime
         self.policy = policy
+        self.ledgers = ledger_aggregate(policy)
 
     async def on_ledger(
         self,
@@ -50,19 +45,13 @@ class AftersalesService:
         within: AsyncConnection | None = None,
     ) -> Outcome[Ledger]:
         """Decide `command` on the order's ledger; `guard` sees the state first (ownership)."""
-
-        def decide_on(state: Ledger) -> list[EventPayload]:
-            if guard is not None:
-                guard(state)
-            return decide(state, command, self.policy)
-
         return await execute(
             self.runtime.db,
             self.runtime.store,
-            LEDGER,
-            ledger_stream(order_id),
-            decide_on,
-            now=self.runtime.now(),
+            self.ledgers,
+            self.ledgers.stream(order_id),
+            command,
+            guard=guard,
             after_append=self._project_ledger,
             within=within,
         )
@@ -70,16 +59,16 @@ class AftersalesService:
     async def _project_ledger(
         self, conn: AsyncConnection, state: Ledger, events: list[Envelope]
     ) -> None:
-        await views.project_ledger(conn, state, events)
+        await read_model.project_ledger(conn, state, events)
         await deadlines.schedule_for(conn, events, self.policy)
 
     async def ledger(self, order_id: uuid.UUID) -> tuple[Ledger, int]:
         async with self.runtime.db.connect() as conn:
-            return await load(conn, self.runtime.store, LEDGER, ledger_stream(order_id))
+            return await load(conn, self.runtime.store, self.ledgers, self.ledgers.stream(order_id))
 
     async def order_of_request(self, request_id: uuid.UUID) -> uuid.UUID | None:
         async with self.runtime.db.connect() as conn:
-            return await views.order_of_request(conn, request_id)
+            return await read_model.order_of_request(conn, request_id)
 
     async def expire(self, order_id: uuid.UUID, request_id: uuid.UUID, now: datetime) -> None:
         await self.on_ledger(order_id, Expire(request_id, now))
@@ -98,25 +87,32 @@ class AftersalesService:
             shipping_fee=event.shipping_fee,
             total=event.total,
         )
-        await self.on_ledger(event.order_id, RecordOrder(recorded), within=conn)
+        command = RecordOrder(recorded, self.runtime.now())
+        await self.on_ledger(event.order_id, command, within=conn)
 
     async def record_progress(
-        self, conn: AsyncConnection, order_id: uuid.UUID, progress: RecordProgress
+        self,
+        conn: AsyncConnection,
+        order_id: uuid.UUID,
+        progress: OrderProgress,
+        at: datetime,
+        paid: Money | None = None,
     ) -> None:
-        await self.on_ledger(order_id, progress, within=conn)
+        command = RecordProgress(progress, at, self.runtime.now(), paid)
+        await self.on_ledger(order_id, command, within=conn)
 
     async def order_cancelled(self, conn: AsyncConnection, event: OrderCancelled) -> None:
         """A cancelled paid order gets back what was paid, once, whichever path cancelled it."""
-        await self.on_ledger(
-            event.order_id, RecordProgress("CANCELLED", event.cancelled_at), within=conn
-        )
-        await self.on_ledger(event.order_id, RefundCancellation(self.runtime.now()), within=conn)
+        now = self.runtime.now()
+        cancelled = RecordProgress("CANCELLED", event.cancelled_at, now)
+        await self.on_ledger(event.order_id, cancelled, within=conn)
+        await self.on_ledger(event.order_id, RefundCancellation(now), within=conn)
 
     # -- logistics complaints -------------------------------------------------------------------
 
     async def file_complaint(self, command: FileComplaint) -> Outcome[Complaint]:
         async with self.runtime.db.connect() as conn:
-            shipment = await views.shipment(conn, command.package_id)
+            shipment = await read_model.shipment(conn, command.package_id)
         if shipment is None or shipment.seller_id != command.seller_id:
             raise NotFound("package-not-found", "no shipped package of yours with this id")
         if shipment.carrier.upper() != command.carrier.upper():
@@ -126,18 +122,17 @@ class AftersalesService:
         return await self.on_complaint(command.complaint_id, command)
 
     async def on_complaint(
-        self, complaint_id: uuid.UUID, command: FileComplaint | ResolveComplaint
+        self, complaint_id: uuid.UUID, command: ComplaintCommand
     ) -> Outcome[Complaint]:
         return await execute(
             self.runtime.db,
             self.runtime.store,
             COMPLAINT,
-            complaint_stream(complaint_id),
-            lambda state: decide_complaint(state, command),
-            now=self.runtime.now(),
-            after_append=views.project_complaint,
+            COMPLAINT.stream(complaint_id),
+            command,
+            after_append=read_model.project_complaint,
         )
 
     async def complaint(self, complaint_id: uuid.UUID) -> tuple[Complaint, int]:
         async with self.runtime.db.connect() as conn:
-            return await load(conn, self.runtime.store, COMPLAINT, complaint_stream(complaint_id))
+            return await load(conn, self.runtime.store, COMPLAINT, COMPLAINT.stream(complaint_id))

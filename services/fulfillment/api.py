@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
@@ -12,16 +13,14 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy import text
 
-from services.fulfillment import documents, views
-from services.fulfillment.domain import (
-    AdjustStock,
+from services.fulfillment import documents, read_model
+from services.fulfillment.domain.fulfillment import Fulfillment, SplitManually
+from services.fulfillment.domain.package import RecordTracking
+from services.fulfillment.domain.packing import ManualPackage, SplitRules
+from services.fulfillment.domain.stock import AdjustStock
+from services.fulfillment.domain.warehouse import (
     ChangeWarehouseAddress,
-    Fulfillment,
-    ManualPackage,
-    RecordTracking,
     RegisterWarehouse,
-    SplitManually,
-    SplitRules,
     Warehouse,
 )
 from services.fulfillment.schemas import (
@@ -56,13 +55,34 @@ def service(request: Request) -> FulfillmentService:
     return svc
 
 
+def managed_by(caller: Principal) -> Callable[[Warehouse], None]:
+    """A guard: the warehouse exists and the caller manages it."""
+
+    def guard(warehouse: Warehouse) -> None:
+        if not warehouse.exists or not (
+            caller.is_operator or warehouse.seller_id == caller.seller_id
+        ):
+            raise NotFound("warehouse-not-found", "no such warehouse")
+
+    return guard
+
+
 async def own_warehouse(
     svc: FulfillmentService, warehouse_id: uuid.UUID, caller: Principal
 ) -> tuple[Warehouse, int]:
     warehouse, version = await svc.warehouse(warehouse_id)
-    if not warehouse.exists or not (caller.is_operator or warehouse.seller_id == caller.seller_id):
-        raise NotFound("warehouse-not-found", "no such warehouse")
+    managed_by(caller)(warehouse)
     return warehouse, version
+
+
+def sold_by(seller: Principal) -> Callable[[Fulfillment], None]:
+    """A guard: the order reached fulfillment and the caller sold it."""
+
+    def guard(fulfillment: Fulfillment) -> None:
+        if not fulfillment.exists or fulfillment.seller_id != seller.seller_id:
+            raise NotFound("order-not-found", "no packages for this order")
+
+    return guard
 
 
 def can_see(caller: Principal, fulfillment: Fulfillment) -> bool:
@@ -81,11 +101,12 @@ async def register_warehouse(
     body: WarehouseIn, request: Request, seller: Principal = require("seller")
 ) -> WarehouseOut:
     assert seller.seller_id
+    svc = service(request)
     warehouse_id = uuid.uuid4()
     command = RegisterWarehouse(
-        warehouse_id, seller.seller_id, body.name, body.address, body.contact
+        warehouse_id, seller.seller_id, body.name, body.address, body.contact, svc.runtime.now()
     )
-    outcome = await service(request).on_warehouse(warehouse_id, command)
+    outcome = await svc.on_warehouse(warehouse_id, command)
     return WarehouseOut.of(outcome.state, outcome.version)
 
 
@@ -101,8 +122,8 @@ async def change_warehouse_address(
     warehouse_id: uuid.UUID, body: Address, request: Request, seller: Principal = require("seller")
 ) -> WarehouseOut:
     svc = service(request)
-    await own_warehouse(svc, warehouse_id, seller)
-    outcome = await svc.on_warehouse(warehouse_id, ChangeWarehouseAddress(body))
+    command = ChangeWarehouseAddress(body, svc.runtime.now())
+    outcome = await svc.on_warehouse(warehouse_id, command, guard=managed_by(seller))
     return WarehouseOut.of(outcome.state, outcome.version)
 
 
@@ -117,7 +138,7 @@ async def set_stock(
     svc = service(request)
     warehouse, _ = await own_warehouse(svc, warehouse_id, seller)
     stock = await svc.adjust_stock(
-        AdjustStock(warehouse.seller_id, warehouse_id, sku, body.on_hand)
+        AdjustStock(warehouse.seller_id, warehouse_id, sku, body.on_hand, svc.runtime.now())
     )
     slot = (warehouse_id, sku)
     reserved = stock.reserved(slot)
@@ -139,7 +160,7 @@ async def set_split_rules(
         raise NotFound("seller-not-found", "no such seller")
     rules = SplitRules(body.max_weight_g, body.max_items, frozenset(body.ship_alone_skus))
     async with service(request).runtime.db.transaction() as conn:
-        version = await views.save_split_rules(conn, seller_id, rules)
+        version = await read_model.save_split_rules(conn, seller_id, rules)
     return SplitRulesOut(**body.model_dump(), seller_id=seller_id, version=version)
 
 
@@ -164,27 +185,25 @@ async def split_order(
 ) -> PackagesOut:
     """Re-split the packages not yet ready to ship; they must add up exactly."""
     svc = service(request)
-    fulfillment, _ = await svc.fulfillment(order_id)
-    if not fulfillment.exists or fulfillment.seller_id != seller.seller_id:
-        raise NotFound("order-not-found", "no packages for this order")
     command = SplitManually(
         [
             ManualPackage(
                 [SkuQuantity(sku=i.sku, quantity=i.quantity) for i in p.items], p.warehouse_id
             )
             for p in body.packages
-        ]
+        ],
+        svc.runtime.now(),
     )
-    outcome = await svc.on_fulfillment(order_id, command)
+    outcome = await svc.on_fulfillment(order_id, command, guard=sold_by(seller))
     return PackagesOut.of(outcome.state, outcome.version)
 
 
 async def visible_package(
     svc: FulfillmentService, package_id: uuid.UUID, caller: Principal
-) -> list[views.PackageRef]:
+) -> list[read_model.PackageRef]:
     """The package in the caller's orders (a combined parcel serves several orders)."""
     async with svc.runtime.db.connect() as conn:
-        refs = await views.package_refs(conn, package_id)
+        refs = await read_model.package_refs(conn, package_id)
     visible = [
         ref
         for ref in refs
@@ -311,7 +330,7 @@ async def carrier_event(
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False)) from None
     async with svc.runtime.db.connect() as conn:
-        refs = await views.packages_by_tracking(conn, body.tracking_number)
+        refs = await read_model.packages_by_tracking(conn, body.tracking_number)
     fulfillment = (await svc.fulfillment(refs[0].order_id))[0] if refs else None
     package = fulfillment.packages.get(refs[0].package_id) if fulfillment and refs else None
     if package is None or package.carrier != carrier.carrier:
@@ -320,7 +339,12 @@ async def carrier_event(
         )
     ref = refs[0]
     command = RecordTracking(
-        ref.package_id, body.status, body.occurred_at, body.location, body.proof
+        package_id=ref.package_id,
+        status=body.status,
+        occurred_at=body.occurred_at,
+        now=svc.runtime.now(),
+        location=body.location,
+        proof=body.proof,
     )
     outcome = (await svc.track(refs, command))[0]
     events = [e.event_type for e in outcome.events]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.fulfillment import api, deadlines
-from services.fulfillment.handlers import aftersales_handlers, order_handlers, pickup_handlers
-from services.fulfillment.policy import FulfillmentSettings
+from services.fulfillment.handlers import aftersales_reactions, order_reactions, pickup_reactions
 from services.fulfillment.service import FulfillmentService
+from services.fulfillment.settings import FulfillmentSettings
 from shared.clock import Clock
 from shared.http import create_app
 from shared.runtime import ServiceRuntime
@@ -22,16 +22,16 @@ def create_fulfillment_app(
     fulfillment_settings: FulfillmentSettings | None = None,
 ) -> FastAPI:
     runtime = ServiceRuntime(SERVICE, settings or Settings(), clock)
-    policy = fulfillment_settings or FulfillmentSettings()
+    own_settings = fulfillment_settings or FulfillmentSettings()
     fulfillment_service = FulfillmentService(
         runtime,
-        policy.default_pickup(),
-        policy.logistics(),
-        policy.replacement_dispatch_within,
+        own_settings.default_pickup(),
+        own_settings.logistics(),
+        own_settings.replacement_dispatch_within,
     )
-    runtime.add_consumer("orders", ["order"], order_handlers(fulfillment_service))
-    runtime.add_consumer("pickup", ["pickup"], pickup_handlers(fulfillment_service))
-    runtime.add_consumer("aftersales", ["aftersales"], aftersales_handlers(fulfillment_service))
+    runtime.add_consumer("orders", ["order"], order_reactions(fulfillment_service))
+    runtime.add_consumer("pickup", ["pickup"], pickup_reactions(fulfillment_service))
+    runtime.add_consumer("aftersales", ["aftersales"], aftersales_reactions(fulfillment_service))
     for kind, handler in deadlines.handlers(fulfillment_service.mark_overdue).items():
         runtime.on_deadline(kind, handler)
     app = create_app(

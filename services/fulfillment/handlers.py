@@ -1,18 +1,20 @@
-"""The fulfillment service's reactions to other services' events."""
+"""The fulfillment service's reactions to other services' events, keyed by event class."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.fulfillment import views
-from services.fulfillment.domain import (
-    RecordCollection,
+from services.fulfillment import read_model
+from services.fulfillment.domain.fulfillment import (
     RequestFulfillment,
     SetDispatchDeadline,
     UpdateShippingAddress,
 )
+from services.fulfillment.domain.package import RecordCollection
 from services.fulfillment.service import FulfillmentService
-from shared.consumer import Handler
+from shared.consumer import Reactions
 from shared.events import Envelope
 from shared.events.aftersales import ExchangeShipped
 from shared.events.common import Dimensions
@@ -26,15 +28,19 @@ from shared.events.order import (
 from shared.events.pickup import (
     DroppedOff,
     PickedUp,
+    PickupSubscriptionApproved,
+    PickupSubscriptionDeclined,
+    PickupSubscriptionNotCovered,
+    PickupSubscriptionProviderSwitched,
+    PickupSubscriptionRejected,
+    PickupSubscriptionRequested,
     ProviderSwitchScheduled,
     SubscriptionEvent,
 )
 
 
-def order_handlers(service: FulfillmentService) -> dict[str, Handler]:
-    async def placed(conn: AsyncConnection, envelope: Envelope) -> None:
-        event = envelope.decode()
-        assert isinstance(event, OrderPlaced)
+def order_reactions(service: FulfillmentService) -> Reactions:
+    async def placed(conn: AsyncConnection, event: OrderPlaced, envelope: Envelope) -> None:
         request = FulfillmentRequested(
             order_id=event.order_id,
             seller_id=event.seller_id,
@@ -55,34 +61,35 @@ def order_handlers(service: FulfillmentService) -> dict[str, Handler]:
             dispatch_deadline=event.dispatch_deadline,
             deliver_by=event.deliver_by,
         )
-        await service.on_fulfillment(event.order_id, RequestFulfillment(request), within=conn)
+        command = RequestFulfillment(request, service.runtime.now())
+        await service.on_fulfillment(event.order_id, command, within=conn)
         await service.reserve_and_plan(conn, event.order_id)
 
-    async def cancelled(conn: AsyncConnection, envelope: Envelope) -> None:
-        event = envelope.decode()
-        assert isinstance(event, OrderCancelled)
+    async def cancelled(conn: AsyncConnection, event: OrderCancelled, envelope: Envelope) -> None:
         await service.cancel(conn, event.order_id, f"order cancelled ({event.reason_code})")
 
-    async def address_changed(conn: AsyncConnection, envelope: Envelope) -> None:
-        event = envelope.decode()
-        assert isinstance(event, ShippingAddressChanged)
+    async def address_changed(
+        conn: AsyncConnection, event: ShippingAddressChanged, envelope: Envelope
+    ) -> None:
         fulfillment, _ = await service.fulfillment(event.order_id)
         if fulfillment.exists:  # before placement, OrderPlaced brings the latest address
-            command = UpdateShippingAddress(event.shipping_address)
+            command = UpdateShippingAddress(event.shipping_address, service.runtime.now())
             await service.on_fulfillment(event.order_id, command, within=conn)
 
-    async def deadline_moved(conn: AsyncConnection, envelope: Envelope) -> None:
-        event = envelope.decode()
-        assert isinstance(event, DispatchDeadlineMoved)
+    async def deadline_moved(
+        conn: AsyncConnection, event: DispatchDeadlineMoved, envelope: Envelope
+    ) -> None:
         if event.dispatch_deadline is not None:  # before placement OrderPlaced includes it
-            command = SetDispatchDeadline(event.dispatch_deadline, event.reason)
+            command = SetDispatchDeadline(
+                event.dispatch_deadline, event.reason, service.runtime.now()
+            )
             await service.on_fulfillment(event.order_id, command, within=conn)
 
     return {
-        "OrderPlaced": placed,
-        "OrderCancelled": cancelled,
-        "ShippingAddressChanged": address_changed,
-        "DispatchDeadlineMoved": deadline_moved,
+        OrderPlaced: placed,
+        OrderCancelled: cancelled,
+        ShippingAddressChanged: address_changed,
+        DispatchDeadlineMoved: deadline_moved,
     }
 
 
@@ -92,20 +99,21 @@ def _volume_cm3(dimensions: Dimensions | None) -> int:
     return -(-dimensions.length_mm * dimensions.width_mm * dimensions.height_mm // 1000)
 
 
-def pickup_handlers(service: FulfillmentService) -> dict[str, Handler]:
-    """Who collects from a warehouse, with which prefix: from any subscription event."""
+def pickup_reactions(service: FulfillmentService) -> Reactions:
+    """Who collects from a warehouse, with which prefix (from any subscription event), and
+    the first mile's collections."""
 
-    async def subscription_changed(conn: AsyncConnection, envelope: Envelope) -> None:
-        event = envelope.decode()
-        assert isinstance(event, SubscriptionEvent)
-        await views.record_pickup_status(
+    async def subscription_changed(
+        conn: AsyncConnection, event: SubscriptionEvent, envelope: Envelope
+    ) -> None:
+        await read_model.record_pickup_status(
             conn, event.warehouse_id, event.handover, event.provider_code, event.tracking_prefix
         )
 
-    async def switch_scheduled(conn: AsyncConnection, envelope: Envelope) -> None:
-        event = envelope.decode()
-        assert isinstance(event, ProviderSwitchScheduled)
-        await views.record_switch(
+    async def switch_scheduled(
+        conn: AsyncConnection, event: ProviderSwitchScheduled, envelope: Envelope
+    ) -> None:
+        await read_model.record_switch(
             conn,
             event.switch_id,
             event.country,
@@ -115,37 +123,30 @@ def pickup_handlers(service: FulfillmentService) -> dict[str, Handler]:
             event.cutover_at,
         )
 
-    async def collected(conn: AsyncConnection, envelope: Envelope) -> None:
-        event = envelope.decode()
-        assert isinstance(event, PickedUp | DroppedOff)
-        via = "PICKUP" if isinstance(event, PickedUp) else "DROP_OFF"
-        for ref in await views.package_refs(conn, event.package_id):  # a combined parcel: all
-            command = RecordCollection(event.package_id, via, event.at)
+    async def collected(
+        conn: AsyncConnection, event: PickedUp | DroppedOff, envelope: Envelope
+    ) -> None:
+        via: Literal["PICKUP", "DROP_OFF"] = "PICKUP" if isinstance(event, PickedUp) else "DROP_OFF"
+        command = RecordCollection(event.package_id, via, event.at, service.runtime.now())
+        for ref in await read_model.package_refs(conn, event.package_id):  # combined: all
             await service.on_fulfillment(ref.order_id, command, within=conn)
 
-    handlers: dict[str, Handler] = {
-        "ProviderSwitchScheduled": switch_scheduled,
-        "PickedUp": collected,
-        "DroppedOff": collected,
+    return {
+        ProviderSwitchScheduled: switch_scheduled,
+        PickedUp: collected,
+        DroppedOff: collected,
+        PickupSubscriptionRequested: subscription_changed,
+        PickupSubscriptionNotCovered: subscription_changed,
+        PickupSubscriptionApproved: subscription_changed,
+        PickupSubscriptionRejected: subscription_changed,
+        PickupSubscriptionDeclined: subscription_changed,
+        PickupSubscriptionProviderSwitched: subscription_changed,
     }
-    return handlers | dict.fromkeys(
-        [
-            "PickupSubscriptionRequested",
-            "PickupSubscriptionNotCovered",
-            "PickupSubscriptionApproved",
-            "PickupSubscriptionRejected",
-            "PickupSubscriptionDeclined",
-            "PickupSubscriptionProviderSwitched",
-        ],
-        subscription_changed,
-    )
 
 
-def aftersales_handlers(service: FulfillmentService) -> dict[str, Handler]:
-    async def exchange(conn: AsyncConnection, envelope: Envelope) -> None:
-        event = envelope.decode()
-        assert isinstance(event, ExchangeShipped)
+def aftersales_reactions(service: FulfillmentService) -> Reactions:
+    async def exchange(conn: AsyncConnection, event: ExchangeShipped, envelope: Envelope) -> None:
         items = [SkuQuantity(sku=i.sku, quantity=i.quantity) for i in event.items]
         await service.plan_replacement(conn, event.order_id, event.request_id, items)
 
-    return {"ExchangeShipped": exchange}
+    return {ExchangeShipped: exchange}

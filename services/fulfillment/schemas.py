@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from services.fulfillment.domain import Fulfillment, Package, Warehouse
+from services.fulfillment.domain.fulfillment import Fulfillment
+from services.fulfillment.domain.package import Package
+from services.fulfillment.domain.warehouse import Warehouse
 from shared.events.common import Address
-from shared.events.fulfillment import Contact, Customs, SkuQuantity
+from shared.events.fulfillment import CarrierStatus, Contact, Customs, Handover, SkuQuantity
 from shared.models import Body
 from shared.money import Money
 
@@ -79,7 +80,7 @@ class CombineIn(Body):
 
 
 class ShipRequest(Body):
-    handover: Literal["PICKUP", "DROP_OFF", "SELLER_OWN"]
+    handover: Handover
     carrier: str | None = Field(None, min_length=1, max_length=40)
     tracking_number: str | None = Field(None, min_length=4, max_length=40)
     customs: Customs | None = None
@@ -136,15 +137,7 @@ class PackagesOut(BaseModel):
 
 class CarrierEventIn(Body):
     tracking_number: str = Field(min_length=4, max_length=40)
-    status: Literal[
-        "IN_TRANSIT",
-        "OUT_FOR_DELIVERY",
-        "DELIVERY_FAILED",
-        "DELIVERED",
-        "LOST",
-        "DAMAGED",
-        "RETURNED_TO_SENDER",
-    ]
+    status: CarrierStatus
     occurred_at: AwareDatetime
     location: str | None = Field(None, max_length=200)
     proof: str | None = Field(None, max_length=500, description="signature or photo reference")

@@ -3,49 +3,38 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.fulfillment import deadlines, views
-from services.fulfillment.domain import (
+from services.fulfillment import deadlines, read_model
+from services.fulfillment.domain import fulfillment, stock, warehouse
+from services.fulfillment.domain.allocation import shortfalls
+from services.fulfillment.domain.combining import Combine, Uncombine
+from services.fulfillment.domain.fulfillment import (
     FULFILLMENT,
-    STOCK,
-    WAREHOUSE,
-    AdjustStock,
     CancelFulfillment,
-    ChangeWarehouseAddress,
-    Combine,
-    ConsumeShipped,
     Fulfillment,
-    FulfillmentCommand,
-    MarkDispatchOverdue,
-    PickupStatus,
     PlanPackages,
-    PlanReplacement,
     RecordShortage,
-    RecordTracking,
-    RegisterWarehouse,
+)
+from services.fulfillment.domain.logistics import LogisticsConfig, platform_tracking_number
+from services.fulfillment.domain.package import MarkDispatchOverdue, RecordTracking
+from services.fulfillment.domain.replacement import PlanReplacement
+from services.fulfillment.domain.shipping import PickupStatus, ShipPackage
+from services.fulfillment.domain.stock import (
+    STOCK,
+    AdjustStock,
+    ConsumeShipped,
     ReleaseStock,
     ReserveStock,
-    ShipPackage,
     Stock,
-    StockCommand,
-    Uncombine,
-    Warehouse,
-    allocate,
-    decide_fulfillment,
-    decide_stock,
-    decide_warehouse,
-    fulfillment_stream,
-    stock_stream,
-    warehouse_stream,
 )
-from services.fulfillment.logistics import LogisticsConfig, platform_tracking_number
+from services.fulfillment.domain.warehouse import WAREHOUSE, Warehouse
 from shared.aggregate import InvalidCommand, NotFound, Outcome, execute, load
 from shared.events import Envelope
-from shared.events.fulfillment import Customs, Shortfall, SkuQuantity
+from shared.events.fulfillment import Customs, Handover, SkuQuantity
 from shared.runtime import ServiceRuntime
 
 
@@ -65,22 +54,25 @@ class FulfillmentService:
     # -- the three aggregates, one way each ------------------------------------------------
 
     async def on_warehouse(
-        self, warehouse_id: uuid.UUID, command: RegisterWarehouse | ChangeWarehouseAddress
+        self,
+        warehouse_id: uuid.UUID,
+        command: warehouse.Command,
+        guard: Callable[[Warehouse], None] | None = None,
     ) -> Outcome[Warehouse]:
         return await execute(
             self.runtime.db,
             self.runtime.store,
             WAREHOUSE,
-            warehouse_stream(warehouse_id),
-            lambda state: decide_warehouse(state, command),
-            now=self.runtime.now(),
+            WAREHOUSE.stream(warehouse_id),
+            command,
+            guard=guard,
             after_append=self._project,
         )
 
     async def on_stock(
         self,
         seller_id: str,
-        command: StockCommand,
+        command: stock.Command,
         within: AsyncConnection | None = None,
         order_id: uuid.UUID | None = None,
     ) -> Outcome[Stock]:
@@ -88,9 +80,8 @@ class FulfillmentService:
             self.runtime.db,
             self.runtime.store,
             STOCK,
-            stock_stream(seller_id),
-            lambda state: decide_stock(state, command),
-            now=self.runtime.now(),
+            STOCK.stream(seller_id),
+            command,
             within=within,
             order_id=order_id,
             max_attempts=20,  # one stream per seller: busy sellers conflict more
@@ -99,59 +90,63 @@ class FulfillmentService:
     async def on_fulfillment(
         self,
         order_id: uuid.UUID,
-        command: FulfillmentCommand,
+        command: fulfillment.Command,
         within: AsyncConnection | None = None,
+        guard: Callable[[Fulfillment], None] | None = None,
     ) -> Outcome[Fulfillment]:
         return await execute(
             self.runtime.db,
             self.runtime.store,
             FULFILLMENT,
-            fulfillment_stream(order_id),
-            lambda state: decide_fulfillment(state, command),
-            now=self.runtime.now(),
+            FULFILLMENT.stream(order_id),
+            command,
+            guard=guard,
             after_append=self._project,
             within=within,
         )
 
     async def _project(self, conn: AsyncConnection, _: object, events: list[Envelope]) -> None:
-        await views.project(conn, events)
+        await read_model.project(conn, events)
         await deadlines.schedule_for(conn, events)
 
     # -- reads -----------------------------------------------------------------------------
 
     async def warehouse(self, warehouse_id: uuid.UUID) -> tuple[Warehouse, int]:
         async with self.runtime.db.connect() as conn:
-            return await load(conn, self.runtime.store, WAREHOUSE, warehouse_stream(warehouse_id))
+            return await load(conn, self.runtime.store, WAREHOUSE, WAREHOUSE.stream(warehouse_id))
 
     async def stock(self, seller_id: str) -> Stock:
         async with self.runtime.db.connect() as conn:
-            state, _ = await load(conn, self.runtime.store, STOCK, stock_stream(seller_id))
+            state, _ = await load(conn, self.runtime.store, STOCK, STOCK.stream(seller_id))
             return state
 
     async def fulfillment(self, order_id: uuid.UUID) -> tuple[Fulfillment, int]:
         async with self.runtime.db.connect() as conn:
-            return await load(conn, self.runtime.store, FULFILLMENT, fulfillment_stream(order_id))
+            return await self._fulfillment(conn, order_id)
+
+    async def _fulfillment(
+        self, conn: AsyncConnection, order_id: uuid.UUID
+    ) -> tuple[Fulfillment, int]:
+        return await load(conn, self.runtime.store, FULFILLMENT, FULFILLMENT.stream(order_id))
 
     # -- flows -----------------------------------------------------------------------------
 
     async def reserve_and_plan(self, conn: AsyncConnection, order_id: uuid.UUID) -> None:
         """Reserve the order's stock and plan its packages, or record the shortage."""
-        fulfillment, _ = await load(
-            conn, self.runtime.store, FULFILLMENT, fulfillment_stream(order_id)
-        )
-        if fulfillment.status not in ("NEW", "AWAITING_STOCK"):
+        order, _ = await self._fulfillment(conn, order_id)
+        if order.status not in ("NEW", "AWAITING_STOCK"):
             return
-        lines = [SkuQuantity(sku=line.sku, quantity=line.quantity) for line in fulfillment.lines]
-        reserve = ReserveStock(fulfillment.seller_id, order_id, lines)
-        stock = await self.on_stock(fulfillment.seller_id, reserve, within=conn, order_id=order_id)
-        allocations = stock.state.reservations.get(order_id)
-        command: FulfillmentCommand
+        now = self.runtime.now()
+        lines = [SkuQuantity(sku=line.sku, quantity=line.quantity) for line in order.lines]
+        reserve = ReserveStock(order.seller_id, order_id, lines, now)
+        held = await self.on_stock(order.seller_id, reserve, within=conn, order_id=order_id)
+        allocations = held.state.reservations.get(order_id)
+        command: fulfillment.Command
         if allocations:
-            rules, _ = await views.split_rules(conn, fulfillment.seller_id)
-            command = PlanPackages(allocations, rules)
+            rules, _ = await read_model.split_rules(conn, order.seller_id)
+            command = PlanPackages(allocations, rules, now)
         else:
-            shortfalls = allocate(lines, stock.state.available())
-            command = RecordShortage([s for s in shortfalls if isinstance(s, Shortfall)])
+            command = RecordShortage(shortfalls(lines, held.state.available()), now)
         await self.on_fulfillment(order_id, command, within=conn)
 
     async def plan_replacement(
@@ -163,21 +158,20 @@ class FulfillmentService:
     ) -> None:
         """Reserve the exchange's goods (a reservation of the request's own) and plan their
         package, or record that they wait for stock."""
-        fulfillment, _ = await load(
-            conn, self.runtime.store, FULFILLMENT, fulfillment_stream(order_id)
-        )
-        if not fulfillment.exists:
+        order, _ = await self._fulfillment(conn, order_id)
+        if not order.exists:
             return  # never placed here: nothing was shipped, nothing to exchange
-        reserve = ReserveStock(fulfillment.seller_id, request_id, items)
-        stock = await self.on_stock(fulfillment.seller_id, reserve, within=conn, order_id=order_id)
-        allocations = stock.state.reservations.get(request_id, ())
-        shortfalls = [] if allocations else allocate(items, stock.state.available())
+        now = self.runtime.now()
+        reserve = ReserveStock(order.seller_id, request_id, items, now)
+        held = await self.on_stock(order.seller_id, reserve, within=conn, order_id=order_id)
+        allocations = held.state.reservations.get(request_id, ())
         command = PlanReplacement(
             request_id,
             items,
             allocations,
-            [s for s in shortfalls if isinstance(s, Shortfall)],
-            self.runtime.now() + self.replacement_dispatch_within,
+            [] if allocations else shortfalls(items, held.state.available()),
+            now + self.replacement_dispatch_within,
+            now,
         )
         await self.on_fulfillment(order_id, command, within=conn)
 
@@ -186,21 +180,21 @@ class FulfillmentService:
         try."""
         outcome = await self.on_stock(command.seller_id, command)
         async with self.runtime.db.transaction() as conn:
-            for order_id in await views.waiting_orders(conn, command.seller_id):
+            for order_id in await read_model.waiting_orders(conn, command.seller_id):
                 await self.reserve_and_plan(conn, order_id)
-            for order_id, request_id in await views.waiting_replacements(conn, command.seller_id):
-                fulfillment, _ = await load(
-                    conn, self.runtime.store, FULFILLMENT, fulfillment_stream(order_id)
-                )
-                items = fulfillment.replacements[request_id].items
+            for order_id, request_id in await read_model.waiting_replacements(
+                conn, command.seller_id
+            ):
+                order, _ = await self._fulfillment(conn, order_id)
+                items = order.replacements[request_id].items
                 await self.plan_replacement(conn, order_id, request_id, items)
         return outcome.state
 
     async def ship(
         self,
-        refs: Sequence[views.PackageRef],
+        refs: Sequence[read_model.PackageRef],
         *,
-        handover: str,
+        handover: Handover,
         carrier: str | None = None,
         tracking_number: str | None = None,
         customs: Customs | None = None,
@@ -208,15 +202,16 @@ class FulfillmentService:
     ) -> list[Outcome[Fulfillment]]:
         """Arrange shipment of a package (in every order a combined parcel serves), and take
         its units out of the stock, in one transaction."""
-        warehouse, _ = await self.warehouse(refs[0].warehouse_id)
+        shipped_from, _ = await self.warehouse(refs[0].warehouse_id)
         outcomes = []
         async with self.runtime.db.transaction() as conn:
-            pickup = await views.pickup_status(
+            pickup = await read_model.pickup_status(
                 conn, refs[0].warehouse_id, self.default_pickup, self.runtime.now()
             )
-            sequence = await views.next_tracking_sequence(conn)
+            sequence = await read_model.next_tracking_sequence(conn)
             issued = platform_tracking_number(pickup.tracking_prefix, sequence)
             for ref in refs:
+                now = self.runtime.now()
                 command = ShipPackage(
                     package_id=ref.package_id,
                     handover=handover,
@@ -224,18 +219,18 @@ class FulfillmentService:
                     tracking_number=tracking_number,
                     customs=customs,
                     note=note,
-                    warehouse=warehouse,
+                    warehouse=shipped_from,
                     pickup=pickup,
                     issued_tracking_number=issued,
                     config=self.logistics,
-                    now=self.runtime.now(),
+                    now=now,
                 )
                 outcome = await self.on_fulfillment(ref.order_id, command, within=conn)
                 package = outcome.state.packages[ref.package_id]
-                reservation = package.replacement_for or ref.order_id
+                reservation_id = package.replacement_for or ref.order_id
                 await self.on_stock(
                     ref.seller_id,
-                    ConsumeShipped(reservation, ref.warehouse_id, package.items),
+                    ConsumeShipped(reservation_id, ref.warehouse_id, package.items, now),
                     within=conn,
                     order_id=ref.order_id,
                 )
@@ -248,7 +243,7 @@ class FulfillmentService:
             raise InvalidCommand("combine-needs-two", "name at least two different packages")
         by_order: dict[uuid.UUID, list[uuid.UUID]] = {}
         async with self.runtime.db.connect() as conn:
-            refs = [await views.package_refs(conn, pid) for pid in package_ids]
+            refs = [await read_model.package_refs(conn, pid) for pid in package_ids]
         for pid, found in zip(package_ids, refs, strict=True):
             if len(found) != 1 or found[0].seller_id != seller_id:
                 raise NotFound("package-not-found", f"no package {pid} to combine")
@@ -263,18 +258,21 @@ class FulfillmentService:
         combined_id = uuid.uuid4()
         order_ids = sorted(by_order, key=str)
         async with self.runtime.db.transaction() as conn:
+            now = self.runtime.now()
             for order_id, own in by_order.items():
-                command = Combine(combined_id, own, order_ids)
+                command = Combine(combined_id, own, order_ids, now)
                 await self.on_fulfillment(order_id, command, within=conn)
         return combined_id
 
-    async def uncombine(self, refs: Sequence[views.PackageRef]) -> None:
+    async def uncombine(self, refs: Sequence[read_model.PackageRef]) -> None:
         async with self.runtime.db.transaction() as conn:
+            now = self.runtime.now()
             for ref in refs:
-                await self.on_fulfillment(ref.order_id, Uncombine(ref.package_id), within=conn)
+                command = Uncombine(ref.package_id, now)
+                await self.on_fulfillment(ref.order_id, command, within=conn)
 
     async def track(
-        self, refs: Sequence[views.PackageRef], command: RecordTracking
+        self, refs: Sequence[read_model.PackageRef], command: RecordTracking
     ) -> list[Outcome[Fulfillment]]:
         async with self.runtime.db.transaction() as conn:
             return [await self.on_fulfillment(r.order_id, command, within=conn) for r in refs]
@@ -287,12 +285,11 @@ class FulfillmentService:
     async def cancel(self, conn: AsyncConnection, order_id: uuid.UUID, reason: str) -> None:
         """Cancel the order's open packages and release its stock (an order cancelled before
         it was placed never reached fulfillment: nothing to do)."""
-        fulfillment, _ = await load(
-            conn, self.runtime.store, FULFILLMENT, fulfillment_stream(order_id)
-        )
-        if not fulfillment.exists:
+        order, _ = await self._fulfillment(conn, order_id)
+        if not order.exists:
             return
-        await self.on_fulfillment(order_id, CancelFulfillment(reason), within=conn)
+        now = self.runtime.now()
+        await self.on_fulfillment(order_id, CancelFulfillment(reason, now), within=conn)
         await self.on_stock(
-            fulfillment.seller_id, ReleaseStock(order_id), within=conn, order_id=order_id
+            order.seller_id, ReleaseStock(order_id, now), within=conn, order_id=order_id
         )

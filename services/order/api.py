@@ -6,20 +6,21 @@ import uuid
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from services.order.domain import (
+from services.order.domain.order_cancellation import (
     ApproveCancellation,
     CancelOrder,
-    ChangeProduct,
+    RejectCancellation,
+)
+from services.order.domain.order_delivery import ConfirmReceipt
+from services.order.domain.order_intake import (
     ChangeShippingAddress,
-    ConfirmReceipt,
     CreateOrder,
-    ListProduct,
-    Order,
     OrderLine,
     PayOrder,
-    RejectCancellation,
     ReviewOrder,
 )
+from services.order.domain.order_state import Order
+from services.order.domain.product import ChangeProduct, ListProduct
 from services.order.schemas import (
     SKU_PATTERN,
     CancelIn,
@@ -73,10 +74,17 @@ async def list_product(
     body: ProductIn, request: Request, seller: Principal = require("seller")
 ) -> ProductOut:
     assert seller.seller_id
+    svc = service(request)
     command = ListProduct(
-        seller_id=seller.seller_id, **body.model_dump(exclude={"sku"}), sku=body.sku
+        seller_id=seller.seller_id,
+        sku=body.sku,
+        title=body.title,
+        price=body.price,
+        weight_g=body.weight_g,
+        dimensions=body.dimensions,
+        now=svc.runtime.now(),
     )
-    outcome = await service(request).change_product(seller.seller_id, body.sku, command)
+    outcome = await svc.handle_product(command)
     return ProductOut.of(outcome.state, outcome.version)
 
 
@@ -90,9 +98,17 @@ async def change_product(
     assert seller.seller_id
     if not body.model_fields_set:
         raise Problem(422, "Validation failed", "nothing to change", code="validation-failed")
-    outcome = await service(request).change_product(
-        seller.seller_id, sku, ChangeProduct(**dict(body))
+    svc = service(request)
+    command = ChangeProduct(
+        seller_id=seller.seller_id,
+        sku=sku,
+        title=body.title,
+        price=body.price,
+        weight_g=body.weight_g,
+        dimensions=body.dimensions,
+        now=svc.runtime.now(),
     )
+    outcome = await svc.handle_product(command)
     return ProductOut.of(outcome.state, outcome.version)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.order import api, deadlines
-from services.order.handlers import aftersales_handlers, fulfillment_handlers, pickup_handlers
-from services.order.policy import OrderSettings
+from services.order.handlers import aftersales_reactions, fulfillment_reactions, pickup_reactions
 from services.order.service import OrderService
+from services.order.settings import OrderSettings
 from shared.clock import Clock
 from shared.http import create_app
 from shared.runtime import ServiceRuntime
@@ -25,9 +25,9 @@ def create_order_app(
     order_service = OrderService(runtime, (order_settings or OrderSettings()).policy())
     for kind, handler in deadlines.handlers(order_service.handle).items():
         runtime.on_deadline(kind, handler)
-    runtime.add_consumer("fulfillment", ["fulfillment"], fulfillment_handlers(order_service))
-    runtime.add_consumer("pickup", ["pickup"], pickup_handlers(order_service))
-    runtime.add_consumer("aftersales", ["aftersales"], aftersales_handlers(order_service))
+    runtime.add_consumer("fulfillment", ["fulfillment"], fulfillment_reactions(order_service))
+    runtime.add_consumer("pickup", ["pickup"], pickup_reactions(order_service))
+    runtime.add_consumer("aftersales", ["aftersales"], aftersales_reactions(order_service))
     app = create_app(
         runtime,
         [api.router],

@@ -10,16 +10,15 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.order.domain import (
+from services.order.domain.order import Order, OrderCommand
+from services.order.domain.order_cancellation import (
     ApproveCancellation,
-    AutoComplete,
     CancelForMissedDispatch,
     CancelUnpaid,
-    EndRemorseWindow,
-    Order,
-    OrderCommand,
-    OrderPolicy,
 )
+from services.order.domain.order_delivery import AutoComplete
+from services.order.domain.order_intake import EndRemorseWindow
+from services.order.domain.order_policy import OrderPolicy
 from shared.deadlines import Deadline, schedule
 from shared.events import Envelope
 from shared.events.order import (
@@ -45,20 +44,20 @@ async def schedule_for(
     """Start the timers the new events call for, in the same transaction."""
     for envelope in events:
         event = envelope.decode()
-        order = str(envelope.order_id)
+        order_id = str(envelope.order_id)
         match event:
             case OrderCreated():
-                await schedule(conn, UNPAID_TIMEOUT, order, event.pay_by)
+                await schedule(conn, UNPAID_TIMEOUT, order_id, event.pay_by)
             case OrderPutOnHold():
-                await schedule(conn, REMORSE_WINDOW_END, order, event.remorse_until)
+                await schedule(conn, REMORSE_WINDOW_END, order_id, event.remorse_until)
             case CancellationRequested():
-                await schedule(conn, CANCELLATION_AUTO_APPROVE, order, event.auto_approve_at)
+                await schedule(conn, CANCELLATION_AUTO_APPROVE, order_id, event.auto_approve_at)
             case OrderPlaced() | DispatchDeadlineMoved() if event.dispatch_deadline is not None:
                 due = event.dispatch_deadline + policy.missed_dispatch_cancel_after
-                await schedule(conn, MISSED_DISPATCH, order, due)
+                await schedule(conn, MISSED_DISPATCH, order_id, due)
             case OrderStatusChanged(to_status="DELIVERED") if state.delivered_at is not None:
                 await schedule(
-                    conn, AUTO_COMPLETE, order, state.delivered_at + policy.auto_complete_after
+                    conn, AUTO_COMPLETE, order_id, state.delivered_at + policy.auto_complete_after
                 )
             case AftersalesCaseRecorded(open=False) if (
                 state.status == "DELIVERED" and not state.open_cases and state.delivered_at
@@ -66,7 +65,7 @@ async def schedule_for(
                 # the last case closed: complete when due; an auto-complete that fired while
                 # the case was open is armed again (and fires at once)
                 due = state.delivered_at + policy.auto_complete_after
-                await schedule(conn, AUTO_COMPLETE, order, due)
+                await schedule(conn, AUTO_COMPLETE, order_id, due)
 
 
 Handle = Callable[[uuid.UUID, OrderCommand], Awaitable[object]]

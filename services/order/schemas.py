@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.order.domain import Order, Product
+from services.order.domain.order_state import Order
+from services.order.domain.product import Product
 from shared.events.common import Address, Dimensions, LineItem
-from shared.events.order import OrderStatus, ReviewFailure
+from shared.events.order import OrderStatus, ReviewDecision, ReviewFailure
 from shared.models import Body
 from shared.money import Money
 
@@ -76,7 +76,7 @@ class PaymentIn(Body):
 
 
 class ReviewIn(Body):
-    decision: Literal["APPROVE", "REJECT"]
+    decision: ReviewDecision
     note: str | None = Field(None, max_length=2000)
 
 
@@ -142,7 +142,6 @@ class OrderOut(BaseModel):
     def of(cls, order: Order, version: int) -> OrderOut:
         fields = {
             **vars(order),
-            "cancellation": order.cancelled,
             "open_aftersales_cases": order.open_aftersales_cases,
             "version": version,
         }

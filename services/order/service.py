@@ -1,4 +1,4 @@
-"""The order service layer: runs domain commands through the shared event store."""
+"""The order service layer: runs the domain's commands through the shared event store."""
 
 from __future__ import annotations
 
@@ -8,22 +8,11 @@ from collections.abc import Callable, Iterable
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.order import deadlines
-from services.order.domain import (
-    ORDER,
-    PRODUCT,
-    ChangeProduct,
-    ListProduct,
-    Order,
-    OrderCommand,
-    OrderPolicy,
-    Product,
-    decide_order,
-    decide_product,
-    order_stream,
-    product_stream,
-)
+from services.order.domain.order import Order, OrderCommand, order_aggregate
+from services.order.domain.order_policy import OrderPolicy
+from services.order.domain.product import PRODUCT, Product, ProductCommand
 from shared.aggregate import Outcome, execute, load
-from shared.events import Envelope, EventPayload
+from shared.events import Envelope
 from shared.runtime import ServiceRuntime
 
 Guard = Callable[[Order], None]
@@ -33,6 +22,7 @@ class OrderService:
     def __init__(self, runtime: ServiceRuntime, policy: OrderPolicy) -> None:
         self.runtime = runtime
         self.policy = policy
+        self.orders = order_aggregate(policy)
 
     async def handle(
         self,
@@ -42,19 +32,13 @@ class OrderService:
         within: AsyncConnection | None = None,
     ) -> Outcome[Order]:
         """Decide `command` on the order; `guard` sees the state first (ownership checks)."""
-
-        def decide(state: Order) -> list[EventPayload]:
-            if guard is not None:
-                guard(state)
-            return decide_order(state, command, self.policy)
-
         return await execute(
             self.runtime.db,
             self.runtime.store,
-            ORDER,
-            order_stream(order_id),
-            decide,
-            now=command.now,
+            self.orders,
+            self.orders.stream(order_id),
+            command,
+            guard=guard,
             after_append=self._after_append,
             max_attempts=self.runtime.settings.command_max_attempts,
             within=within,
@@ -65,39 +49,32 @@ class OrderService:
     ) -> None:
         await deadlines.schedule_for(conn, state, events, self.policy)
 
+    async def handle_product(self, command: ProductCommand) -> Outcome[Product]:
+        """List or change the seller's product; the command names the seller and the SKU."""
+        return await execute(
+            self.runtime.db,
+            self.runtime.store,
+            PRODUCT,
+            PRODUCT.stream(command.seller_id, command.sku),
+            command,
+            max_attempts=self.runtime.settings.command_max_attempts,
+        )
+
     async def order(self, order_id: uuid.UUID) -> tuple[Order, int]:
         async with self.runtime.db.connect() as conn:
-            return await load(conn, self.runtime.store, ORDER, order_stream(order_id))
+            return await load(conn, self.runtime.store, self.orders, self.orders.stream(order_id))
 
     async def product(self, seller_id: str, sku: str) -> tuple[Product, int]:
         async with self.runtime.db.connect() as conn:
-            return await load(conn, self.runtime.store, PRODUCT, product_stream(seller_id, sku))
+            return await load(conn, self.runtime.store, PRODUCT, PRODUCT.stream(seller_id, sku))
 
     async def listings(self, seller_id: str, skus: Iterable[str]) -> dict[str, Product]:
         found: dict[str, Product] = {}
         async with self.runtime.db.connect() as conn:
             for sku in skus:
                 product, _ = await load(
-                    conn, self.runtime.store, PRODUCT, product_stream(seller_id, sku)
+                    conn, self.runtime.store, PRODUCT, PRODUCT.stream(seller_id, sku)
                 )
                 if product.exists:
                     found[sku] = product
         return found
-
-    async def change_product(
-        self, seller_id: str, sku: str, command: ListProduct | ChangeProduct
-    ) -> Outcome[Product]:
-        def decide(state: Product) -> list[EventPayload]:
-            if isinstance(command, ChangeProduct) and not state.exists:
-                state = Product(seller_id=seller_id, sku=sku)
-            return decide_product(state, command)
-
-        return await execute(
-            self.runtime.db,
-            self.runtime.store,
-            PRODUCT,
-            product_stream(seller_id, sku),
-            decide,
-            now=self.runtime.now(),
-            max_attempts=self.runtime.settings.command_max_attempts,
-        )

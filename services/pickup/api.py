@@ -1,26 +1,25 @@
-"""Thin routes of the pickup service: authorise, load, decide, append."""
+"""Thin routes of the pickup service: authorise, build the command, run it."""
 
 from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Path, Query, Request
 
-from services.pickup import views
-from services.pickup.domain import (
-    ArriveAtHub,
-    AssignDriver,
-    ConfigureProvider,
+from services.pickup import read_model
+from services.pickup.domain.parcel import ArriveAtHub, ReceiveDropOff
+from services.pickup.domain.provider import ConfigureProvider, Provider
+from services.pickup.domain.subscription import (
     DeclineSubscription,
-    Provider,
-    ReceiveDropOff,
     ReviewSubscription,
-    ScheduleSwitch,
     Subscription,
 )
+from services.pickup.domain.switch import ScheduleSwitch
+from services.pickup.domain.task import AssignDriver, Task
 from services.pickup.schemas import (
     DriverIn,
     HubIn,
@@ -52,10 +51,15 @@ async def configure_provider(
     provider_code: str = Path(pattern=r"^[A-Z0-9_]{2,20}$"),
     _: Principal = require("operator"),
 ) -> ProviderOut:
+    svc = service(request)
     command = ConfigureProvider(
-        provider_code, body.name, body.tracking_prefix, [(a.country, a.city) for a in body.coverage]
+        provider_code,
+        body.name,
+        body.tracking_prefix,
+        [(a.country, a.city) for a in body.coverage],
+        svc.runtime.now(),
     )
-    outcome = await service(request).configure_provider(command)
+    outcome = await svc.configure_provider(command)
     return ProviderOut.of(outcome.state)
 
 
@@ -66,19 +70,26 @@ async def list_providers(
     return [ProviderOut.of(p) for p in await service(request).providers()]
 
 
-async def _subscription_of(
-    svc: PickupService, subscription_id: uuid.UUID, caller: Principal
-) -> tuple[uuid.UUID, Subscription]:
+async def _warehouse_of(svc: PickupService, subscription_id: uuid.UUID) -> uuid.UUID:
     warehouse_id = await svc.warehouse_of(subscription_id)
-    state = (await svc.subscription(warehouse_id))[0] if warehouse_id else None
-    visible = state is not None and (
-        caller.is_operator
-        or (caller.role == "seller" and state.seller_id == caller.seller_id)
-        or (caller.role == "driver" and state.provider_code == caller.provider)
-    )
-    if warehouse_id is None or state is None or not visible:
+    if warehouse_id is None:
         raise NotFound("subscription-not-found", "no such pickup subscription")
-    return warehouse_id, state
+    return warehouse_id
+
+
+def _visible_to(caller: Principal) -> Callable[[Subscription], None]:
+    """Operators see every subscription, a seller its own, a driver its provider's."""
+
+    def guard(state: Subscription) -> None:
+        visible = (
+            caller.is_operator
+            or (caller.role == "seller" and state.seller_id == caller.seller_id)
+            or (caller.role == "driver" and state.provider_code == caller.provider)
+        )
+        if not visible:
+            raise NotFound("subscription-not-found", "no such pickup subscription")
+
+    return guard
 
 
 @router.get("/warehouses/{warehouse_id}/pickup-subscription", response_model=SubscriptionOut)
@@ -102,11 +113,11 @@ async def review_subscription(
 ) -> SubscriptionOut:
     """The provider (its drivers) or an operator approves or rejects the request."""
     svc = service(request)
-    warehouse_id, _ = await _subscription_of(svc, subscription_id, reviewer)
+    warehouse_id = await _warehouse_of(svc, subscription_id)
     command = ReviewSubscription(
         subscription_id, body.approve, reviewer.sub, body.note, svc.runtime.now()
     )
-    outcome = await svc.on_subscription(warehouse_id, command)
+    outcome = await svc.on_subscription(warehouse_id, command, guard=_visible_to(reviewer))
     return SubscriptionOut.of(outcome.state, outcome.version)
 
 
@@ -116,10 +127,9 @@ async def decline_subscription(
 ) -> SubscriptionOut:
     """The seller does not want pickup: back to drop-off."""
     svc = service(request)
-    warehouse_id, _ = await _subscription_of(svc, subscription_id, seller)
-    outcome = await svc.on_subscription(
-        warehouse_id, DeclineSubscription(subscription_id, svc.runtime.now())
-    )
+    warehouse_id = await _warehouse_of(svc, subscription_id)
+    command = DeclineSubscription(subscription_id, svc.runtime.now())
+    outcome = await svc.on_subscription(warehouse_id, command, guard=_visible_to(seller))
     return SubscriptionOut.of(outcome.state, outcome.version)
 
 
@@ -129,7 +139,7 @@ async def overdue_reviews(
 ) -> dict[str, list[dict[str, Any]]]:
     """Requests the provider has not reviewed in time, to chase."""
     async with service(request).runtime.db.connect() as conn:
-        return {"items": await views.overdue_reviews(conn)}
+        return {"items": await read_model.overdue_reviews(conn)}
 
 
 @router.post("/provider-switches", response_model=SwitchOut, status_code=201)
@@ -180,7 +190,7 @@ async def pickup_tasks(
             raise Problem(403, "Forbidden", "drivers see their own provider's runs")
         provider_code = caller.provider
     async with service(request).runtime.db.connect() as conn:
-        return {"items": await views.tasks(conn, provider_code, date)}
+        return {"items": await read_model.tasks(conn, provider_code, date)}
 
 
 @router.post("/pickup-tasks/{task_id}/driver")
@@ -191,11 +201,15 @@ async def assign_driver(
     caller: Principal = require("driver", "operator"),
 ) -> dict[str, Any]:
     svc = service(request)
-    task = await svc.task(task_id)
-    if task.task_id is None or (caller.role == "driver" and task.provider_code != caller.provider):
-        raise NotFound("task-not-found", "no such pickup task")
+
+    def guard(task: Task) -> None:  # a driver assigns its own provider's runs only
+        if task.task_id is None or (
+            caller.role == "driver" and task.provider_code != caller.provider
+        ):
+            raise NotFound("task-not-found", "no such pickup task")
+
     command = AssignDriver(body.driver_id, body.name, body.phone, svc.runtime.now())
-    outcome = await svc.assign_driver(task_id, command)
+    outcome = await svc.on_task(task_id, command, guard=guard)
     return {
         "task_id": str(task_id),
         "driver_id": outcome.state.driver_id,

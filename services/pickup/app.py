@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.pickup import api, deadlines
-from services.pickup.handlers import fulfillment_handlers, order_handlers
-from services.pickup.policy import PickupSettings
+from services.pickup.handlers import fulfillment_reactions, order_reactions
 from services.pickup.service import PickupService
+from services.pickup.settings import PickupSettings
 from shared.clock import Clock
 from shared.http import create_app
 from shared.runtime import ServiceRuntime
@@ -22,13 +22,13 @@ def create_pickup_app(
     pickup_settings: PickupSettings | None = None,
 ) -> FastAPI:
     runtime = ServiceRuntime(SERVICE, settings or Settings(), clock)
-    policy = pickup_settings or PickupSettings()
-    pickup_service = PickupService(runtime, policy)
-    runtime.add_consumer("fulfillment", ["fulfillment"], fulfillment_handlers(pickup_service))
-    runtime.add_consumer("orders", ["order"], order_handlers(pickup_service))
+    pickup_settings = pickup_settings or PickupSettings()
+    pickup_service = PickupService(runtime, pickup_settings)
+    runtime.add_consumer("fulfillment", ["fulfillment"], fulfillment_reactions(pickup_service))
+    runtime.add_consumer("orders", ["order"], order_reactions(pickup_service))
     for kind, handler in deadlines.handlers(pickup_service).items():
         runtime.on_deadline(kind, handler)
-    if policy.seed_default_providers:
+    if pickup_settings.seed_default_providers:
         runtime.startup.append(pickup_service.seed_default_providers)
     app = create_app(
         runtime,

@@ -1,4 +1,5 @@
-"""The pickup service's SLA timers: the provider's 24 h review of a subscription request."""
+"""The pickup service's SLA timers: the provider's review of a subscription request, a
+switch's cutover, a parcel's collection and a run's driver."""
 
 from __future__ import annotations
 
@@ -31,19 +32,20 @@ async def schedule_for(
     driver_within: timedelta,
 ) -> None:
     for envelope in events:
-        event = envelope.decode()
-        if isinstance(event, ParcelAwaited) and event.handover == "PICKUP":
-            await schedule(conn, COLLECTION_DUE, str(event.package_id), event.at + collect_within)
-        if isinstance(event, PickupTaskCreated):
-            due = event.created_at + driver_within
-            await schedule(conn, DRIVER_DUE, str(event.task_id), due)
-        if isinstance(event, ProviderSwitchScheduled):
-            await schedule(conn, SWITCH_CUTOVER, str(event.switch_id), event.cutover_at)
-        if isinstance(event, PickupSubscriptionRequested):
-            payload = {"warehouse_id": str(event.warehouse_id)}
-            await schedule(
-                conn, SUBSCRIPTION_REVIEW, str(event.subscription_id), event.review_due, payload
-            )
+        match envelope.decode():
+            case ParcelAwaited(handover="PICKUP") as event:
+                due = event.at + collect_within
+                await schedule(conn, COLLECTION_DUE, str(event.package_id), due)
+            case PickupTaskCreated() as event:
+                due = event.created_at + driver_within
+                await schedule(conn, DRIVER_DUE, str(event.task_id), due)
+            case ProviderSwitchScheduled() as event:
+                await schedule(conn, SWITCH_CUTOVER, str(event.switch_id), event.cutover_at)
+            case PickupSubscriptionRequested() as event:
+                payload = {"warehouse_id": str(event.warehouse_id)}
+                await schedule(
+                    conn, SUBSCRIPTION_REVIEW, str(event.subscription_id), event.review_due, payload
+                )
 
 
 class Flags(Protocol):

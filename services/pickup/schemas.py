@@ -7,7 +7,9 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from services.pickup.domain import Parcel, Provider, Subscription
+from services.pickup.domain.parcel import Parcel
+from services.pickup.domain.provider import Provider
+from services.pickup.domain.subscription import Subscription
 from shared.models import Body
 
 

@@ -1,142 +1,145 @@
-"""The pickup service layer: providers, coverage and subscriptions through the shared store."""
+"""The pickup service layer: runs the aggregates' commands through the shared store, with the
+read model and the deadlines kept in the same transaction."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.pickup import deadlines, views
-from services.pickup.domain import (
-    DEFAULT_PROVIDERS,
-    EXTENSIONS,
+from services.pickup import deadlines, read_model
+from services.pickup.domain.collection_runs import run_date, task_id_for
+from services.pickup.domain.coverage import covering_provider
+from services.pickup.domain.cutover import in_switch_window
+from services.pickup.domain.extensions import EXTENSIONS, ExtendDispatch
+from services.pickup.domain.parcel import (
     PARCEL,
-    PROVIDER,
-    SUBSCRIPTION,
-    SWITCH,
-    TASK,
-    ApplySwitch,
-    AssignDriver,
+    AwaitParcel,
     Collect,
-    ConfigureProvider,
-    FlagDriverOverdue,
     FlagPickupOverdue,
-    FlagReviewOverdue,
-    OpenTask,
     Parcel,
     ParcelCommand,
+)
+from services.pickup.domain.provider import (
+    DEFAULT_PROVIDERS,
+    PROVIDER,
+    ConfigureProvider,
     Provider,
+)
+from services.pickup.domain.subscription import (
+    SUBSCRIPTION,
+    FlagReviewOverdue,
+    FollowSwitch,
     RequestSubscription,
-    ScheduleSwitch,
     Subscription,
     SubscriptionCommand,
-    Switch,
-    Task,
-    covering_provider,
-    decide_parcel,
-    decide_provider,
-    decide_subscription,
-    decide_switch,
-    decide_task,
-    extend_order,
-    extensions_stream,
-    in_switch_window,
-    move_subscription,
-    parcel_stream,
-    provider_stream,
-    run_date,
-    subscription_stream,
-    switch_stream,
-    task_id_for,
-    task_stream,
 )
-from services.pickup.policy import PickupSettings
+from services.pickup.domain.switch import SWITCH, ApplySwitch, ScheduleSwitch, Switch, SwitchCommand
+from services.pickup.domain.task import TASK, FlagDriverOverdue, OpenTask, Task, TaskCommand
+from services.pickup.settings import PickupSettings
 from shared import metrics
-from shared.aggregate import Aggregate, Outcome, execute, load
-from shared.events import Envelope, EventPayload
+from shared.aggregate import Aggregate, Command, Outcome, execute, load
+from shared.events import Envelope
 from shared.events.common import Address
 from shared.events.fulfillment import ReadyToShip
-from shared.events.pickup import ParcelAwaited
 from shared.runtime import ServiceRuntime
+
+S = TypeVar("S")
 
 
 class PickupService:
-    def __init__(self, runtime: ServiceRuntime, policy: PickupSettings) -> None:
+    def __init__(self, runtime: ServiceRuntime, settings: PickupSettings) -> None:
         self.runtime = runtime
-        self.policy = policy
-        self.review_within = policy.review_within
+        self.settings = settings
 
     async def _project(self, conn: AsyncConnection, _: object, events: list[Envelope]) -> None:
-        await views.project(conn, events)
+        await read_model.project(conn, events)
         await deadlines.schedule_for(
-            conn, events, self.policy.collect_within, self.policy.driver_within
+            conn, events, self.settings.collect_within, self.settings.driver_within
         )
 
-    async def configure_provider(self, command: ConfigureProvider) -> Outcome[Provider]:
+    async def _execute(
+        self,
+        aggregate: Aggregate[S],
+        stream_id: str,
+        command: Command,
+        *,
+        guard: Callable[[S], None] | None = None,
+        within: AsyncConnection | None = None,
+    ) -> Outcome[S]:
         return await execute(
             self.runtime.db,
             self.runtime.store,
-            PROVIDER,
-            provider_stream(command.provider_code),
-            lambda state: decide_provider(state, command),
-            now=self.runtime.now(),
+            aggregate,
+            stream_id,
+            command,
+            guard=guard,
             after_append=self._project,
+            within=within,
         )
+
+    # -- providers ---------------------------------------------------------------------------
+
+    async def configure_provider(self, command: ConfigureProvider) -> Outcome[Provider]:
+        return await self._execute(PROVIDER, PROVIDER.stream(command.provider_code), command)
 
     async def seed_default_providers(self) -> None:
         """A fresh system gets a sensible default set (operators change it with PUT)."""
         async with self.runtime.db.connect() as conn:
-            if await views.providers(conn):
+            if await read_model.providers(conn):
                 return
-        for command in DEFAULT_PROVIDERS.values():
-            await self.configure_provider(command)
+        for p in DEFAULT_PROVIDERS:
+            await self.configure_provider(
+                ConfigureProvider(
+                    p.provider_code, p.name, p.tracking_prefix, p.coverage, self.runtime.now()
+                )
+            )
 
     async def providers(self) -> list[Provider]:
         async with self.runtime.db.connect() as conn:
-            return await views.providers(conn)
+            return await read_model.providers(conn)
+
+    # -- subscriptions -----------------------------------------------------------------------
 
     async def on_subscription(
         self,
         warehouse_id: uuid.UUID,
         command: SubscriptionCommand,
+        *,
+        guard: Callable[[Subscription], None] | None = None,
         within: AsyncConnection | None = None,
     ) -> Outcome[Subscription]:
-        return await execute(
-            self.runtime.db,
-            self.runtime.store,
-            SUBSCRIPTION,
-            subscription_stream(warehouse_id),
-            lambda state: decide_subscription(state, command),
-            now=self.runtime.now(),
-            after_append=self._project,
-            within=within,
+        return await self._execute(
+            SUBSCRIPTION, SUBSCRIPTION.stream(warehouse_id), command, guard=guard, within=within
         )
 
     async def request_for_warehouse(
         self, conn: AsyncConnection, warehouse_id: uuid.UUID, seller_id: str, address: Address
     ) -> None:
-        await views.remember_warehouse(conn, warehouse_id, seller_id, address.country, address.city)
-        providers = await views.providers(conn)
-        switched = await views.region_provider(conn, address.country, address.city)
+        await read_model.remember_warehouse(
+            conn, warehouse_id, seller_id, address.country, address.city
+        )
+        providers = await read_model.providers(conn)
+        switched = await read_model.region_provider(conn, address.country, address.city)
         provider = next((p for p in providers if p.provider_code == switched), None)
         provider = provider or covering_provider(providers, address)
         command = RequestSubscription(
-            warehouse_id, seller_id, provider, self.review_within, self.runtime.now()
+            warehouse_id, seller_id, provider, self.settings.review_within, self.runtime.now()
         )
         await self.on_subscription(warehouse_id, command, within=conn)
 
     async def subscription(self, warehouse_id: uuid.UUID) -> tuple[Subscription, int]:
         async with self.runtime.db.connect() as conn:
             return await load(
-                conn, self.runtime.store, SUBSCRIPTION, subscription_stream(warehouse_id)
+                conn, self.runtime.store, SUBSCRIPTION, SUBSCRIPTION.stream(warehouse_id)
             )
 
     async def warehouse_of(self, subscription_id: uuid.UUID) -> uuid.UUID | None:
         async with self.runtime.db.connect() as conn:
-            return await views.warehouse_of(conn, subscription_id)
+            return await read_model.warehouse_of(conn, subscription_id)
 
     async def flag_review_overdue(
         self, warehouse_id: uuid.UUID, subscription_id: uuid.UUID, now: datetime
@@ -148,21 +151,9 @@ class PickupService:
     # -- provider switches -------------------------------------------------------------------
 
     async def on_switch(
-        self,
-        switch_id: uuid.UUID,
-        command: ScheduleSwitch | ApplySwitch,
-        within: AsyncConnection | None = None,
+        self, switch_id: uuid.UUID, command: SwitchCommand, within: AsyncConnection | None = None
     ) -> Outcome[Switch]:
-        return await execute(
-            self.runtime.db,
-            self.runtime.store,
-            SWITCH,
-            switch_stream(switch_id),
-            lambda state: decide_switch(state, command),
-            now=self.runtime.now(),
-            after_append=self._project,
-            within=within,
-        )
+        return await self._execute(SWITCH, SWITCH.stream(switch_id), command, within=within)
 
     async def schedule_switch(self, command: ScheduleSwitch) -> Switch:
         """Schedule it, and extend the orders already created in its window."""
@@ -170,7 +161,7 @@ class PickupService:
             outcome = await self.on_switch(command.switch_id, command, within=conn)
             switch = outcome.state
             assert switch.cutover_at is not None
-            window = views.orders_near(
+            window = read_model.orders_near(
                 conn,
                 switch.country,
                 switch.city,
@@ -185,9 +176,9 @@ class PickupService:
     async def order_created(
         self, conn: AsyncConnection, order_id: uuid.UUID, seller_id: str, created_at: datetime
     ) -> None:
-        await views.remember_order(conn, order_id, seller_id, created_at)
-        for switch_id in await views.switches_for_seller(conn, seller_id):
-            switch, _ = await load(conn, self.runtime.store, SWITCH, switch_stream(switch_id))
+        await read_model.remember_order(conn, order_id, seller_id, created_at)
+        for switch_id in await read_model.switches_for_seller(conn, seller_id):
+            switch, _ = await load(conn, self.runtime.store, SWITCH, SWITCH.stream(switch_id))
             if switch.cutover_at and in_switch_window(
                 created_at, switch.cutover_at, switch.timezone
             ):
@@ -196,14 +187,12 @@ class PickupService:
     async def _extend(
         self, conn: AsyncConnection, order_id: uuid.UUID, seller_id: str, switch: Switch
     ) -> None:
-        now = self.runtime.now()
         await execute(
             self.runtime.db,
             self.runtime.store,
             EXTENSIONS,
-            extensions_stream(order_id),
-            lambda state: extend_order(state, order_id, seller_id, switch, now),
-            now=now,
+            EXTENSIONS.stream(order_id),
+            ExtendDispatch(order_id, seller_id, switch, self.runtime.now()),
             within=conn,
             order_id=order_id,
         )
@@ -215,37 +204,10 @@ class PickupService:
             if not outcome.events:
                 return
             switch = outcome.state
-            for warehouse_id in await views.warehouses_in(conn, switch.country, switch.city):
-                await execute(
-                    self.runtime.db,
-                    self.runtime.store,
-                    SUBSCRIPTION,
-                    subscription_stream(warehouse_id),
-                    lambda state: move_subscription(state, switch, now),
-                    now=now,
-                    after_append=self._project,
-                    within=conn,
-                )
+            for warehouse_id in await read_model.warehouses_in(conn, switch.country, switch.city):
+                await self.on_subscription(warehouse_id, FollowSwitch(switch, now), within=conn)
 
     # -- collection runs ---------------------------------------------------------------------
-
-    async def _run(
-        self,
-        aggregate: Aggregate[Any],
-        stream: str,
-        decide: Callable[[Any], list[EventPayload]],
-        within: AsyncConnection | None = None,
-    ) -> Outcome[Any]:
-        return await execute(
-            self.runtime.db,
-            self.runtime.store,
-            aggregate,
-            stream,
-            decide,
-            now=self.runtime.now(),
-            after_append=self._project,
-            within=within,
-        )
 
     async def await_parcel(self, conn: AsyncConnection, event: ReadyToShip) -> None:
         """A package is ready to ship: a PICKUP one joins the day's run of its provider at
@@ -254,41 +216,43 @@ class PickupService:
             return
         task_id = day = None
         if event.handover == "PICKUP":
-            day = run_date(event.ready_at, self.policy.cutoff, self.policy.timezone)
+            day = run_date(event.ready_at, self.settings.cutoff, self.settings.timezone)
             task_id = task_id_for(event.carrier, event.warehouse_id, day)
-            command = OpenTask(
-                task_id, event.carrier, event.warehouse_id, event.seller_id, day, event.ready_at
+            open_task = OpenTask(
+                task_id,
+                event.carrier,
+                event.warehouse_id,
+                event.seller_id,
+                day,
+                ready_at=event.ready_at,
+                now=self.runtime.now(),
             )
-            await self._run(TASK, task_stream(task_id), lambda s: decide_task(s, command), conn)
-        awaited = ParcelAwaited(
+            await self.on_task(task_id, open_task, within=conn)
+        command = AwaitParcel(
             order_id=event.order_id,
             package_id=event.package_id,
             seller_id=event.seller_id,
             warehouse_id=event.warehouse_id,
             tracking_number=event.tracking_number,
             provider_code=event.carrier,
-            at=event.ready_at,
             handover=event.handover,
+            ready_at=event.ready_at,
             task_id=task_id,
             run_date=day,
+            now=self.runtime.now(),
         )
-        await self._run(
-            PARCEL,
-            parcel_stream(event.package_id),
-            lambda state: [] if state.package_id else [awaited],
-            conn,
-        )
+        await self.on_parcel(event.package_id, command, within=conn)
 
-    async def on_parcel(self, package_id: uuid.UUID, command: ParcelCommand) -> Outcome[Parcel]:
-        return await self._run(
-            PARCEL, parcel_stream(package_id), lambda s: decide_parcel(s, command)
-        )
+    async def on_parcel(
+        self, package_id: uuid.UUID, command: ParcelCommand, within: AsyncConnection | None = None
+    ) -> Outcome[Parcel]:
+        return await self._execute(PARCEL, PARCEL.stream(package_id), command, within=within)
 
     async def collect(
         self, package_id: uuid.UUID, driver_id: str, driver_provider: str
     ) -> Outcome[Parcel]:
         async with self.runtime.db.connect() as conn:
-            parcel, _ = await load(conn, self.runtime.store, PARCEL, parcel_stream(package_id))
+            parcel, _ = await load(conn, self.runtime.store, PARCEL, PARCEL.stream(package_id))
         region_provider = None
         if parcel.warehouse_id is not None:
             subscription, _ = await self.subscription(parcel.warehouse_id)
@@ -296,17 +260,18 @@ class PickupService:
         command = Collect(driver_id, driver_provider, region_provider, self.runtime.now())
         return await self.on_parcel(package_id, command)
 
-    async def assign_driver(self, task_id: uuid.UUID, command: AssignDriver) -> Outcome[Task]:
-        return await self._run(TASK, task_stream(task_id), lambda s: decide_task(s, command))
-
-    async def task(self, task_id: uuid.UUID) -> Task:
-        async with self.runtime.db.connect() as conn:
-            state, _ = await load(conn, self.runtime.store, TASK, task_stream(task_id))
-            return state
+    async def on_task(
+        self,
+        task_id: uuid.UUID,
+        command: TaskCommand,
+        *,
+        guard: Callable[[Task], None] | None = None,
+        within: AsyncConnection | None = None,
+    ) -> Outcome[Task]:
+        return await self._execute(TASK, TASK.stream(task_id), command, guard=guard, within=within)
 
     async def flag_pickup_overdue(self, package_id: uuid.UUID, now: datetime) -> None:
-        await self.on_parcel(package_id, FlagPickupOverdue(self.policy.collect_within, now))
+        await self.on_parcel(package_id, FlagPickupOverdue(self.settings.collect_within, now))
 
     async def flag_driver_overdue(self, task_id: uuid.UUID, now: datetime) -> None:
-        command = FlagDriverOverdue(self.policy.driver_within, now)
-        await self._run(TASK, task_stream(task_id), lambda s: decide_task(s, command))
+        await self.on_task(task_id, FlagDriverOverdue(self.settings.driver_within, now))

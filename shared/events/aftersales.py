@@ -34,6 +34,29 @@ Condition = Literal["AS_EXPECTED", "DAMAGED", "WRONG_ITEM", "MISSING"]
 CONDITIONS: tuple[Condition, ...] = get_args(Condition)
 ComplaintType = Literal["DELAY", "LOSS", "DAMAGE"]
 COMPLAINT_TYPES: tuple[ComplaintType, ...] = get_args(ComplaintType)
+# Where a request stands (the requests' `status`; CLOSED: ended without a refund or exchange).
+RequestStatus = Literal[
+    "REQUESTED",
+    "APPROVED",
+    "REJECTED",
+    "ESCALATED",
+    "RETURN_IN_TRANSIT",
+    "RETURN_RECEIVED",
+    "REFUNDED",
+    "EXCHANGED",
+    "CLOSED",
+]
+REQUEST_STATUSES: tuple[RequestStatus, ...] = get_args(RequestStatus)
+# How a request ended (AftersalesClosed.outcome).
+RequestOutcome = Literal[
+    "REFUNDED", "EXCHANGED", "REJECTED", "RETURN_NOT_SHIPPED", "ORDER_CANCELLED"
+]
+REQUEST_OUTCOMES: tuple[RequestOutcome, ...] = get_args(RequestOutcome)
+# What this service follows of an order's way (AftersalesOrderProgressed.progress).
+OrderProgress = Literal["PAID", "SHIPPED", "DELIVERED", "CANCELLED"]
+ORDER_PROGRESS: tuple[OrderProgress, ...] = get_args(OrderProgress)
+ComplaintStatus = Literal["OPEN", "RESOLVED"]
+COMPLAINT_STATUSES: tuple[ComplaintStatus, ...] = get_args(ComplaintStatus)
 
 
 class OrderedItem(Model):

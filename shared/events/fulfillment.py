@@ -371,23 +371,22 @@ class ReturnedToSender(TrackingEvent):
     pass
 
 
+# The event a carrier's report of each status records (in the order of CARRIER_STATUSES).
+EVENT_BY_CARRIER_STATUS: dict[CarrierStatus, type[TrackingEvent]] = {
+    "IN_TRANSIT": InTransit,
+    "OUT_FOR_DELIVERY": OutForDelivery,
+    "DELIVERY_FAILED": DeliveryFailed,
+    "DELIVERED": Delivered,
+    "LOST": PackageLost,
+    "DAMAGED": PackageDamaged,
+    "RETURNED_TO_SENDER": ReturnedToSender,
+}
 # The package status each of these events leaves behind.
 STATUS_BY_EVENT: dict[type[EventPayload], PackageStatus] = {
     ReadyToShip: "READY_TO_SHIP",
     PackagePickedUp: "PICKED_UP",
-    InTransit: "IN_TRANSIT",
-    OutForDelivery: "OUT_FOR_DELIVERY",
-    DeliveryFailed: "DELIVERY_FAILED",
-    Delivered: "DELIVERED",
-    PackageLost: "LOST",
-    PackageDamaged: "DAMAGED",
-    ReturnedToSender: "RETURNED_TO_SENDER",
+    **{model: status for status, model in EVENT_BY_CARRIER_STATUS.items()},
 }
 STATUS_BY_EVENT_TYPE: dict[str, PackageStatus] = {
     model.event_type: status for model, status in STATUS_BY_EVENT.items()
-}
-EVENT_BY_CARRIER_STATUS: dict[CarrierStatus, type[EventPayload]] = {
-    status: model  # type: ignore[misc]
-    for model, status in STATUS_BY_EVENT.items()
-    if status in CARRIER_STATUSES
 }

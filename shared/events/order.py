@@ -29,6 +29,7 @@ OrderStatus = Literal[
     "CANCELLED",
 ]
 Actor = Literal["buyer", "seller", "operator", "system"]
+ReviewDecision = Literal["APPROVE", "REJECT"]  # an operator's decision on a held order
 
 
 @register("ProductListed", service=SERVICE)
@@ -100,7 +101,7 @@ class OrderPutOnHold(EventPayload):
 @register("OrderReviewed", service=SERVICE)
 class OrderReviewed(EventPayload):
     order_id: uuid.UUID
-    decision: Literal["APPROVE", "REJECT"]
+    decision: ReviewDecision
     reviewer_id: str
     note: str | None = None
 

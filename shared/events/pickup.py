@@ -7,11 +7,17 @@ defined here first so the contract is fixed.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime
+from typing import Literal, get_args
 
 from shared.events import EventPayload, register
 
 SERVICE = "pickup"
+
+# Where a ready-to-ship package is on the first mile (the pickup service's parcels).
+ParcelStatus = Literal["AWAITING_PICKUP", "AWAITING_DROP_OFF", "PICKED_UP", "DROPPED_OFF", "AT_HUB"]
+PARCEL_STATUSES: tuple[ParcelStatus, ...] = get_args(ParcelStatus)
 
 
 @register("DispatchDeadlineExtended", service=SERVICE)
@@ -183,3 +189,11 @@ class PickupOverdue(ParcelEvent):
     """Ready to ship for longer than the collection SLA (48 h) and still not collected."""
 
     ready_at: datetime
+
+
+PARCEL_STATUS_BY_EVENT: Mapping[type[ParcelEvent], ParcelStatus] = {
+    PickedUp: "PICKED_UP",
+    DroppedOff: "DROPPED_OFF",
+    ArrivedAtHub: "AT_HUB",
+}
+"""The status a parcel has after each of these events."""

@@ -128,7 +128,7 @@ async def test_a_rejection_escalated_to_the_operator_holds_completion_until_it_c
         async def completion_considered() -> bool:
             fired = await conn.fetchval(
                 "SELECT count(*) FROM deadlines WHERE kind = 'auto-complete' "
-                "AND stream_id = $1 AND fired_at IS NOT NULL",
+                "AND subject_id = $1 AND fired_at IS NOT NULL",
                 oid,
             )
             return bool(fired)
@@ -212,14 +212,24 @@ async def test_a_cancelled_paid_order_is_refunded_once_even_when_told_twice(
     # the cancellation comes again: the same message, and a copy with another event id
     orders_db = await asyncpg.connect(order_db)
     try:
-        values = await orders_db.fetch("SELECT value FROM outbox WHERE key = $1", oid)
+        row = await orders_db.fetchrow(
+            "SELECT event_id, stream_id, stream_version, occurred_at, payload::text AS payload "
+            "FROM events WHERE order_id = $1 AND event_type = 'OrderCancelled'",
+            uuid.UUID(oid),
+        )
     finally:
         await orders_db.close()
-    envelope = next(
-        e
-        for e in map(json.loads, (v["value"] for v in values))
-        if e["event_type"] == "OrderCancelled"
-    )
+    envelope = {
+        "event_id": str(row["event_id"]),
+        "event_type": "OrderCancelled",
+        "schema_version": 1,
+        "occurred_at": row["occurred_at"].isoformat(),
+        "producer": "order",
+        "stream_id": row["stream_id"],
+        "stream_version": row["stream_version"],
+        "order_id": oid,
+        "payload": json.loads(row["payload"]),
+    }
     copy = {**envelope, "event_id": str(uuid.uuid4())}
     producer = AIOKafkaProducer(bootstrap_servers=j.settings.kafka_bootstrap_servers)
     await producer.start()

@@ -210,12 +210,12 @@ async def test_order_journey_create_pay_and_place_on_the_broker(stack) -> None:
     assert seen.index("OrderCreated") < seen.index("OrderPaid") < seen.index("OrderPlaced")
 
 
-async def _fired(api: Api, kind: str, stream_id: str) -> bool:
+async def _fired(api: Api, kind: str, subject_id: str) -> bool:
     assert api.runtime is not None
     async with api.runtime.db.connect() as conn:
         row = await conn.execute(
             text("SELECT fired_at FROM deadlines WHERE kind = :k AND subject_id = :s"),
-            {"k": kind, "s": stream_id},
+            {"k": kind, "s": subject_id},
         )
         return any(r.fired_at is not None for r in row)
 

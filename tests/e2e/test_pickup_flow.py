@@ -14,7 +14,7 @@ import pytest
 from services.fulfillment.app import create_fulfillment_app
 from services.order.app import create_order_app
 from services.pickup.app import create_pickup_app
-from services.pickup.policy import PickupSettings
+from services.pickup.settings import PickupSettings
 from shared.auth import mint_token
 from shared.clock import SimulatedClock
 from tests.conftest import eventually

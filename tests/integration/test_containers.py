@@ -32,7 +32,7 @@ pytestmark = [
 ]
 
 
-async def test_outbox_to_apache_kafka_and_back() -> None:
+async def test_relay_to_apache_kafka_and_back() -> None:
     from aiokafka import AIOKafkaConsumer
     from testcontainers.kafka import KafkaContainer
     from testcontainers.postgres import PostgresContainer
@@ -43,7 +43,7 @@ async def test_outbox_to_apache_kafka_and_back() -> None:
     from shared.eventstore import EventStore
     from shared.kafka import ensure_topics
     from shared.migrations import upgrade
-    from shared.outbox import OutboxRelay
+    from shared.relay import Relay
     from shared.settings import Settings
 
     with PostgresContainer("postgres:16") as pg, KafkaContainer() as kafka:
@@ -67,7 +67,7 @@ async def test_outbox_to_apache_kafka_and_back() -> None:
                 occurred_at=datetime.now(UTC),
                 order_id=order_id,
             )
-        relay = OutboxRelay(db, settings, "order", {settings.topic("order")})
+        relay = Relay(db, settings, store)
         await relay.start()
         assert await relay.relay_once() == 1
         await relay.stop()

@@ -12,7 +12,8 @@ from sqlalchemy import text
 from shared.clock import SimulatedClock
 from shared.db import Database
 from shared.deadlines import Deadline, DeadlineScheduler, schedule
-from shared.outbox import OutboxRelay
+from shared.eventstore import EventStore
+from shared.relay import Relay
 from tests.conftest import make_settings
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -81,21 +82,10 @@ async def test_a_failing_deadline_is_retried_later_not_lost(db: Database) -> Non
     assert len(calls) == 2
 
 
-async def test_retention_purges_old_published_outbox_and_inbox_rows_only(
+async def test_retention_purges_old_inbox_rows_and_idempotency_keys_never_events(
     infra, order_db, db
 ) -> None:
     async with db.transaction() as conn:
-        await conn.execute(
-            text(
-                """
-                INSERT INTO outbox (event_id, topic, key, value, created_at, published_at) VALUES
-                  (gen_random_uuid(), 't', 'k', '{}', now() - interval '30 days',
-                   now() - interval '30 days'),
-                  (gen_random_uuid(), 't', 'k', '{}', now() - interval '30 days', NULL),
-                  (gen_random_uuid(), 't', 'k', '{}', now(), now())
-                """
-            )
-        )
         await conn.execute(
             text(
                 "INSERT INTO inbox (consumer, event_id, processed_at) VALUES "
@@ -103,12 +93,25 @@ async def test_retention_purges_old_published_outbox_and_inbox_rows_only(
                 "('c', gen_random_uuid(), now())"
             )
         )
-    relay = OutboxRelay(db, make_settings(infra, order_db), "order", set())
+        await conn.execute(
+            text(
+                "INSERT INTO idempotency_keys (caller, key, request_hash, created_at) VALUES "
+                "('c', 'old', 'h', now() - interval '30 days'), ('c', 'new', 'h', now())"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO events (event_id, stream_id, stream_version, event_type, "
+                "schema_version, occurred_at, payload, recorded_at) VALUES (gen_random_uuid(), "
+                "'s', 1, 'T', 1, now(), '{}', now() - interval '30 days')"
+            )
+        )
+    relay = Relay(db, make_settings(infra, order_db), EventStore("order", "t"))
     await relay.purge()
     async with db.connect() as conn:
-        outbox = (
-            await conn.execute(text("SELECT published_at IS NULL AS pending FROM outbox"))
-        ).all()
         inbox = (await conn.execute(text("SELECT count(*) FROM inbox"))).scalar_one()
-    assert sorted(r.pending for r in outbox) == [False, True]  # the unpublished row is never purged
+        keys = (await conn.execute(text("SELECT key FROM idempotency_keys"))).scalars().all()
+        events = (await conn.execute(text("SELECT count(*) FROM events"))).scalar_one()
     assert inbox == 1
+    assert keys == ["new"]
+    assert events == 1  # the store is the truth (and the outbox): never purged

@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
-from services.fulfillment.domain import AdjustStock, RegisterWarehouse, RequestFulfillment
-from services.fulfillment.policy import FulfillmentSettings
+from services.fulfillment.domain.fulfillment import RequestFulfillment
+from services.fulfillment.domain.stock import AdjustStock
+from services.fulfillment.domain.warehouse import RegisterWarehouse
 from services.fulfillment.service import FulfillmentService
+from services.fulfillment.settings import FulfillmentSettings
 from shared.events.common import Address
 from shared.events.fulfillment import Contact, FulfillmentRequested, OrderLine
 from shared.runtime import ServiceRuntime
@@ -32,10 +34,10 @@ async def test_two_concurrent_orders_for_the_last_unit_exactly_one_is_reserved(
         await svc.on_warehouse(
             warehouse_id,
             RegisterWarehouse(
-                warehouse_id, "s1", "Main", ADDRESS, Contact(name="W", phone="+84 1234")
+                warehouse_id, "s1", "Main", ADDRESS, Contact(name="W", phone="+84 1234"), T0
             ),
         )
-        await svc.adjust_stock(AdjustStock("s1", warehouse_id, "LAST", 1))
+        await svc.adjust_stock(AdjustStock("s1", warehouse_id, "LAST", 1, T0))
         orders = [uuid.uuid4() for _ in range(4)]
         for order_id in orders:
             await svc.on_fulfillment(
@@ -51,7 +53,8 @@ async def test_two_concurrent_orders_for_the_last_unit_exactly_one_is_reserved(
                         placed_at=T0,
                         dispatch_deadline=T0 + timedelta(hours=72),
                         deliver_by=T0 + timedelta(days=9),
-                    )
+                    ),
+                    T0,
                 ),
             )
         gate = asyncio.Barrier(len(orders))
@@ -69,7 +72,7 @@ async def test_two_concurrent_orders_for_the_last_unit_exactly_one_is_reserved(
         assert statuses == ["AWAITING_STOCK"] * 3 + ["PLANNED"]
 
         # a restock reserves for the waiting orders, oldest id first, as far as it goes
-        await svc.adjust_stock(AdjustStock("s1", warehouse_id, "LAST", 3))
+        await svc.adjust_stock(AdjustStock("s1", warehouse_id, "LAST", 3, T0))
         stock = await svc.stock("s1")
         assert len([o for o in orders if stock.reservations.get(o)]) == 3
         async with runtime.db.connect() as conn:

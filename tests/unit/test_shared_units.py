@@ -9,7 +9,8 @@ from pydantic import ValidationError
 
 from shared.auth import decode_token, mint_token
 from shared.clock import SimulatedClock
-from shared.events import REGISTRY, UnknownEventType
+from shared.consumer import UnregisteredReaction, reactions_by_type
+from shared.events import REGISTRY, EventPayload, UnknownEventType
 from shared.events import order as order_events
 from shared.problems import PROBLEM_TYPE_BASE, Problem, problem_type
 from shared.settings import Settings, to_libpq_url, to_sqlalchemy_url
@@ -121,3 +122,15 @@ def test_text_with_nul_characters_is_refused_everywhere() -> None:
 )
 def test_a_problem_type_is_a_uri_slug_of_its_code(code: str, slug: str) -> None:
     assert problem_type(code) == PROBLEM_TYPE_BASE + slug
+
+
+def test_a_reaction_keyed_by_an_unregistered_class_fails_the_start() -> None:
+    class NotRegistered(EventPayload):
+        pass
+
+    async def react(conn, event, envelope) -> None:  # type: ignore[no-untyped-def]
+        return None
+
+    assert list(reactions_by_type({order_events.OrderPlaced: react})) == ["OrderPlaced"]
+    with pytest.raises(UnregisteredReaction):
+        reactions_by_type({NotRegistered: react})

@@ -1,0 +1,147 @@
+"""Arranging a package's shipment (a command of the FULFILLMENT aggregate, see
+`fulfillment.py`): the handover must agree with the warehouse's pickup status; the channel
+follows from the handover and the border; platform channels issue the carrier and tracking
+number and charge the fee template, a seller's own carrier brings its own; the label is
+checked before the package is ready to ship. The tables are `logistics.py`."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.fulfillment.domain.logistics import (
+    LogisticsConfig,
+    carrier_tracking_valid,
+    channel_for,
+    label_problems,
+    shipping_fee,
+    zone,
+)
+from services.fulfillment.domain.package import Package
+from services.fulfillment.domain.warehouse import Warehouse
+from shared.aggregate import DomainError, InvalidCommand
+from shared.events.common import Address
+from shared.events.fulfillment import Customs, Handover, Label, ReadyToShip
+from shared.money import Money
+
+
+@dataclass(frozen=True)
+class PickupStatus:
+    """Who collects from a warehouse, as the pickup service last said."""
+
+    handover: str  # PICKUP when a pickup subscription is active, else DROP_OFF
+    provider_code: str
+    tracking_prefix: str
+
+
+@dataclass(frozen=True)
+class ShipPackage:
+    """Arrange shipment: the package becomes ready to ship with a checked label."""
+
+    package_id: uuid.UUID
+    handover: Handover
+    carrier: str | None
+    tracking_number: str | None
+    customs: Customs | None
+    note: str | None
+    warehouse: Warehouse
+    pickup: PickupStatus
+    issued_tracking_number: str
+    config: LogisticsConfig
+    now: datetime
+
+
+def ready_to_ship(
+    order_id: uuid.UUID,
+    seller_id: str,
+    address: Address,
+    currency: str,
+    package: Package,
+    cmd: ShipPackage,
+) -> ReadyToShip:
+    """Ship a planned `package` of the order to `address`, its fee in `currency`."""
+    warehouse = cmd.warehouse
+    assert warehouse.address is not None
+    cross_border = warehouse.address.country != address.country
+    if cmd.handover == "PICKUP" and cmd.pickup.handover != "PICKUP":
+        raise DomainError(
+            "pickup-not-active", "pickup is not active for this warehouse: ship with DROP_OFF"
+        )
+    if cmd.handover == "DROP_OFF" and cmd.pickup.handover == "PICKUP":
+        raise DomainError(
+            "pickup-active", "pickup is active for this warehouse: the label must say PICK UP"
+        )
+    channel = channel_for(cmd.handover, cross_border)
+    if channel.platform:
+        if cmd.carrier or cmd.tracking_number:
+            raise InvalidCommand(
+                "platform-tracking", "platform channels issue the carrier and tracking number"
+            )
+        carrier, tracking, valid = cmd.pickup.provider_code, cmd.issued_tracking_number, True
+        zone_name = zone(
+            warehouse.address.country, warehouse.address.city, address.country, address.city
+        )
+        fee: Money | None = shipping_fee(
+            cmd.config, zone_name, package.weight_g, package.volume_cm3, currency
+        )
+    else:
+        if not cmd.carrier or not cmd.tracking_number:
+            raise InvalidCommand(
+                "tracking-required", "SELLER_OWN needs carrier and tracking_number"
+            )
+        if cmd.carrier not in cmd.config.carrier_formats:
+            known = ", ".join(sorted(cmd.config.carrier_formats))
+            raise InvalidCommand("unknown-carrier", f"carrier must be one of {known}")
+        carrier, tracking, fee = cmd.carrier, cmd.tracking_number, None
+        valid = carrier_tracking_valid(cmd.config, carrier, tracking)
+    label = Label(
+        order_number=", ".join(str(o) for o in package.combined_orders or (order_id,)),
+        package_id=package.package_id,
+        tracking_number=tracking,
+        carrier=carrier,
+        handover_mode="PICK UP" if cmd.handover == "PICKUP" else "DROP OFF",
+        recipient_name=address.recipient_name,
+        recipient_phone=address.phone,
+        recipient_address=[
+            x for x in (address.line1, address.line2, address.city, address.region) if x
+        ],
+        recipient_postal_code=address.postal_code,
+        recipient_country=address.country,
+        sender_name=warehouse.name,
+        sender_address=[
+            x
+            for x in (warehouse.address.line1, warehouse.address.line2, warehouse.address.city)
+            if x
+        ],
+        sender_postal_code=warehouse.address.postal_code,
+        sender_country=warehouse.address.country,
+        weight_g=package.weight_g,
+        items=list(package.items),
+        cross_border=cross_border,
+        customs=cmd.customs,
+        note=cmd.note,
+    )
+    problems = label_problems(label)
+    if problems:
+        raise InvalidCommand(
+            "label-refused",
+            "the label fails the platform's rules: "
+            + "; ".join(f"{p.field} {p.problem}" for p in problems),
+        )
+    return ReadyToShip(
+        order_id=order_id,
+        package_id=package.package_id,
+        seller_id=seller_id,
+        warehouse_id=package.warehouse_id,
+        handover=cmd.handover,
+        channel=channel.code,
+        carrier=carrier,
+        tracking_number=tracking,
+        tracking_valid=valid,
+        shipping_fee=fee,
+        dispatch_deadline=package.dispatch_deadline,
+        ready_at=cmd.now,
+        late=cmd.now > package.dispatch_deadline,
+        label=label,
+    )

@@ -1,0 +1,195 @@
+"""A ready-to-ship package as the first mile sees it: awaited for the day's run (PICKUP) or
+at the hub (DROP_OFF), collected by a driver of its provider (or of the region's provider
+after a switch) or received at the hub, then arrived at the hub; flagged once when it waits
+for collection longer than the SLA."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from shared.aggregate import Aggregate, DomainError, NotFound
+from shared.events import EventPayload
+from shared.events.pickup import (
+    PARCEL_STATUS_BY_EVENT,
+    ArrivedAtHub,
+    DroppedOff,
+    ParcelAwaited,
+    PickedUp,
+    PickupOverdue,
+)
+
+
+@dataclass(frozen=True)
+class Parcel:
+    package_id: uuid.UUID | None = None
+    order_id: uuid.UUID | None = None
+    seller_id: str = ""
+    warehouse_id: uuid.UUID | None = None
+    tracking_number: str = ""
+    provider_code: str = ""
+    handover: str = ""
+    ready_at: datetime | None = None
+    task_id: uuid.UUID | None = None
+    status: str = ""  # a ParcelStatus once awaited
+    overdue: bool = False
+
+
+@dataclass(frozen=True)
+class AwaitParcel:
+    """Fulfillment says the package is ready to ship (PICKUP: on the run `task_id`); the
+    first one told counts, a repeat changes nothing."""
+
+    order_id: uuid.UUID
+    package_id: uuid.UUID
+    seller_id: str
+    warehouse_id: uuid.UUID
+    tracking_number: str
+    provider_code: str
+    handover: str
+    ready_at: datetime
+    task_id: uuid.UUID | None
+    run_date: date | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Collect:
+    """A driver's scan at the warehouse. `region_provider` serves the region now: after a
+    switch either provider's driver may take a parcel labelled before it."""
+
+    driver_id: str
+    driver_provider: str
+    region_provider: str | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ReceiveDropOff:
+    received_by: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ArriveAtHub:
+    hub_id: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class FlagPickupOverdue:
+    sla: timedelta
+    now: datetime
+
+
+ParcelCommand = AwaitParcel | Collect | ReceiveDropOff | ArriveAtHub | FlagPickupOverdue
+
+
+def decide(state: Parcel, command: ParcelCommand) -> list[EventPayload]:
+    match command:
+        case AwaitParcel():
+            if state.package_id:
+                return []
+            return [
+                ParcelAwaited(
+                    order_id=command.order_id,
+                    package_id=command.package_id,
+                    seller_id=command.seller_id,
+                    warehouse_id=command.warehouse_id,
+                    tracking_number=command.tracking_number,
+                    provider_code=command.provider_code,
+                    at=command.ready_at,
+                    handover=command.handover,
+                    task_id=command.task_id,
+                    run_date=command.run_date,
+                )
+            ]
+        case Collect():
+            facts = _facts(state, command.now)
+            if state.status == "PICKED_UP":
+                return []  # a repeated scan
+            if state.status != "AWAITING_PICKUP":
+                raise DomainError("not-collectable", f"the package is {state.status}")
+            allowed = {state.provider_code}
+            if command.region_provider:
+                allowed.add(command.region_provider)
+            if command.driver_provider not in allowed:
+                raise DomainError(
+                    "wrong-provider", f"this package is collected by {', '.join(sorted(allowed))}"
+                )
+            return [
+                PickedUp(
+                    **facts, driver_id=command.driver_id, driver_provider=command.driver_provider
+                )
+            ]
+        case ReceiveDropOff():
+            facts = _facts(state, command.now)
+            if state.status == "DROPPED_OFF":
+                return []
+            if state.status != "AWAITING_DROP_OFF":
+                raise DomainError("not-a-drop-off", f"the package is {state.status}")
+            return [DroppedOff(**facts, received_by=command.received_by)]
+        case ArriveAtHub():
+            facts = _facts(state, command.now)
+            if state.status == "AT_HUB":
+                return []
+            if state.status not in ("PICKED_UP", "DROPPED_OFF"):
+                raise DomainError("not-collected", f"the package is {state.status}")
+            return [ArrivedAtHub(**facts, hub_id=command.hub_id)]
+        case FlagPickupOverdue():
+            facts = _facts(state, command.now)
+            ready = state.ready_at
+            if state.status != "AWAITING_PICKUP" or state.overdue or ready is None:
+                return []
+            if command.now < ready + command.sla:
+                return []
+            return [PickupOverdue(**facts, ready_at=ready)]
+    raise AssertionError(f"unhandled command {command!r}")
+
+
+def _facts(state: Parcel, now: datetime) -> dict[str, Any]:
+    """What every event after the first repeats of the parcel; refuses an unknown one."""
+    if state.package_id is None or state.order_id is None or state.warehouse_id is None:
+        raise NotFound("package-not-found", "no ready-to-ship package with that id")
+    return {
+        "order_id": state.order_id,
+        "package_id": state.package_id,
+        "seller_id": state.seller_id,
+        "warehouse_id": state.warehouse_id,
+        "tracking_number": state.tracking_number,
+        "provider_code": state.provider_code,
+        "at": now,
+    }
+
+
+def evolve(state: Parcel, event: EventPayload) -> Parcel:
+    match event:
+        case ParcelAwaited():
+            return Parcel(
+                event.package_id,
+                event.order_id,
+                event.seller_id,
+                event.warehouse_id,
+                event.tracking_number,
+                event.provider_code,
+                event.handover,
+                event.at,
+                event.task_id,
+                "AWAITING_PICKUP" if event.handover == "PICKUP" else "AWAITING_DROP_OFF",
+            )
+        case PickedUp() | DroppedOff() | ArrivedAtHub():
+            return replace(state, status=PARCEL_STATUS_BY_EVENT[type(event)])
+        case PickupOverdue():
+            return replace(state, overdue=True)
+    return state
+
+
+PARCEL = Aggregate(
+    name="parcel",
+    initial=Parcel(),
+    decide=decide,
+    evolve=evolve,
+    keys=lambda p: (p.order_id, p.seller_id or None),
+)

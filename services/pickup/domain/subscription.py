@@ -1,0 +1,256 @@
+"""A warehouse's pickup subscription: its address asks the covering provider, whose drivers
+(or an operator) review the request; the seller may decline; a provider switch moves it. Only
+an ACTIVE subscription hands over by PICKUP, every other ships by DROP_OFF. A new request
+(the address changed) replaces the previous one under a new subscription id."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.pickup.domain.provider import Provider
+from services.pickup.domain.switch import Switch
+from shared.aggregate import Aggregate, DomainError, NotFound
+from shared.events import EventPayload
+from shared.events.pickup import (
+    PickupSubscriptionApproved,
+    PickupSubscriptionDeclined,
+    PickupSubscriptionNotCovered,
+    PickupSubscriptionProviderSwitched,
+    PickupSubscriptionRejected,
+    PickupSubscriptionRequested,
+    PickupSubscriptionReviewOverdue,
+    SubscriptionEvent,
+)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    warehouse_id: uuid.UUID | None = None
+    seller_id: str = ""
+    subscription_id: uuid.UUID | None = None
+    status: str = ""  # PENDING_REVIEW, ACTIVE, REJECTED, DECLINED, NOT_COVERED
+    provider_code: str | None = None
+    tracking_prefix: str | None = None
+    review_due: datetime | None = None
+    review_overdue: bool = False
+    requests: int = 0
+
+    @property
+    def handover(self) -> str:
+        return "PICKUP" if self.status == "ACTIVE" else "DROP_OFF"
+
+
+@dataclass(frozen=True)
+class RequestSubscription:
+    """The warehouse's address is new or changed: ask the covering provider, if any."""
+
+    warehouse_id: uuid.UUID
+    seller_id: str
+    provider: Provider | None
+    review_within: timedelta
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ReviewSubscription:
+    subscription_id: uuid.UUID
+    approve: bool
+    reviewer_id: str
+    note: str | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class DeclineSubscription:
+    subscription_id: uuid.UUID
+    now: datetime
+
+
+@dataclass(frozen=True)
+class FlagReviewOverdue:
+    subscription_id: uuid.UUID
+    now: datetime
+
+
+@dataclass(frozen=True)
+class FollowSwitch:
+    """The region's switch applied: an ACTIVE or PENDING_REVIEW subscription moves to its
+    provider; DECLINED/REJECTED ones stay drop-off."""
+
+    switch: Switch
+    now: datetime
+
+
+SubscriptionCommand = (
+    RequestSubscription
+    | ReviewSubscription
+    | DeclineSubscription
+    | FlagReviewOverdue
+    | FollowSwitch
+)
+
+
+def decide(state: Subscription, command: SubscriptionCommand) -> list[EventPayload]:
+    match command:
+        case RequestSubscription():
+            return _request(state, command)
+        case ReviewSubscription():
+            current = _current(state, command.subscription_id, command.now)
+            if state.status != "PENDING_REVIEW":
+                raise DomainError("not-pending", f"the subscription is {state.status}")
+            if command.approve:
+                return [
+                    PickupSubscriptionApproved(
+                        **current,
+                        status="ACTIVE",
+                        handover="PICKUP",
+                        reviewer_id=command.reviewer_id,
+                        note=command.note,
+                    )
+                ]
+            return [
+                PickupSubscriptionRejected(
+                    **current,
+                    status="REJECTED",
+                    handover="DROP_OFF",
+                    reviewer_id=command.reviewer_id,
+                    note=command.note,
+                )
+            ]
+        case DeclineSubscription():
+            current = _current(state, command.subscription_id, command.now)
+            if state.status not in ("PENDING_REVIEW", "ACTIVE"):
+                raise DomainError("not-declinable", f"the subscription is {state.status}")
+            return [PickupSubscriptionDeclined(**current, status="DECLINED", handover="DROP_OFF")]
+        case FlagReviewOverdue():
+            current = _current(state, command.subscription_id, command.now)
+            due = state.review_due
+            if state.status != "PENDING_REVIEW" or state.review_overdue or due is None:
+                return []
+            if command.now < due:
+                return []
+            return [
+                PickupSubscriptionReviewOverdue(
+                    **current, status=state.status, handover="DROP_OFF", review_due=due
+                )
+            ]
+        case FollowSwitch():
+            return _follow(state, command.switch, command.now)
+    raise AssertionError(f"unhandled command {command!r}")
+
+
+def _request(state: Subscription, command: RequestSubscription) -> list[EventPayload]:
+    subscription_id = uuid.uuid5(command.warehouse_id, f"subscription-{state.requests + 1}")
+    common: dict[str, Any] = {
+        "warehouse_id": command.warehouse_id,
+        "seller_id": command.seller_id,
+        "subscription_id": subscription_id,
+        "handover": "DROP_OFF",
+        "at": command.now,
+    }
+    if command.provider is None:
+        return [
+            PickupSubscriptionNotCovered(
+                **common, status="NOT_COVERED", provider_code=None, tracking_prefix=None
+            )
+        ]
+    return [
+        PickupSubscriptionRequested(
+            **common,
+            status="PENDING_REVIEW",
+            provider_code=command.provider.provider_code,
+            tracking_prefix=command.provider.tracking_prefix,
+            review_due=command.now + command.review_within,
+        )
+    ]
+
+
+def _current(state: Subscription, subscription_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+    """What every later event repeats of the current request; refuses an unknown or replaced
+    one."""
+    if state.subscription_id is None or state.warehouse_id is None:
+        raise NotFound("subscription-not-found", "no such pickup subscription")
+    if subscription_id != state.subscription_id:
+        raise DomainError(
+            "subscription-replaced", "this request was replaced by a newer one for the warehouse"
+        )
+    return {
+        "warehouse_id": state.warehouse_id,
+        "seller_id": state.seller_id,
+        "subscription_id": state.subscription_id,
+        "provider_code": state.provider_code,
+        "tracking_prefix": state.tracking_prefix,
+        "at": now,
+    }
+
+
+def _follow(state: Subscription, switch: Switch, now: datetime) -> list[EventPayload]:
+    if (
+        state.subscription_id is None
+        or state.warehouse_id is None
+        or switch.switch_id is None
+        or state.status not in ("ACTIVE", "PENDING_REVIEW")
+        or state.provider_code == switch.to_provider
+    ):
+        return []
+    return [
+        PickupSubscriptionProviderSwitched(
+            warehouse_id=state.warehouse_id,
+            seller_id=state.seller_id,
+            subscription_id=state.subscription_id,
+            status=state.status,
+            handover=state.handover,
+            provider_code=switch.to_provider,
+            tracking_prefix=switch.tracking_prefix,
+            at=now,
+            switch_id=switch.switch_id,
+        )
+    ]
+
+
+def evolve(state: Subscription, event: EventPayload) -> Subscription:
+    match event:
+        case PickupSubscriptionReviewOverdue():
+            return replace(state, review_overdue=True)
+        case PickupSubscriptionRequested():
+            return replace(
+                _holds(state, event),
+                review_due=event.review_due,
+                review_overdue=False,
+                requests=state.requests + 1,
+            )
+        case PickupSubscriptionNotCovered():
+            return replace(_holds(state, event), review_overdue=False, requests=state.requests + 1)
+        case (
+            PickupSubscriptionApproved()
+            | PickupSubscriptionRejected()
+            | PickupSubscriptionDeclined()
+            | PickupSubscriptionProviderSwitched()
+        ):
+            return _holds(state, event)
+    return state
+
+
+def _holds(state: Subscription, event: SubscriptionEvent) -> Subscription:
+    """What every subscription event says of the warehouse's current request."""
+    return replace(
+        state,
+        warehouse_id=event.warehouse_id,
+        seller_id=event.seller_id,
+        subscription_id=event.subscription_id,
+        status=event.status,
+        provider_code=event.provider_code,
+        tracking_prefix=event.tracking_prefix,
+    )
+
+
+SUBSCRIPTION = Aggregate(
+    name="subscription",
+    initial=Subscription(),
+    decide=decide,
+    evolve=evolve,
+    keys=lambda s: (None, s.seller_id or None),
+)
