@@ -6,8 +6,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from services.analytics import api
-from services.analytics.settings import AnalyticsSettings
 from services.analytics.service import SOURCES, AnalyticsService
+from services.analytics.settings import AnalyticsSettings
 from shared.clock import Clock
 from shared.http import create_app
 from shared.runtime import ServiceRuntime

@@ -6,79 +6,72 @@ topic."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, NamedTuple, TypeVar
 
+from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import to_json
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.events import Envelope
+from services.analytics.domain.arrival import Recorded, recorded
+from services.analytics.domain.order_view import OrderView
+from shared.db import driver_connection
+from shared.events import REGISTRY, Envelope, EventPayload
 from shared.pagination import keyset_page
 
+_LOG = """
+    INSERT INTO received_events (event_id, topic, order_id, stream_id, stream_version,
+                                 event_type, occurred_at, envelope)
+    SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:producers AS text[]),
+                         CAST(:orders AS uuid[]), CAST(:streams AS text[]),
+                         CAST(:versions AS int[]), CAST(:types AS text[]),
+                         CAST(:occurred AS timestamptz[]), CAST(:envelopes AS text[]))
+    ON CONFLICT (event_id) DO NOTHING
+"""
+_COUNT = """
+    INSERT INTO projection_progress (topic, events_applied, last_occurred_at)
+    SELECT * FROM unnest(CAST(:topics AS text[]), CAST(:counts AS bigint[]),
+                         CAST(:latest AS timestamptz[]))
+    ON CONFLICT (topic) DO UPDATE
+    SET events_applied = projection_progress.events_applied + EXCLUDED.events_applied,
+        last_occurred_at = GREATEST(projection_progress.last_occurred_at,
+                                    EXCLUDED.last_occurred_at),
+        updated_at = now()
+"""
 
-async def log_events(conn: AsyncConnection, envelopes: list[Envelope]) -> None:
-    """Keep the events in the projection's event log (one statement). An event kept already
-    (by a rebuild's replay of the topics) stays as it is."""
+
+async def log_events(conn: AsyncConnection, envelopes: list[Envelope], *, applied: bool) -> None:
+    """Keep the events in the projection's event log, one statement; an event in it already
+    stays as it is. `applied`: the events are applied now (not only replayed by a rebuild),
+    so they are counted, with the latest occurred_at, per topic, in the same statement."""
     if not envelopes:
         return
-    await conn.execute(
-        text(
-            """
-            INSERT INTO received_events (event_id, topic, order_id, stream_id, stream_version,
-                                         event_type, occurred_at, envelope)
-            SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:topics AS text[]),
-                                 CAST(:orders AS uuid[]), CAST(:streams AS text[]),
-                                 CAST(:versions AS int[]), CAST(:types AS text[]),
-                                 CAST(:ats AS timestamptz[]), CAST(:envelopes AS text[]))
-            ON CONFLICT (event_id) DO NOTHING
-            """
-        ),
-        {
-            "ids": [e.event_id for e in envelopes],
-            "topics": [e.producer for e in envelopes],
-            "orders": [e.order_id for e in envelopes],
-            "streams": [e.stream_id for e in envelopes],
-            "versions": [e.stream_version for e in envelopes],
-            "types": [e.event_type for e in envelopes],
-            "ats": [e.occurred_at for e in envelopes],
-            "envelopes": [e.model_dump_json() for e in envelopes],
-        },
-    )
-
-
-async def count_progress(conn: AsyncConnection, envelopes: list[Envelope]) -> None:
-    """Events applied and the latest occurred_at per topic, one statement for a batch."""
+    params: dict[str, Any] = {
+        "ids": [e.event_id for e in envelopes],
+        "producers": [e.producer for e in envelopes],
+        "orders": [e.order_id for e in envelopes],
+        "streams": [e.stream_id for e in envelopes],
+        "versions": [e.stream_version for e in envelopes],
+        "types": [e.event_type for e in envelopes],
+        "occurred": [e.occurred_at for e in envelopes],
+        "envelopes": [e.model_dump_json() for e in envelopes],
+    }
+    if not applied:
+        await conn.execute(text(_LOG), params)
+        return
     counts: dict[str, int] = {}
     latest: dict[str, datetime] = {}
     for e in envelopes:
         counts[e.producer] = counts.get(e.producer, 0) + 1
         latest[e.producer] = max(latest.get(e.producer, e.occurred_at), e.occurred_at)
-    if not counts:
-        return
     topics = sorted(counts)
-    await conn.execute(
-        text(
-            """
-            INSERT INTO projection_progress (topic, events_applied, last_occurred_at)
-            SELECT * FROM unnest(CAST(:topics AS text[]), CAST(:counts AS bigint[]),
-                                 CAST(:ats AS timestamptz[]))
-            ON CONFLICT (topic) DO UPDATE
-            SET events_applied = projection_progress.events_applied + EXCLUDED.events_applied,
-                last_occurred_at = GREATEST(projection_progress.last_occurred_at,
-                                            EXCLUDED.last_occurred_at),
-                updated_at = now()
-            """
-        ),
-        {
-            "topics": topics,
-            "counts": [counts[t] for t in topics],
-            "ats": [latest[t] for t in topics],
-        },
-    )
+    params |= {"topics": topics, "counts": [counts[t] for t in topics]}
+    params["latest"] = [latest[t] for t in topics]
+    await conn.execute(text(f"WITH logged AS ({_LOG}) {_COUNT}"), params)
 
 
 async def lock_orders(conn: AsyncConnection, order_ids: list[uuid.UUID]) -> None:
@@ -95,25 +88,67 @@ async def lock_orders(conn: AsyncConnection, order_ids: list[uuid.UUID]) -> None
     )
 
 
-async def order_events(
-    conn: AsyncConnection, order_ids: list[uuid.UUID], known: list[Envelope]
-) -> dict[uuid.UUID, list[Envelope]]:
-    """Every logged event of these orders; those in `known` (just received) are not read
-    and parsed again."""
-    events: dict[uuid.UUID, list[Envelope]] = {order_id: [] for order_id in order_ids}
-    for e in known:
-        if e.order_id in events:
-            events[e.order_id].append(e)
-    rows = await conn.execute(
-        text(
-            "SELECT order_id, envelope FROM received_events WHERE order_id = "
-            "ANY(CAST(:ids AS uuid[])) AND event_id <> ALL(CAST(:known AS uuid[]))"
-        ),
-        {"ids": order_ids, "known": [e.event_id for e in known]},
-    )
-    for r in rows:
-        events[r.order_id].append(Envelope.model_validate_json(r.envelope))
+class Logged(NamedTuple):
+    """A logged event, as kept: its type and its envelope's JSON."""
+
+    event_type: str
+    envelope: str
+
+
+_LOGGED = """
+    SELECT order_id, event_type, envelope FROM received_events
+    WHERE order_id = ANY($1::uuid[]) AND event_id <> ALL($2::uuid[])
+"""
+
+
+async def logged_events(
+    conn: AsyncConnection, order_ids: list[uuid.UUID], excluding: list[uuid.UUID]
+) -> dict[uuid.UUID, list[Logged]]:
+    """The logged events of these orders, not decoded yet (`decoded`), but those
+    `excluding`. On the driver: a rebuild reads every event through here."""
+    events: dict[uuid.UUID, list[Logged]] = {order_id: [] for order_id in order_ids}
+    driver = await driver_connection(conn)
+    for row in await driver.fetch(_LOGGED, order_ids, excluding):
+        events[row["order_id"]].append(Logged(row["event_type"], row["envelope"]))
     return events
+
+
+E = TypeVar("E", bound=EventPayload)
+
+
+class _LoggedAs(BaseModel, Generic[E]):
+    """A logged envelope read straight into its event class, in one pass over its JSON."""
+
+    model_config = ConfigDict(extra="ignore")
+    schema_version: int
+    stream_id: str
+    stream_version: int
+    occurred_at: datetime
+    payload: E
+
+
+@functools.cache
+def _logged_as(model: type[EventPayload]) -> type[_LoggedAs[Any]]:
+    logged: type[_LoggedAs[Any]] = _LoggedAs[model]  # type: ignore[valid-type]
+    return logged
+
+
+def decoded(logged: Logged) -> Recorded:
+    """The logged event, decoded. A rebuild decodes every event here: one in its type's
+    current schema is read straight into its class (parsing the envelope, then validating
+    its payload took half as long again); an older one, or a type this service does not
+    know, goes through the envelope and the event registry, which upcasts it."""
+    event_type = logged.event_type
+    model = REGISTRY.model(event_type) if event_type in REGISTRY else None
+    if model is not None:
+        try:
+            read = _logged_as(model).model_validate_json(logged.envelope)
+        except ValidationError:  # an older schema
+            read = None
+        if read is not None and read.schema_version == model.schema_version:
+            at, stream, version = read.occurred_at, read.stream_id, read.stream_version
+            return Recorded(stream, version, event_type, at, read.payload)
+    return recorded(Envelope.model_validate_json(logged.envelope))
 
 
 async def live_generations(conn: AsyncConnection) -> list[int]:
@@ -129,83 +164,66 @@ async def active_generation(conn: AsyncConnection) -> int:
     return generation
 
 
-@dataclass(frozen=True)
-class OrderRow:
-    """One order's view and the facts its metrics count, as saved."""
+class OrderRow(NamedTuple):
+    """One order's view and its document, and the span of the dates its metrics count."""
 
-    order_id: uuid.UUID
-    doc: dict[str, Any]
-    core: dict[str, Any]
+    view: OrderView
+    doc: dict[str, Any]  # typed values (`document`): written as JSON by `to_json`
     first_at: datetime | None
     last_at: datetime | None
 
 
+_SAVE = """
+    WITH v AS (
+        SELECT g, id, seller, buyer, status, created, deadline, overdue, open,
+               CAST(doc AS jsonb) AS doc, first_at, last_at
+        FROM unnest($1::int[], $2::uuid[], $3::text[], $4::text[], $5::text[],
+                    $6::timestamptz[], $7::timestamptz[], $8::boolean[], $9::int[], $10::text[],
+                    $11::timestamptz[], $12::timestamptz[])
+            AS v(g, id, seller, buyer, status, created, deadline, overdue, open, doc, first_at,
+                 last_at)
+    ), saved_views AS (
+        INSERT INTO order_views (generation, order_id, seller_id, buyer_id, status, created_at,
+                                 dispatch_deadline, pickup_overdue, open_cases, doc)
+        SELECT g, id, seller, buyer, status, created, deadline, overdue, open, doc FROM v
+        ON CONFLICT (generation, order_id) DO UPDATE SET seller_id = EXCLUDED.seller_id,
+            buyer_id = EXCLUDED.buyer_id, status = EXCLUDED.status,
+            created_at = EXCLUDED.created_at, dispatch_deadline = EXCLUDED.dispatch_deadline,
+            pickup_overdue = EXCLUDED.pickup_overdue, open_cases = EXCLUDED.open_cases,
+            doc = EXCLUDED.doc
+    )
+    INSERT INTO order_facts (generation, order_id, seller_id, first_at, last_at, core)
+    SELECT g, id, seller, first_at, last_at, doc - 'timeline' FROM v
+    WHERE seller IS NOT NULL  -- the order's creation has not arrived: nothing to count yet
+    ON CONFLICT (generation, order_id) DO UPDATE SET seller_id = EXCLUDED.seller_id,
+        first_at = EXCLUDED.first_at, last_at = EXCLUDED.last_at, core = EXCLUDED.core
+"""
+
+
 async def save_views(conn: AsyncConnection, generations: list[int], rows: list[OrderRow]) -> None:
-    """Upsert the views (and the facts of those whose creation arrived) in each generation:
-    two statements whatever the number of orders."""
-    views = [(g, r) for g in generations for r in rows]
-    if not views:
+    """Upsert the views in each generation, and the facts of those whose creation arrived (a
+    view's document without its timeline): one statement, on the driver, whatever the
+    number of orders."""
+    saved = [(g, r) for g in generations for r in rows]
+    if not saved:
         return
-    await conn.execute(
-        text(
-            """
-            INSERT INTO order_views (generation, order_id, seller_id, buyer_id, status,
-                                     created_at, dispatch_deadline, pickup_overdue, open_cases, doc)
-            SELECT g, id, seller, buyer, status, created, deadline, overdue, open,
-                   CAST(doc AS jsonb)
-            FROM unnest(CAST(:gens AS int[]), CAST(:ids AS uuid[]), CAST(:sellers AS text[]),
-                        CAST(:buyers AS text[]), CAST(:statuses AS text[]),
-                        CAST(:created AS timestamptz[]), CAST(:deadlines AS timestamptz[]),
-                        CAST(:overdue AS boolean[]), CAST(:open AS int[]), CAST(:docs AS text[]))
-                AS v(g, id, seller, buyer, status, created, deadline, overdue, open, doc)
-            ON CONFLICT (generation, order_id) DO UPDATE SET seller_id = EXCLUDED.seller_id,
-                buyer_id = EXCLUDED.buyer_id, status = EXCLUDED.status,
-                created_at = EXCLUDED.created_at, dispatch_deadline = EXCLUDED.dispatch_deadline,
-                pickup_overdue = EXCLUDED.pickup_overdue, open_cases = EXCLUDED.open_cases,
-                doc = EXCLUDED.doc
-            """
-        ),
-        {
-            "gens": [g for g, _ in views],
-            "ids": [r.order_id for _, r in views],
-            "sellers": [r.doc["seller_id"] for _, r in views],
-            "buyers": [r.doc["buyer_id"] for _, r in views],
-            "statuses": [r.doc["status"] for _, r in views],
-            "created": [_dt(r.doc["created_at"]) for _, r in views],
-            "deadlines": [_dt(r.doc["dispatch_deadline"]) for _, r in views],
-            "overdue": [any(p["pickup"]["overdue"] for p in r.doc["packages"]) for _, r in views],
-            "open": [r.doc["open_aftersales_cases"] for _, r in views],
-            "docs": [to_json(r.doc).decode() for _, r in views],
-        },
+    docs = [to_json(r.doc).decode() for r in rows]
+    driver = await driver_connection(conn)
+    await driver.execute(
+        _SAVE,
+        [g for g, _ in saved],
+        [r.view.order_id for _, r in saved],
+        [r.view.seller_id for _, r in saved],
+        [r.view.buyer_id for _, r in saved],
+        [r.view.status for _, r in saved],
+        [r.view.created_at for _, r in saved],
+        [r.view.dispatch_deadline for _, r in saved],
+        [any(p.pickup.overdue for p in r.view.packages.values()) for _, r in saved],
+        [r.doc["open_aftersales_cases"] for _, r in saved],
+        docs * len(generations),
+        [r.first_at for _, r in saved],
+        [r.last_at for _, r in saved],
     )
-    facts = [(g, r) for g, r in views if r.doc["seller_id"] is not None]
-    if not facts:
-        return  # no order's creation has arrived yet: nothing to count
-    await conn.execute(
-        text(
-            """
-            INSERT INTO order_facts (generation, order_id, seller_id, first_at, last_at, core)
-            SELECT g, id, seller, first_at, last_at, CAST(core AS jsonb)
-            FROM unnest(CAST(:gens AS int[]), CAST(:ids AS uuid[]), CAST(:sellers AS text[]),
-                        CAST(:firsts AS timestamptz[]), CAST(:lasts AS timestamptz[]),
-                        CAST(:cores AS text[])) AS f(g, id, seller, first_at, last_at, core)
-            ON CONFLICT (generation, order_id) DO UPDATE SET seller_id = EXCLUDED.seller_id,
-                first_at = EXCLUDED.first_at, last_at = EXCLUDED.last_at, core = EXCLUDED.core
-            """
-        ),
-        {
-            "gens": [g for g, _ in facts],
-            "ids": [r.order_id for _, r in facts],
-            "sellers": [r.doc["seller_id"] for _, r in facts],
-            "firsts": [r.first_at for _, r in facts],
-            "lasts": [r.last_at for _, r in facts],
-            "cores": [to_json(r.core).decode() for _, r in facts],
-        },
-    )
-
-
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 async def order_view(conn: AsyncConnection, order_id: uuid.UUID) -> dict[str, Any] | None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
+from typing import NamedTuple
 
 from shared.events import REGISTRY, Envelope, EventPayload
 from shared.events.aftersales import AFTERSALES_STREAM
@@ -27,12 +29,36 @@ ORDER_STREAM_RANK = {ORDER_STREAM: 0, FULFILLMENT_STREAM: 1, AFTERSALES_STREAM: 
 OTHER_STREAM_RANK = 2
 
 
-def applicable(envelopes: Iterable[Envelope]) -> tuple[list[Envelope], int]:
+class Recorded(NamedTuple):
+    """An event of the order as the projection knows it: where and when it was recorded, and
+    the event itself in its type's current schema (None: a type this service does not know;
+    it still shows on the timeline)."""
+
+    stream_id: str
+    stream_version: int
+    event_type: str
+    occurred_at: datetime
+    event: EventPayload | None
+
+
+def recorded(envelope: Envelope) -> Recorded:
+    """The envelope's event, decoded by the event registry (which upcasts an older schema)."""
+    event = envelope.decode() if envelope.event_type in REGISTRY else None
+    return Recorded(
+        envelope.stream_id,
+        envelope.stream_version,
+        envelope.event_type,
+        envelope.occurred_at,
+        event,
+    )
+
+
+def applicable(events: Iterable[Recorded]) -> tuple[list[Recorded], int]:
     """The events to apply, in application order, and how many are held for a gap."""
-    by_stream: dict[str, dict[int, Envelope]] = defaultdict(dict)
-    for e in envelopes:
+    by_stream: dict[str, dict[int, Recorded]] = defaultdict(dict)
+    for e in events:
         by_stream[e.stream_id].setdefault(e.stream_version, e)
-    chosen: list[Envelope] = []
+    chosen: list[Recorded] = []
     held = 0
     for stream_id in sorted(by_stream, key=_stream_order):
         versions = by_stream[stream_id]
@@ -45,14 +71,6 @@ def applicable(envelopes: Iterable[Envelope]) -> tuple[list[Envelope], int]:
         else:
             chosen.extend(versions[v] for v in sorted(versions))
     return chosen, held
-
-
-def decode(envelope: Envelope) -> EventPayload | None:
-    """The event in its type's current schema (the registry upcasts an older one); None for
-    a type this service does not know (it still shows on the timeline)."""
-    if envelope.event_type not in REGISTRY:
-        return None
-    return envelope.decode()
 
 
 def _order_stream_rank(stream_id: str) -> int | None:

@@ -1,5 +1,9 @@
-"""The order view document, JSON-ready, as the order-views API returns it: the view folded
-from the events that apply, and the timeline of every applied event with its summary."""
+"""The order view document, as the order-views API returns it: the view folded from the events
+that apply, and the timeline of every applied event with its summary.
+
+The document's values are as typed as the view's (UUIDs, datetimes, money): `to_json` writes
+them as the API has them, `to_jsonable_python` makes them JSON-ready. (Converting every
+document to JSON-ready values only to write them as JSON took a tenth of a refold.)"""
 
 from __future__ import annotations
 
@@ -7,37 +11,37 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from pydantic_core import to_jsonable_python
-
-from services.analytics.domain.arrival import applicable, decode
+from services.analytics.domain.arrival import Recorded, applicable
 from services.analytics.domain.order_view import Case, OrderView, Package, fold
 from services.analytics.domain.summary import summary
-from shared.events import Envelope
 
 
-def view_document(order_id: uuid.UUID, envelopes: Iterable[Envelope]) -> dict[str, Any]:
-    """The order view document from the events known for the order, in any order."""
-    applied, held = applicable(envelopes)
-    events = [decode(envelope) for envelope in applied]
-    view = fold(OrderView(order_id), (event for event in events if event is not None))
+def view_document(
+    order_id: uuid.UUID, known: Iterable[Recorded]
+) -> tuple[OrderView, dict[str, Any]]:
+    """The order's view and its document, from the events known for the order in any order."""
+    applied, held = applicable(known)
+    view = fold(OrderView(order_id), (r.event for r in applied if r.event is not None))
+    # every applied event by (occurred_at, stream, version); no two share stream and version
+    entries = sorted((r.occurred_at.isoformat(), r.stream_id, r.stream_version, r) for r in applied)
     timeline = [
         {
-            "at": envelope.occurred_at.isoformat(),
-            "event_type": envelope.event_type,
-            "summary": summary(envelope.event_type, event),
-            "stream_id": envelope.stream_id,
-            "version": envelope.stream_version,
+            "at": at,
+            "event_type": r.event_type,
+            "summary": summary(r.event_type, r.event),
+            "stream_id": stream_id,
+            "version": version,
         }
-        for envelope, event in zip(applied, events, strict=True)
+        for at, stream_id, version, r in entries
     ]
-    timeline.sort(key=lambda t: (t["at"], t["stream_id"], t["version"]))
-    return {**document(view), "timeline": timeline, "events_applied": len(applied), "held": held}
+    doc = {**document(view), "timeline": timeline, "events_applied": len(applied), "held": held}
+    return view, doc
 
 
 def document(view: OrderView) -> dict[str, Any]:
     """The view without its timeline (what the seller's metrics are counted from)."""
     cancellation = view.cancellation
-    doc = {
+    return {
         "order_id": view.order_id,
         "seller_id": view.seller_id,
         "buyer_id": view.buyer_id,
@@ -64,8 +68,6 @@ def document(view: OrderView) -> dict[str, Any]:
         "aftersales": [_case(view.cases[k]) for k in sorted(view.cases, key=str)],
         "open_aftersales_cases": sum(1 for case in view.cases.values() if case.open),
     }
-    json_ready: dict[str, Any] = to_jsonable_python(doc)
-    return json_ready
 
 
 def _package(package: Package) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from services.analytics.domain.order_view import UNKNOWN
+from services.analytics.domain.order_view import UNKNOWN, OrderView
 from shared.events.aftersales import RequestType
 from shared.events.fulfillment import PackageStatus
 
@@ -64,6 +64,31 @@ class OrderFacts:
             *(p.collected_at for p in self.packages),
         ]
         return [d for d in found if d is not None]
+
+
+def date_span(view: OrderView) -> tuple[datetime | None, datetime | None]:
+    """The first and the last of the dates the order's facts count (`OrderFacts.dates` of its
+    document), from its view: a period's metrics read the orders whose span meets it. (The
+    dispatch date is the last of the ready dates, which count already.)"""
+    if not view.seller_id:
+        return None, None
+    ready = [p for p in view.packages.values() if p.ready_at is not None]
+    review = view.review
+    dates = [
+        d
+        for d in (
+            view.created_at,
+            view.paid_at,
+            view.delivered_at,
+            view.deliver_by,
+            review.at if review is not None else None,
+            *(refund.at for refund in view.refunded),
+            *(p.ready_at for p in ready),
+            *(p.pickup.collected_at for p in ready),
+        )
+        if d is not None
+    ]
+    return min(dates, default=None), max(dates, default=None)
 
 
 # Packages that do not travel as planned for the order: left out of its dispatch.

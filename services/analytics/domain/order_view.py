@@ -25,6 +25,7 @@ from shared.events.aftersales import (
     AftersalesRequested,
     RefundIssued,
     RequestedItem,
+    RequestStatus,
     ReturnReceived,
     ReturnShipped,
     ReviewPosted,
@@ -58,35 +59,23 @@ from shared.events.order import (
     ShippingAddressChanged,
 )
 from shared.events.pickup import (
+    PARCEL_STATUS_BY_EVENT,
     ArrivedAtHub,
     DroppedOff,
     ParcelAwaited,
+    ParcelStatus,
     PickedUp,
     PickupOverdue,
 )
 from shared.money import Money
 
-# Where a package is on the first mile (the pickup service's parcel events).
-PickupStatus = Literal["AWAITING_PICKUP", "AWAITING_DROP_OFF", "PICKED_UP", "DROPPED_OFF", "AT_HUB"]
-# Where an after-sales case is (the aftersales service's request events).
-CaseStatus = Literal[
-    "REQUESTED",
-    "APPROVED",
-    "REJECTED",
-    "ESCALATED",
-    "RETURN_IN_TRANSIT",
-    "RETURN_RECEIVED",
-    "REFUNDED",
-    "EXCHANGED",
-    "CLOSED",
-]
-# How a case is closed, by the outcome of AftersalesClosed; any other outcome: CLOSED.
-CLOSED_AS: Mapping[str, CaseStatus] = {"REFUNDED": "REFUNDED", "EXCHANGED": "EXCHANGED"}
+# How a case ends, by the outcome of AftersalesClosed; any other outcome: CLOSED.
+CLOSED_AS: Mapping[str, RequestStatus] = {"REFUNDED": "REFUNDED", "EXCHANGED": "EXCHANGED"}
 UNKNOWN: Final = "UNKNOWN"  # a package an event names before its plan is known
 
 
 class Pickup(NamedTuple):
-    status: PickupStatus | None = None
+    status: ParcelStatus | None = None
     task_id: uuid.UUID | None = None
     collected_at: datetime | None = None
     overdue: bool = False
@@ -128,7 +117,7 @@ class Case(NamedTuple):
     type: str
     reason_code: str
     items: tuple[RequestedItem, ...]
-    status: CaseStatus
+    status: RequestStatus
     open: bool
     requested_at: datetime
     refund_amount: Money
@@ -184,7 +173,13 @@ def fold(view: OrderView, events: Iterable[EventPayload]) -> OrderView:
 
 
 def evolve(view: OrderView, event: EventPayload) -> OrderView:
-    match event:
+    match event:  # each service's events together, its most frequent first
+        case OrderStatusChanged():
+            first_delivery = event.to_status == "DELIVERED" and view.delivered_at is None
+            return view._replace(
+                status=event.to_status,
+                delivered_at=event.changed_at if first_delivery else view.delivered_at,
+            )
         case OrderCreated():
             return view._replace(
                 seller_id=event.seller_id,
@@ -211,12 +206,6 @@ def evolve(view: OrderView, event: EventPayload) -> OrderView:
             )
         case ShippingAddressChanged():
             return view._replace(shipping_address=event.shipping_address)
-        case OrderStatusChanged():
-            first_delivery = event.to_status == "DELIVERED" and view.delivered_at is None
-            return view._replace(
-                status=event.to_status,
-                delivered_at=event.changed_at if first_delivery else view.delivered_at,
-            )
         case OrderCancelled():
             cancellation = Cancellation(
                 event.cancelled_by, event.reason_code, event.seller_fault, event.cancelled_at
@@ -224,6 +213,26 @@ def evolve(view: OrderView, event: EventPayload) -> OrderView:
             return view._replace(status="CANCELLED", cancellation=cancellation)
         case OrderCompleted():
             return view._replace(status="COMPLETED", completed_at=event.completed_at)
+        case TrackingEvent():  # a carrier's status (STATUS_BY_EVENT)
+            package = _package(view.packages, event.package_id)
+            status = STATUS_BY_EVENT[type(event)]
+            tracked = package._replace(
+                status=status,
+                tracking=(*package.tracking, Tracking(status, event.occurred_at, event.location)),
+            )
+            return _with_package(view, tracked)
+        case ReadyToShip():
+            ready = _package(view.packages, event.package_id)._replace(
+                status="READY_TO_SHIP",
+                warehouse_id=event.warehouse_id,
+                handover=event.handover,
+                carrier=event.carrier,
+                tracking_number=event.tracking_number,
+                tracking_valid=event.tracking_valid,
+                ready_at=event.ready_at,
+                late=event.late,
+            )
+            return _with_package(view, ready)
         case PackagesPlanned():
             return _planned(view, event.packages, replaced=set(event.replaced), request_id=None)
         case ReplacementPlanned():
@@ -254,32 +263,12 @@ def evolve(view: OrderView, event: EventPayload) -> OrderView:
                 _package(view.packages, k)._replace(status="CANCELLED") for k in event.package_ids
             ]
             return _with_packages(view, view.packages, *parts)
-        case ReadyToShip():
-            ready = _package(view.packages, event.package_id)._replace(
-                status="READY_TO_SHIP",
-                warehouse_id=event.warehouse_id,
-                handover=event.handover,
-                carrier=event.carrier,
-                tracking_number=event.tracking_number,
-                tracking_valid=event.tracking_valid,
-                ready_at=event.ready_at,
-                late=event.late,
-            )
-            return _with_packages(view, view.packages, ready)
         case DispatchOverdue():
             package = _package(view.packages, event.package_id)
-            return _with_packages(view, view.packages, package._replace(dispatch_overdue=True))
-        case TrackingEvent():  # a carrier's status (STATUS_BY_EVENT)
-            package = _package(view.packages, event.package_id)
-            status = STATUS_BY_EVENT[type(event)]
-            tracked = package._replace(
-                status=status,
-                tracking=(*package.tracking, Tracking(status, event.occurred_at, event.location)),
-            )
-            return _with_packages(view, view.packages, tracked)
+            return _with_package(view, package._replace(dispatch_overdue=True))
         case ParcelAwaited():
             package = _package(view.packages, event.package_id)
-            waiting: PickupStatus = (
+            waiting: ParcelStatus = (
                 "AWAITING_PICKUP" if event.handover == "PICKUP" else "AWAITING_DROP_OFF"
             )
             pickup = package.pickup._replace(
@@ -288,23 +277,27 @@ def evolve(view: OrderView, event: EventPayload) -> OrderView:
                 provider_code=event.provider_code,
                 run_date=event.run_date,
             )
-            return _with_packages(view, view.packages, package._replace(pickup=pickup))
-        case PickedUp():
-            return _collected(view, event.package_id, "PICKED_UP", event.at)
-        case DroppedOff():
-            return _collected(view, event.package_id, "DROPPED_OFF", event.at)
+            return _with_package(view, package._replace(pickup=pickup))
+        case PickedUp() | DroppedOff():  # a parcel seen at a hub already stays there
+            package = _package(view.packages, event.package_id)
+            pickup = package.pickup
+            collected = PARCEL_STATUS_BY_EVENT[type(event)]
+            pickup = pickup._replace(
+                status="AT_HUB" if pickup.status == "AT_HUB" else collected, collected_at=event.at
+            )
+            return _with_package(view, package._replace(pickup=pickup))
         case ArrivedAtHub():
             package = _package(view.packages, event.package_id)
             pickup = package.pickup._replace(
                 status="AT_HUB", hub_id=event.hub_id, at_hub_at=event.at
             )
-            return _with_packages(view, view.packages, package._replace(pickup=pickup))
+            return _with_package(view, package._replace(pickup=pickup))
         case PickupOverdue():
             package = _package(view.packages, event.package_id)
             pickup = package.pickup._replace(overdue=True)
-            return _with_packages(view, view.packages, package._replace(pickup=pickup))
+            return _with_package(view, package._replace(pickup=pickup))
         case AftersalesRequested():
-            case = Case(
+            requested = Case(
                 request_id=event.request_id,
                 type=event.type,
                 reason_code=event.reason_code,
@@ -314,7 +307,7 @@ def evolve(view: OrderView, event: EventPayload) -> OrderView:
                 requested_at=event.requested_at,
                 refund_amount=event.refund_amount,
             )
-            return _with_case(view, case)
+            return _with_case(view, requested)
         # a case's later events change it only once its request is known
         case AftersalesApproved() if event.request_id in view.cases:
             return _with_case(view, view.cases[event.request_id]._replace(status="APPROVED"))
@@ -323,24 +316,24 @@ def evolve(view: OrderView, event: EventPayload) -> OrderView:
         case AftersalesEscalated() if event.request_id in view.cases:
             return _with_case(view, view.cases[event.request_id]._replace(status="ESCALATED"))
         case ReturnShipped() if event.request_id in view.cases:
-            case = view.cases[event.request_id]._replace(status="RETURN_IN_TRANSIT")
-            return _with_case(view, case)
+            shipped = view.cases[event.request_id]._replace(status="RETURN_IN_TRANSIT")
+            return _with_case(view, shipped)
         case ReturnReceived() if event.request_id in view.cases:
-            case = view.cases[event.request_id]._replace(status="RETURN_RECEIVED")
-            return _with_case(view, case)
+            received = view.cases[event.request_id]._replace(status="RETURN_RECEIVED")
+            return _with_case(view, received)
         case AftersalesClosed() if event.request_id in view.cases:
-            case = view.cases[event.request_id]._replace(
+            closed = view.cases[event.request_id]._replace(
                 status=CLOSED_AS.get(event.outcome, "CLOSED"), outcome=event.outcome, open=False
             )
-            return _with_case(view, case)
+            return _with_case(view, closed)
         case RefundIssued():
             refunded = view._replace(
                 refunded=(*view.refunded, Refund(event.request_id, event.amount, event.at))
             )
-            case = view.cases.get(event.request_id) if event.request_id else None
-            if case is None:
+            refunded_case = view.cases.get(event.request_id) if event.request_id else None
+            if refunded_case is None:
                 return refunded
-            return _with_case(refunded, case._replace(refunded=event.amount))
+            return _with_case(refunded, refunded_case._replace(refunded=event.amount))
         case ReviewPosted() if view.review is None:  # the first review counts
             return view._replace(review=Review(event.rating, event.text, event.at))
     return view
@@ -349,6 +342,11 @@ def evolve(view: OrderView, event: EventPayload) -> OrderView:
 def _package(packages: Mapping[uuid.UUID, Package], package_id: uuid.UUID) -> Package:
     """The package, or a new one of unknown status where an event names it first."""
     return packages.get(package_id) or Package(package_id)
+
+
+def _with_package(view: OrderView, package: Package) -> OrderView:
+    """The view with this package changed (or added)."""
+    return view._replace(packages={**view.packages, package.package_id: package})
 
 
 def _with_packages(
@@ -378,18 +376,6 @@ def _planned(
         for p in planned
     ]
     return _with_packages(view, kept, *packages)
-
-
-def _collected(
-    view: OrderView, package_id: uuid.UUID, status: PickupStatus, at: datetime
-) -> OrderView:
-    """Picked up or dropped off; a parcel seen at a hub already stays there."""
-    package = _package(view.packages, package_id)
-    pickup = package.pickup
-    pickup = pickup._replace(
-        status="AT_HUB" if pickup.status == "AT_HUB" else status, collected_at=at
-    )
-    return _with_packages(view, view.packages, package._replace(pickup=pickup))
 
 
 def _with_case(view: OrderView, case: Case) -> OrderView:

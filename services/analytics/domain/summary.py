@@ -45,7 +45,9 @@ from shared.money import Money
 def summary(event_type: str, event: EventPayload | None) -> str:
     """What happened, in a few words; an event without its own summary (or of a type this
     service does not know, `event` None) is named in words: `PickupOverdue` "pickup overdue"."""
-    match event:
+    match event:  # each service's events together, its most frequent first
+        case OrderStatusChanged():
+            return f"status {event.from_status} -> {event.to_status}"
         case OrderCreated():
             return f"order created: {len(event.items)} line(s), total {_money(event.total)}"
         case OrderPaid():
@@ -58,8 +60,6 @@ def summary(event_type: str, event: EventPayload | None) -> str:
             return f"operator review: {event.decision}"
         case OrderPlaced():
             return f"placed; dispatch by {_time(event.dispatch_deadline)}"
-        case OrderStatusChanged():
-            return f"status {event.from_status} -> {event.to_status}"
         case OrderCancelled():
             fault = ", seller's fault" if event.seller_fault else ""
             return f"cancelled by {event.cancelled_by} ({event.reason_code}){fault}"
@@ -78,17 +78,17 @@ def summary(event_type: str, event: EventPayload | None) -> str:
         case OrderRefunded():
             in_full = " (in full)" if event.fully_refunded else ""
             return f"refunded {_money(event.amount)}{in_full}"
-        case PackagesPlanned():
-            return f"{len(event.packages)} package(s) planned"
-        case ReplacementPlanned():
-            return "replacement package planned for an exchange"
+        case TrackingEvent():
+            return f"carrier: {STATUS_BY_EVENT[type(event)]} ({event.tracking_number})"
         case ReadyToShip():
             return (
                 f"package {str(event.package_id)[:8]} ready to ship, "
                 f"{event.carrier} {event.tracking_number} ({event.handover})"
             )
-        case TrackingEvent():
-            return f"carrier: {STATUS_BY_EVENT[type(event)]} ({event.tracking_number})"
+        case PackagesPlanned():
+            return f"{len(event.packages)} package(s) planned"
+        case ReplacementPlanned():
+            return "replacement package planned for an exchange"
         case PickedUp():
             return f"collected by {event.provider_code} driver {event.driver_id}"
         case DroppedOff():

@@ -1,62 +1,15 @@
-"""The analytics projections, pure: order views from events in any arrival order, held
-events, and every metric formula on hand-built event sequences."""
+"""A seller's metrics, pure: every formula on hand-built event sequences, and the span of an
+order's dates by which a period finds its facts."""
 
 from __future__ import annotations
 
-import random
 from datetime import timedelta
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from services.analytics.domain import build_view, order_facts, seller_metrics
+from services.analytics.domain.arrival import recorded
+from services.analytics.domain.document import view_document
+from services.analytics.domain.metrics import date_span, order_facts, seller_metrics
 from tests.stories import T0, Story, journey
-
-
-def test_a_journey_makes_one_view_with_every_service_on_its_timeline() -> None:
-    story = journey()
-    view = build_view(str(story.order_id), story.envelopes)
-    assert view["status"] == "DELIVERED" and view["held"] == 0
-    [package] = view["packages"]
-    assert (package["status"], package["carrier"], package["pickup"]["status"]) == (
-        "DELIVERED",
-        "SPX",
-        "PICKED_UP",
-    )
-    assert [t["event_type"] for t in view["timeline"]][:3] == [
-        "OrderCreated",
-        "OrderPaid",
-        "OrderPlaced",
-    ]
-    assert view["review"]["rating"] == 2 and view["refunded"][0]["amount"]["amount"] == 300
-    assert all(t["summary"] for t in view["timeline"])
-
-
-@settings(max_examples=60, deadline=None)
-@given(seed=st.integers(0, 2**32))
-def test_the_view_does_not_depend_on_the_arrival_order(seed: int) -> None:
-    story = journey()
-    shuffled = list(story.envelopes)
-    random.Random(seed).shuffle(shuffled)
-    assert build_view(str(story.order_id), shuffled) == build_view(
-        str(story.order_id), story.envelopes
-    )
-
-
-def test_an_event_before_its_predecessor_is_held_then_applied() -> None:
-    story = journey()
-    oid = str(story.order_id)
-    paid = next(e for e in story.envelopes if e.event_type == "OrderPaid")
-    without = [e for e in story.envelopes if e is not paid]
-    early = build_view(oid, without)
-    assert early["status"] == "UNPAID" and early["held"] > 0  # the order's later events wait
-    assert early["packages"]  # other streams are not held back
-    assert build_view(oid, [*without, paid]) == build_view(oid, story.envelopes)
-
-
-def facts(*stories: Story) -> list:  # type: ignore[type-arg]
-    return [order_facts(build_view(str(s.order_id), s.envelopes)) for s in stories]
-
+from tests.unit.analytics.views import document_of, facts
 
 H = timedelta(hours=1)
 DAY = (T0, T0 + timedelta(days=1))
@@ -148,3 +101,20 @@ def test_days_add_up_to_the_period() -> None:
     for name in ("late_dispatch_rate", "valid_tracking_rate", "negative_review_rate"):
         assert sum(d[name]["numerator"] for d in days) == total[name]["numerator"]
         assert sum(d[name]["denominator"] for d in days) == total[name]["denominator"]
+
+
+def test_an_orders_date_span_is_that_of_the_dates_its_facts_count() -> None:
+    stories = [
+        journey(),
+        Story().created().paid(T0).shipped(T0 + 80 * H, late=True).collected(T0 + 90 * H),
+        Story().created().paid(T0).cancelled(T0 + H, seller_fault=True).aftersales(T0 + 2 * H),
+        Story().created(),
+    ]
+    for story in stories:
+        view, _ = view_document(story.order_id, [recorded(e) for e in story.envelopes])
+        dates = order_facts(document_of(story)).dates()
+        assert date_span(view) == (min(dates), max(dates))
+    creation_unknown = Story().created().paid(T0)
+    paid_only = [e for e in creation_unknown.envelopes if e.event_type != "OrderCreated"]
+    view, _ = view_document(creation_unknown.order_id, [recorded(e) for e in paid_only])
+    assert date_span(view) == (None, None)  # no facts are counted before the creation is known
