@@ -60,13 +60,15 @@ class AnalyticsService:
     # -- applying ----------------------------------------------------------------------------
 
     async def apply(self, conn: AsyncConnection, envelopes: list[Envelope]) -> None:
-        """Log a batch of new events, count them, and refold each order they concern once.
-        They are new: the consumer's inbox lets through only events not applied before."""
+        """Refold each order a batch of new events concerns once, and log and count the
+        events (while the first orders fold). They are new: the consumer's inbox lets through
+        only events not applied before."""
         order_ids = sorted({e.order_id for e in envelopes if e.order_id is not None})
         orders = await self._lock_and_read(conn, order_ids, envelopes)
         targets = await read_model.live_generations(conn)
-        logging = read_model.log_events(conn, envelopes, applied=True)
-        await self._refold(conn, orders, targets, first=logging)
+        await self._refold(
+            conn, orders, targets, first=read_model.log_events(conn, envelopes, applied=True)
+        )
         now = self.runtime.now()
         lag = metrics.PROJECTION_LAG.labels("order_views")
         for envelope in envelopes:

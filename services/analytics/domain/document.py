@@ -2,8 +2,8 @@
 that apply, and the timeline of every applied event with its summary.
 
 The document's values are as typed as the view's (UUIDs, datetimes, money): `to_json` writes
-them as the API has them, `to_jsonable_python` makes them JSON-ready. (Converting every
-document to JSON-ready values only to write them as JSON took a tenth of a refold.)"""
+them as the API has them, `to_jsonable_python` makes them JSON-ready. (Making every document
+JSON-ready first, only to write it as JSON then, took 6% of a rebuild's time.)"""
 
 from __future__ import annotations
 

@@ -59,7 +59,7 @@ def summary(event_type: str, event: EventPayload | None) -> str:
         case OrderReviewed():
             return f"operator review: {event.decision}"
         case OrderPlaced():
-            return f"placed; dispatch by {_time(event.dispatch_deadline)}"
+            return f"placed; dispatch by {_json_time(event.dispatch_deadline)}"
         case OrderCancelled():
             fault = ", seller's fault" if event.seller_fault else ""
             return f"cancelled by {event.cancelled_by} ({event.reason_code}){fault}"
@@ -115,7 +115,7 @@ def _money(money: Money) -> str:
     return f"{money.amount} {money.currency}"
 
 
-def _time(at: datetime) -> str:
+def _json_time(at: datetime) -> str:
     """As the event's JSON has it (`2026-11-05T10:00:00Z`)."""
     text: str = to_jsonable_python(at)
     return text
