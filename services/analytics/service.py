@@ -30,7 +30,10 @@ log = structlog.get_logger()
 
 SOURCES = ("order", "fulfillment", "pickup", "aftersales")
 REBUILD_CHUNK = 500  # orders refolded per transaction in a rebuild
-FOLD_PART = 100  # events folded between two saves of views (see `_refold`)
+# A refold saves its views a part at a time (see `_refold`): parts of at least FOLD_PART events,
+# and no more than FOLD_PARTS of them (a rebuild's chunk: fewer, larger statements).
+FOLD_PART = 100
+FOLD_PARTS = 16
 
 
 class _Known(NamedTuple):
@@ -281,13 +284,15 @@ def _view_row(order_id: uuid.UUID, known: _Known) -> read_model.OrderRow:
 
 
 def _parts(orders: dict[uuid.UUID, _Known]) -> Iterator[list[tuple[uuid.UUID, _Known]]]:
-    """The orders in parts of about FOLD_PART events."""
+    """The orders in parts of at least FOLD_PART events, FOLD_PARTS parts at most."""
+    total = sum(len(known.logged) + len(known.received) for known in orders.values())
+    at_least = max(FOLD_PART, total // FOLD_PARTS)
     part: list[tuple[uuid.UUID, _Known]] = []
     size = 0
     for order_id, known in orders.items():
         part.append((order_id, known))
         size += len(known.logged) + len(known.received)
-        if size >= FOLD_PART:
+        if size >= at_least:
             yield part
             part, size = [], 0
     if part:
