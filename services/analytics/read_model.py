@@ -69,8 +69,11 @@ async def log_events(conn: AsyncConnection, envelopes: list[Envelope], *, applie
         counts[e.producer] = counts.get(e.producer, 0) + 1
         latest[e.producer] = max(latest.get(e.producer, e.occurred_at), e.occurred_at)
     topics = sorted(counts)
-    params |= {"topics": topics, "counts": [counts[t] for t in topics]}
-    params["latest"] = [latest[t] for t in topics]
+    params |= {
+        "topics": topics,
+        "counts": [counts[t] for t in topics],
+        "latest": [latest[t] for t in topics],
+    }
     await conn.execute(text(f"WITH logged AS ({_LOG}) {_COUNT}"), params)
 
 
