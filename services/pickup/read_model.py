@@ -218,6 +218,19 @@ async def remember_warehouse(
     )
 
 
+# Scheduling a switch reads the orders already recorded in its window; recording an order reads
+# the switches already scheduled. Run at once, each would miss the other and the order would
+# never be extended (write skew): order recordings share this lock, a scheduling takes it alone,
+# so whichever comes second sees what the first committed.
+_SWITCH_WINDOWS_LOCK = 0x5F1_5717
+
+
+async def lock_switch_windows(conn: AsyncConnection, *, exclusive: bool) -> None:
+    """Until the transaction ends (the next statement sees what the other side committed)."""
+    lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    await conn.execute(text(f"SELECT {lock}(:key)"), {"key": _SWITCH_WINDOWS_LOCK})
+
+
 async def remember_order(
     conn: AsyncConnection, order_id: uuid.UUID, seller_id: str, created_at: datetime
 ) -> None:

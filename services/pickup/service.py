@@ -158,6 +158,7 @@ class PickupService:
     async def schedule_switch(self, command: ScheduleSwitch) -> Switch:
         """Schedule it, and extend the orders already created in its window."""
         async with self.runtime.db.transaction() as conn:
+            await read_model.lock_switch_windows(conn, exclusive=True)
             outcome = await self.on_switch(command.switch_id, command, within=conn)
             switch = outcome.state
             assert switch.cutover_at is not None
@@ -176,6 +177,7 @@ class PickupService:
     async def order_created(
         self, conn: AsyncConnection, order_id: uuid.UUID, seller_id: str, created_at: datetime
     ) -> None:
+        await read_model.lock_switch_windows(conn, exclusive=False)
         await read_model.remember_order(conn, order_id, seller_id, created_at)
         for switch_id in await read_model.switches_for_seller(conn, seller_id):
             switch, _ = await load(conn, self.runtime.store, SWITCH, SWITCH.stream(switch_id))
