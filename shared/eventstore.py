@@ -225,7 +225,14 @@ class EventStore:
     async def read_all(
         self, conn: AsyncConnection, after: Position = Position(), limit: int = 1000
     ) -> list[StoredEvent]:
-        driver = await driver_connection(conn)
+        """The events after `after` whose writers have all finished, in (tx_id, position)
+        order: a reader that checkpoints the last position never skips a late commit."""
+        return await self.read_all_on(await driver_connection(conn), after, limit)
+
+    async def read_all_on(
+        self, driver: asyncpg.Connection, after: Position = Position(), limit: int = 1000
+    ) -> list[StoredEvent]:
+        """`read_all` on a driver connection (the relay reads on its leadership's)."""
         rows = await driver.fetch(_READ_ALL, str(after.tx_id), after.position, limit)
         return [
             StoredEvent(Position(r["tx"], r["position"]), _envelope(r, self.service)) for r in rows

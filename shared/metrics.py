@@ -22,6 +22,11 @@ RELAY_PUBLISHED = Counter(
 RELAY_BATCH = Gauge(
     "shopflow_relay_batch", "Events found after the checkpoint in the last pass", ["service"]
 )
+RELAY_REPUBLISHED = Counter(
+    "shopflow_relay_republished_total",
+    "Times the topic had lost events and everything was published again",
+    ["service"],
+)
 RELAY_LEADER = Gauge("shopflow_relay_leader", "1 while this process leads", ["service"])
 CONSUMED = Counter(
     "shopflow_consumer_events_total", "Events handled by consumers", ["consumer", "outcome"]

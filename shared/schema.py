@@ -132,14 +132,17 @@ def drop_snapshots_table() -> None:
 
 
 # The events table is the outbox: the relay follows it with the gap-safe reader and keeps its
-# checkpoint (one row per service's relay). An existing outbox sets where the relay starts: just
-# before the first event not yet published, else after the last event (publishing is
-# at-least-once, so an event published twice is harmless; one skipped would be lost).
+# checkpoint (one row per service's relay) and the end offsets it last saw on the topic's
+# partitions (a broker that holds fewer lost records). An existing outbox sets where
+# the relay starts: just before the first event not yet published, else after the last event
+# (publishing is at-least-once, so an event published twice is harmless; one skipped would be
+# lost).
 _RELAY_CHECKPOINTS = """
     CREATE TABLE relay_checkpoints (
         relay text PRIMARY KEY,
         tx_id xid8 NOT NULL,
         position bigint NOT NULL,
+        topic_ends jsonb NOT NULL DEFAULT '{}',
         updated_at timestamptz NOT NULL DEFAULT now()
     )
 """

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     scheduler_interval_s: float = 1.0
     relay_poll_interval_s: float = 1.0
     relay_batch_size: int = 500
+    relay_topic_check_interval_s: float = 5.0
     consumer_max_attempts: int = 3
     consumer_fetch_max_wait_ms: int = Field(
         50,

@@ -9,11 +9,13 @@ import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
 
+import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared import embedded
 from shared.consumer import ConsumerRunner, Message
 from shared.db import Database
 from shared.events import Envelope
@@ -157,7 +159,7 @@ async def test_events_reach_the_topic_with_the_envelope_in_per_order_order(env) 
     assert all(versions == [1, 2, 3, 4, 5] for versions in by_key.values())
     async with db.connect() as conn:
         last = (await store.read_all(conn, limit=100))[-1]
-    assert await relay.checkpoint() == last.position  # advanced to the last acknowledged
+    assert (await relay.checkpoint()).position == last.position  # the last acknowledged
 
 
 async def test_a_new_leader_resumes_after_the_checkpoint_and_publishes_only_the_rest(
@@ -191,7 +193,7 @@ async def test_relay_killed_between_publish_and_checkpoint_republishes_and_consu
     crashed = Relay(db, settings, store)
     await crashed.start()
     # published, then "killed" before the checkpoint moved
-    await crashed.publish(await crashed.fetch(await crashed.checkpoint()))
+    await crashed.publish(await crashed.fetch((await crashed.checkpoint()).position))
     await crashed.stop()
 
     successor = Relay(db, settings, store)
@@ -393,4 +395,85 @@ async def test_the_leading_relay_is_woken_by_notify_not_by_its_polling(infra, or
     finally:
         stop.set()
         await asyncio.wait_for(task, 20)
+        await db.close()
+
+
+async def test_a_relay_whose_lock_connection_is_killed_stops_and_another_takes_over(
+    env,
+) -> None:
+    """The leader reads and moves its checkpoint on the connection that holds the lock: once
+    it is killed, the old leader can do neither, and the other relay leads from the
+    checkpoint, publishing what came after."""
+    settings, db, store = env
+    first, second = Relay(db, settings, store), Relay(db, settings, store)
+    stop_first, stop_second = asyncio.Event(), asyncio.Event()
+    leading = asyncio.create_task(first.run(stop_first))
+    await eventually(lambda: first.is_leader)
+    standby = asyncio.create_task(second.run(stop_second))
+    try:
+        await append_orders(db, store, orders=1, versions=2)
+        await eventually(lambda: _caught_up(db, store, first))
+        lock_pid = first._conn.get_server_pid()  # type: ignore[union-attr]
+        conn = await asyncpg.connect(db.libpq_url)
+        try:
+            assert await conn.fetchval("SELECT pg_terminate_backend($1)", lock_pid)
+        finally:
+            await conn.close()
+        await eventually(lambda: second.is_leader, within=30)
+        await append_orders(db, store, orders=1, versions=3)
+        await eventually(lambda: _caught_up(db, store, second), within=30)
+        stop_first.set()
+        await asyncio.wait_for(leading, 20)
+        assert not first.is_leader
+        records = await read_topic(settings, 5)
+        assert sorted(r["stream_version"] for r in records) == [1, 1, 2, 2, 3]
+    finally:
+        stop_first.set()
+        stop_second.set()
+        await asyncio.wait_for(asyncio.gather(leading, standby), 20)
+
+
+async def _caught_up(db: Database, store: EventStore, relay: Relay) -> bool:
+    """The relay's checkpoint is the last event's position."""
+    async with db.connect() as conn:
+        last = (await store.read_all(conn, limit=10_000))[-1].position
+    return relay._checkpoint is not None and relay._checkpoint.position == last
+
+
+async def test_a_broker_that_lost_its_topics_gets_every_event_again(
+    infra, order_db, tmp_path
+) -> None:
+    """The embedded broker keeps nothing across its restart: the relay finds the topic
+    holding fewer records than it published, creates it again and publishes from the start."""
+    port = embedded.free_port()
+    broker = embedded.start_tansu(port, tmp_path / "tansu.log")
+    settings = make_settings(
+        infra,
+        order_db,
+        KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{port}",
+        relay_topic_check_interval_s=0.5,
+    )
+    db = Database(order_db)
+    store = EventStore("order", settings.topic("order"))
+    relay = Relay(db, settings, store)
+    stop = asyncio.Event()
+    task: asyncio.Task[None] | None = None
+    try:
+        await ensure_topics(settings, [store.topic])
+        await append_orders(db, store, orders=2, versions=3)
+        task = asyncio.create_task(relay.run(stop))
+        assert len(await read_topic(settings, 6)) == 6
+
+        broker.kill()
+        broker.wait(10)
+        broker = embedded.start_tansu(port, tmp_path / "tansu-again.log")
+        await eventually(lambda: relay.republished >= 1, within=60)
+        records = await read_topic(settings, 6)
+        assert len({(r["stream_id"], r["stream_version"]) for r in records}) == len(records) == 6
+    finally:
+        stop.set()
+        if task is not None:
+            await asyncio.wait_for(task, 30)
+        broker.kill()
+        broker.wait(10)
         await db.close()
