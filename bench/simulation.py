@@ -89,6 +89,7 @@ class Truth:
     extended: bool  # its seller's region switched provider around its creation
     total: int = 0
     unit_prices: dict[str, int] = field(default_factory=dict)
+    units: dict[str, int] = field(default_factory=dict)  # sku -> quantity ordered
     package_ids: list[str] = field(default_factory=list)
     handover: str | None = None
     tracking: dict[str, tuple[str, str]] = field(default_factory=dict)  # package -> carrier, no
@@ -169,14 +170,22 @@ def expected_metrics(truths: list[Truth]) -> dict[str, dict[str, Any]]:
 
 
 class World:
-    """The running services, their clients, and the clock they share."""
+    """The running services, their clients, and the clock they share.
 
-    def __init__(self, clock: SimulatedClock, settings: dict[str, Settings]) -> None:
+    The services may run in this process (`start_world`) or as processes of their own (the
+    chaos run in bench/chaos.py: a `FileClock` they all read, and clients that spread
+    requests over each service's replicas); the day and the checks are the same. `patience`
+    bounds each wait for something to become true (longer when faults are injected)."""
+
+    def __init__(
+        self, clock: SimulatedClock, settings: dict[str, Settings], patience: float = 60
+    ) -> None:
         self.clock = clock
         self.settings = settings
         self.secret = settings["order"].effective_jwt_secret
         self.servers: list[BackgroundServer] = []
         self.http: dict[str, httpx.AsyncClient] = {}
+        self.patience = patience
 
     def token(
         self,
@@ -227,9 +236,11 @@ class World:
         )
 
     async def until(
-        self, what: str, check: Callable[[], Awaitable[Any]], within: float = 60
+        self, what: str, check: Callable[[], Awaitable[Any]], within: float | None = None
     ) -> Any:
-        """Poll until `check` returns something truthy (eventual consistency), bounded."""
+        """Poll until `check` returns something truthy (eventual consistency), bounded (by
+        `patience` unless told)."""
+        within = within or self.patience
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         while loop.time() < deadline:
@@ -398,7 +409,7 @@ async def run_day(
         w.clock.advance(PLACING / orders)
         seller_id = rng.choice(list(SELLERS))
         buyer_id = f"sim-buyer-{i % 7}"
-        lines = [
+        lines: list[dict[str, Any]] = [
             {"sku": sku, "quantity": rng.randint(1, 2)} for sku in rng.sample(list(PRODUCTS), 2)
         ]
         created_at = w.clock.now()
@@ -424,6 +435,7 @@ async def run_day(
             total=order["total"]["amount"],
         )
         truth.unit_prices = {i["sku"]: i["unit_price"]["amount"] for i in order["items"]}
+        truth.units = {line["sku"]: line["quantity"] for line in lines}
         truths.append(truth)
         buyer = w.token("buyer", buyer_id)
         if fate != "ABANDONED":
