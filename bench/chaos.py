@@ -514,8 +514,9 @@ async def applied_twice(stack: Stack) -> tuple[list[str], list[str]]:
     the reacted-to event as causation_id and one tx_id. The same (causation, stream, type)
     appended by two transactions is the same reaction applied twice. A simulator request
     carries its Idempotency-Key as correlation id and appends (causation NULL) in one
-    transaction: the same (correlation, stream, type) from two transactions is a request
-    applied twice (a retry that was not replayed)."""
+    transaction: the same (correlation, type) from two transactions, on one stream or on two
+    (a creation run again makes a new stream), is a request applied twice (a retry that was
+    not replayed)."""
     reactions, requests = [], []
     for service in SERVICES:
         conn = await stack.database(service)
@@ -530,13 +531,14 @@ async def applied_twice(stack: Stack) -> tuple[list[str], list[str]]:
                     f"{row['causation_id']}, by {row['n']} transactions"
                 )
             for row in await conn.fetch(
-                "SELECT correlation_id, stream_id, event_type, count(DISTINCT tx_id) AS n "
+                "SELECT correlation_id, event_type, count(DISTINCT tx_id) AS n, "
+                "array_agg(DISTINCT stream_id) AS streams "
                 "FROM events WHERE causation_id IS NULL AND correlation_id LIKE 'sim-%' "
-                "GROUP BY 1, 2, 3 HAVING count(DISTINCT tx_id) > 1"
+                "GROUP BY 1, 2 HAVING count(DISTINCT tx_id) > 1"
             ):
                 requests.append(
-                    f"{service}: {row['event_type']} on {row['stream_id']} for request "
-                    f"{row['correlation_id']}, by {row['n']} transactions"
+                    f"{service}: {row['event_type']} on {', '.join(row['streams'])} for "
+                    f"request {row['correlation_id']}, by {row['n']} transactions"
                 )
         finally:
             await conn.close()
