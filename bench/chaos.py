@@ -651,10 +651,38 @@ async def count_events(stack: Stack) -> dict[str, int]:
     return counts
 
 
+async def dump_events(stack: Stack, order_ids: list[str], path: Path) -> None:
+    """Every store's events of these orders, in commit order, for whoever reads the run."""
+    lines = []
+    for service in SERVICES:
+        conn = await stack.database(service)
+        try:
+            rows = await conn.fetch(
+                "SELECT order_id::text AS order_id, tx_id::text AS tx, position, stream_id, "
+                "stream_version, event_type, occurred_at, recorded_at, correlation_id, "
+                "causation_id, event_id::text AS event_id, payload::text AS payload "
+                "FROM events WHERE order_id::text = ANY($1::text[]) ORDER BY tx_id, position",
+                order_ids,
+            )
+        finally:
+            await conn.close()
+        for r in rows:
+            lines.append(
+                f"{r['order_id']} {service:<11} tx {r['tx']} #{r['position']} "
+                f"{r['stream_id']} v{r['stream_version']} {r['event_type']} "
+                f"occurred {r['occurred_at'].isoformat()} recorded {r['recorded_at'].isoformat()} "
+                f"id {r['event_id']} causation {r['causation_id']} "
+                f"correlation {r['correlation_id']} {r['payload']}"
+            )
+    text = "\n".join(sorted(lines, key=lambda line: line.split()[0])) + "\n"
+    await asyncio.to_thread(path.write_text, text)
+
+
 async def audit(world: World, stack: Stack, truths: list[Truth], console: Console) -> Audit:
     result = Audit()
     console.log("quiescence: waiting for the projections to match the record")
-    result.add("ground truth", await check(world, truths, within=QUIET_S))
+    differences = await check(world, truths, within=QUIET_S)
+    result.add("ground truth", differences)
     console.log("quiescence: relays at their stores' last events, projection lag zero")
     result.add("relay behind", await until_empty("relays", lambda: relay_behind(stack)))
     result.add(
@@ -667,6 +695,11 @@ async def audit(world: World, stack: Stack, truths: list[Truth], console: Consol
     result.add("reaction applied twice", reactions)
     result.add("request applied twice", requests)
     result.events = await count_events(stack)
+    differing = [t.order_id for t in truths if any(t.order_id in d for d in differences)]
+    if differing:
+        path = stack.workdir / "differing-orders.txt"
+        await dump_events(stack, differing, path)
+        console.log(f"the events of the {len(differing)} orders that differ: {path}")
     return result
 
 
@@ -796,7 +829,8 @@ def run(
     console: Console | None = None,
 ) -> bool:
     """A whole chaos run on a throwaway embedded stack; True when every check holds. The
-    run's folder (service logs) is kept when a check fails, or with `keep`."""
+    run's folder (service logs, the stopped PostgreSQL's data) is kept when a check fails, or
+    with `keep`."""
     console = console or Console()
     kinds = parse_faults(faults)
     workdir = Path(tempfile.mkdtemp(prefix="sf-chaos-"))
@@ -811,11 +845,10 @@ def run(
         console.print_exception()
         console.print(f"[red]chaos: the run failed: {exc!r}")
     finally:
-        shutil.rmtree(workdir / "pg", ignore_errors=True)
         if ok and not keep:
             shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            console.print(f"run folder (service logs): {workdir}")
+        else:  # the service logs, and the databases (pg/, a stopped PostgreSQL data folder)
+            console.print(f"run folder (service logs, pg/ data): {workdir}")
     return ok
 
 
