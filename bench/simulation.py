@@ -744,16 +744,11 @@ async def check(w: World, truths: list[Truth], within: float = 120) -> list[str]
                 )
         if t.placed_at is None:
             continue
-        allowed = {t.dispatch_deadline}
-        if t.fate == "SELLER_CANCELLED":
-            # The extension is pickup's event: when it reaches the order only after the seller
-            # cancelled (a slow consumer), the closed order takes no extension. Either is right.
-            allowed.add(t.placed_at + DISPATCH_SLA)
         for source, deadline in (
             ("order service", order["dispatch_deadline"]),
             ("order view", view["dispatch_deadline"]),
         ):
-            if deadline is None or datetime.fromisoformat(deadline) not in allowed:
+            if deadline is None or datetime.fromisoformat(deadline) != t.dispatch_deadline:
                 differences.append(
                     f"{t.order_id} (extended: {t.extended}): {source}'s dispatch deadline is "
                     f"{deadline}, expected {t.dispatch_deadline.isoformat()}"
