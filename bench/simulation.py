@@ -472,6 +472,21 @@ async def run_day(
 
         plan = await w.until(f"packages of {t.order_id}", planned)
         t.package_ids = [p["package_id"] for p in plan["packages"]]
+    operator = w.token("operator", "sim-ops")
+    for t in live:
+        if not t.extended:
+            continue
+
+        async def extended(t: Truth = t) -> bool:
+            r = await w.http["order"].get(f"/v1/orders/{t.order_id}", headers=operator)
+            deadline = r.json()["dispatch_deadline"] if r.status_code == 200 else None
+            return deadline is not None and datetime.fromisoformat(deadline) == t.dispatch_deadline
+
+        # The switch's extension is pickup's event: time moves on (to shipping, delivery,
+        # cancellation) only once it reached the order, as it would in real time. A consumer
+        # that waits for its group's rebalance can hold it back for seconds, which are days
+        # here, and a closed order takes no extension.
+        await w.until(f"the switch's extension of {t.order_id}", extended)
     for t in live:
         if t.fate == "SELLER_CANCELLED":
             await w.call(
