@@ -44,8 +44,10 @@ class ReplicaTransport(httpx.AsyncBaseTransport):
         stats: RetryStats | None = None,
         budget_s: float = 240.0,
         max_delay_s: float = 2.0,
+        inner: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        """`replicas`: base URLs (http://127.0.0.1:port) of the same service."""
+        """`replicas`: base URLs (http://127.0.0.1:port) of the same service; `inner` sends
+        each attempt (a real HTTP transport unless told)."""
         if not replicas:
             raise ValueError("a service needs at least one replica")
         self.replicas = [httpx.URL(u) for u in replicas]
@@ -54,7 +56,7 @@ class ReplicaTransport(httpx.AsyncBaseTransport):
         self.max_delay_s = max_delay_s
         self._next = 0
         self._suspect_until: dict[int, float] = {}
-        self._inner = httpx.AsyncHTTPTransport()
+        self._inner = inner or httpx.AsyncHTTPTransport()
 
     def _pick(self, now: float) -> int:
         """The next replica in turn that did not fail a moment ago (else the next in turn)."""
