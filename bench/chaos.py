@@ -352,7 +352,6 @@ class Injector:
         self.faults = faults
         self.console = console
         self.load_done = asyncio.Event()
-        self.started = time.monotonic()
 
     def _replica(self, name: str) -> Replica:
         return next(r for r in self.stack.all_replicas() if r.name == name)

@@ -19,7 +19,9 @@ def simulate(
 
 
 def chaos(
-    orders: int = typer.Option(40, min=1, max=5000, help="how many orders to drive"),
+    orders: int = typer.Option(
+        250, min=1, max=5000, help="how many orders (250 keep most faults within the day)"
+    ),
     seed: int = typer.Option(1, help="the random mix and the fault schedule"),
     faults: str = typer.Option(
         "all",
