@@ -130,6 +130,7 @@ class Stack:
         self.tansu_port = embedded.free_port()
         self.replicas: dict[str, list[Replica]] = {}
         self.pg_started = False
+        self.partitions = Settings().kafka_partitions
 
     @property
     def bootstrap(self) -> str:
@@ -452,12 +453,18 @@ async def relay_behind(stack: Stack) -> list[str]:
                 "ORDER BY tx_id DESC, position DESC LIMIT 1"
             )
             checkpoint = await conn.fetchrow(
-                "SELECT tx_id::text::bigint AS tx_id, position FROM relay_checkpoints "
-                "WHERE relay = $1",
+                "SELECT tx_id::text::bigint AS tx_id, position, topic_ends::text AS ends "
+                "FROM relay_checkpoints WHERE relay = $1",
                 service,
             )
         finally:
             await conn.close()
+        partitions = len(json.loads(checkpoint["ends"])) if checkpoint else 0
+        if partitions and partitions != stack.partitions:
+            problems.append(
+                f"{service}: its topic has {partitions} partitions, not the {stack.partitions} "
+                "configured (created again by someone else than the relay?)"
+            )
         if last is None:
             continue
         at = None if checkpoint is None else (checkpoint["tx_id"], checkpoint["position"])
@@ -469,23 +476,38 @@ async def relay_behind(stack: Stack) -> list[str]:
 
 
 async def projection_lag(world: World, stack: Stack) -> list[str]:
-    """The projection's consumers (both replicas) own every partition and lag by nothing."""
+    """The projection's consumers (both replicas) own every partition of the topics as
+    configured, lag by nothing, and stand nowhere past a partition's end (after the broker
+    lost its records, a consumer still at its old position would skip the records that come
+    to fill the gap)."""
     operator = world.token("operator", "chaos-auditor")
-    partitions: dict[str, int] = {}
+    lags: dict[str, int] = {}
+    problems = []
     async with httpx.AsyncClient(timeout=10) as client:
         for replica in stack.replicas["analytics"]:
             r = await client.get(f"{replica.url}/v1/projections/status", headers=operator)
             r.raise_for_status()
-            for name, position in r.json()["partitions"].items():
-                partitions[name] = max(partitions.get(name, 0), position["lag"])
+            for name, at in r.json()["partitions"].items():
+                lags[name] = max(lags.get(name, 0), at["lag"])
+                if at["position"] > at["end"]:
+                    problems.append(
+                        f"analytics ({replica.name}): {name} read up to {at['position']}, "
+                        f"past its end {at['end']}"
+                    )
+    settings = world.settings["analytics"]
     expected = {
-        f"{world.settings['analytics'].topic(s)}:{p}"
+        f"{settings.topic(s)}:{p}"
         for s in SERVICES
         if s != "analytics"
-        for p in range(world.settings["analytics"].kafka_partitions)
+        for p in range(settings.kafka_partitions)
     }
-    problems = [f"analytics: no replica owns {name}" for name in sorted(expected - set(partitions))]
-    problems += [f"analytics: {name} lags by {lag}" for name, lag in partitions.items() if lag]
+    problems += [f"analytics: no replica owns {name}" for name in sorted(expected - set(lags))]
+    problems += [
+        f"analytics: {name} is not a partition of the topic as configured "
+        f"({settings.kafka_partitions} partitions)"
+        for name in sorted(set(lags) - expected)
+    ]
+    problems += [f"analytics: {name} lags by {lag}" for name, lag in lags.items() if lag]
     return problems
 
 
@@ -770,7 +792,10 @@ async def chaos_run(
     workdir: Path,
     console: Console,
     log_level: str = "INFO",
+    worlds: list[World] | None = None,
 ) -> bool:
+    """One run; the world it drives is appended to `worlds` (to say where a stalled run
+    stood)."""
     started = time.monotonic()
     stack = Stack(workdir, log_level)
     stats = RetryStats()
@@ -784,6 +809,8 @@ async def chaos_run(
         clock = await stack.start(console)
         settings = {s: Settings(kafka_topic_prefix=stack.prefix) for s in SERVICES}
         world = World(clock, settings, patience=PATIENCE_S)
+        if worlds is not None:
+            worlds.append(world)
         for service in SERVICES:
             urls = [r.url for r in stack.replicas[service]]
             world.http[service] = replica_client(service, urls, stats)
@@ -834,12 +861,17 @@ def run(
     kinds = parse_faults(faults)
     workdir = Path(tempfile.mkdtemp(prefix="sf-chaos-"))
     ok = False
+    worlds: list[World] = []
     try:
         ok = asyncio.run(
-            asyncio.wait_for(chaos_run(orders, seed, kinds, workdir, console), timeout_s)
+            asyncio.wait_for(
+                chaos_run(orders, seed, kinds, workdir, console, worlds=worlds), timeout_s
+            )
         )
     except TimeoutError:
-        console.print(f"[red]chaos: the run did not end within {timeout_s:.0f}s")
+        stalled = worlds[0].waiting_for if worlds else None
+        waiting = f"; the simulator was waiting for {stalled}" if stalled else ""
+        console.print(f"[red]chaos: the run did not end within {timeout_s:.0f}s{waiting}")
     except Exception as exc:
         console.print_exception()
         console.print(f"[red]chaos: the run failed: {exc!r}")

@@ -186,6 +186,7 @@ class World:
         self.servers: list[BackgroundServer] = []
         self.http: dict[str, httpx.AsyncClient] = {}
         self.patience = patience
+        self.waiting_for: str | None = None  # what `until` polls for now (for a stalled run)
 
     def token(
         self,
@@ -243,9 +244,11 @@ class World:
         within = within or self.patience
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
+        self.waiting_for = what
         while loop.time() < deadline:
             result = await check()
             if result:
+                self.waiting_for = None
                 return result
             await asyncio.sleep(0.1)
         raise TimeoutError(f"not within {within}s: {what}")
