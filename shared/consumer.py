@@ -1,9 +1,10 @@
 """The consumer runner: an aiokafka consumer group whose reaction runs in one database
-transaction together with an inbox record (consumer, event_id), so a redelivered event is a
-no-op. Reactions are keyed by event class (a registered event model): a typo fails at import,
-an unregistered class fails the start, and each reaction is handed the decoded event. Offsets
-are committed after that transaction. An event that keeps failing is parked in `dead_letters`
-with its error, and the partition goes on; operators can retry it.
+transaction together with the consumer's inbox: per source stream, the versions it took
+(`shared.progress`), so a redelivered event, or a replay of any age, is a no-op. Reactions
+are keyed by event class (a registered event model): a typo fails at import, an unregistered
+class fails the start, and each reaction is handed the decoded event. Offsets are committed
+after that transaction. An event that keeps failing is parked in `dead_letters` with its
+error, and the partition goes on; operators can retry it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared import context, metrics
 from shared.db import Database
 from shared.events import REGISTRY, Envelope, EventPayload
+from shared.progress import StreamProgress
 from shared.settings import Settings
 
 log = structlog.get_logger()
@@ -50,9 +52,23 @@ def reactions_by_type(reactions: Reactions) -> dict[str, Reaction]:
     return by_type
 
 
-_CLAIM = text(
-    "INSERT INTO inbox (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS uuid[])) "
-    "ON CONFLICT DO NOTHING RETURNING event_id"
+# The streams' progress rows, locked (in one order, so two members never deadlock) and read.
+_PROGRESS = text(
+    """
+    INSERT INTO consumer_progress (consumer, stream_id)
+    SELECT :consumer, s FROM unnest(CAST(:streams AS text[])) AS s ORDER BY s
+    ON CONFLICT (consumer, stream_id) DO UPDATE SET watermark = consumer_progress.watermark
+    RETURNING stream_id, watermark, ahead
+    """
+)
+_TAKEN = text(
+    """
+    UPDATE consumer_progress AS p
+    SET watermark = u.watermark, ahead = CAST(u.ahead AS integer[])
+    FROM unnest(CAST(:streams AS text[]), CAST(:watermarks AS integer[]),
+                CAST(:aheads AS text[])) AS u(stream_id, watermark, ahead)
+    WHERE p.consumer = :consumer AND p.stream_id = u.stream_id
+    """
 )
 _PARK = text(
     """
@@ -103,8 +119,8 @@ class ConsumerRunner:
         self.seen = 0
 
     async def apply(self, envelope: Envelope) -> bool:
-        """Run the handler once for this event; False if the inbox had it already or no
-        handler wants it."""
+        """Run the reaction once for this event; False if it was taken before or no reaction
+        wants it."""
         applied = await self._apply_all([envelope])
         self.applied += applied
         return applied > 0
@@ -113,33 +129,35 @@ class ConsumerRunner:
         return self.reactions.get(envelope.event_type)
 
     async def _apply_all(self, envelopes: list[Envelope]) -> int:
-        """In one transaction: claim the events in the inbox (one statement; an event claimed
-        before was applied before) and run the handlers on the new ones. Returns how many
-        were applied."""
-        if self.batch_handler is None:
-            envelopes = [e for e in envelopes if self._wanted(e) is not None]
+        """In one transaction: take the events in the inbox (an event whose stream version
+        was taken before is a repeat, however old), run the reactions (or the batch handler)
+        on the new ones, and record what was taken. Returns how many were applied."""
         if not envelopes:
             return 0
         async with self.db.transaction() as conn:
-            ids = [e.event_id for e in envelopes]
-            rows = await conn.execute(_CLAIM, {"consumer": self.name, "ids": ids})
-            claimed = {r.event_id for r in rows}
+            progress = await _progress(conn, self.name, {e.stream_id for e in envelopes})
             fresh = []
             for envelope in envelopes:
-                if envelope.event_id in claimed:
-                    claimed.discard(envelope.event_id)  # a repeat inside the batch: once
+                stream = progress[envelope.stream_id]
+                if not stream.done(envelope.stream_version):
+                    progress[envelope.stream_id] = stream.take(envelope.stream_version)
                     fresh.append(envelope)
             if self.batch_handler is not None:
                 if fresh:
                     await self.batch_handler(conn, fresh)
-                return len(fresh)
-            for envelope in fresh:
-                reaction = self._wanted(envelope)
-                assert reaction is not None
-                context.correlation_id.set(envelope.correlation_id)
-                context.causation_id.set(str(envelope.event_id))
-                await reaction(conn, envelope.decode(), envelope)
-        return len(fresh)
+                applied = len(fresh)
+            else:
+                applied = 0
+                for envelope in fresh:
+                    reaction = self._wanted(envelope)
+                    if reaction is None:
+                        continue
+                    context.correlation_id.set(envelope.correlation_id)
+                    context.causation_id.set(str(envelope.event_id))
+                    await reaction(conn, envelope.decode(), envelope)
+                    applied += 1
+            await _save_progress(conn, self.name, progress, {e.stream_id for e in fresh})
+        return applied
 
     async def process_batch(self, messages: list[Message]) -> None:
         """Apply a poll's records of one partition. With a batch handler they share one
@@ -306,6 +324,30 @@ class ConsumerRunner:
             }
             for tp in sorted(assigned)
         }
+
+
+async def _progress(
+    conn: AsyncConnection, consumer: str, streams: set[str]
+) -> dict[str, StreamProgress]:
+    rows = await conn.execute(_PROGRESS, {"consumer": consumer, "streams": sorted(streams)})
+    return {r.stream_id: StreamProgress(r.watermark, frozenset(r.ahead)) for r in rows}
+
+
+async def _save_progress(
+    conn: AsyncConnection, consumer: str, progress: dict[str, StreamProgress], changed: set[str]
+) -> None:
+    if not changed:
+        return
+    streams = sorted(changed)
+    await conn.execute(
+        _TAKEN,
+        {
+            "consumer": consumer,
+            "streams": streams,
+            "watermarks": [progress[s].watermark for s in streams],
+            "aheads": ["{" + ",".join(map(str, sorted(progress[s].ahead))) + "}" for s in streams],
+        },
+    )
 
 
 async def _start_unless_stopped(consumer: AIOKafkaConsumer, stop: asyncio.Event) -> bool:
