@@ -4,7 +4,8 @@ transaction together with the consumer's inbox: per source stream, the versions 
 are keyed by event class (a registered event model): a typo fails at import, an unregistered
 class fails the start, and each reaction is handed the decoded event. Offsets are committed
 after that transaction. An event that keeps failing is parked in `dead_letters` with its
-error, and the partition goes on; operators can retry it.
+error, and the partition goes on; operators can retry it. A database outage is no event's
+failure: the runner waits it out and applies the same records once the database answers.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaConsumer
@@ -23,10 +24,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared import context, metrics
-from shared.db import Database
+from shared.db import Database, is_outage
 from shared.events import REGISTRY, Envelope, EventPayload
 from shared.progress import StreamProgress
 from shared.settings import Settings
+from shared.waiting import pause
 
 log = structlog.get_logger()
 
@@ -35,6 +37,11 @@ Reaction = Callable[[AsyncConnection, Any, Envelope], Awaitable[None]]
 metadata (occurred_at, ids)."""
 Reactions = Mapping[type[EventPayload], Reaction]
 BatchHandler = Callable[[AsyncConnection, list[Envelope]], Awaitable[None]]
+P = ParamSpec("P")
+T = TypeVar("T")
+
+OUTAGE_FIRST_WAIT_S = 0.1
+OUTAGE_MAX_WAIT_S = 2.0
 
 
 class UnregisteredReaction(ValueError):
@@ -95,6 +102,11 @@ class DeadLetterNotFound(LookupError):
     pass
 
 
+class _Stopped(BaseException):
+    """Told to stop while waiting out an outage. Like a cancellation it is not an error (no
+    `except Exception` takes it): `run` ends without committing the records not applied."""
+
+
 class ConsumerRunner:
     def __init__(
         self,
@@ -117,6 +129,8 @@ class ConsumerRunner:
         self.consumer: AIOKafkaConsumer | None = None
         self.applied = 0
         self.seen = 0
+        self.outage_waits = 0
+        self._stop = asyncio.Event()  # `run`'s; never set when records are processed directly
 
     async def apply(self, envelope: Envelope) -> bool:
         """Run the reaction once for this event; False if it was taken before or no reaction
@@ -161,16 +175,16 @@ class ConsumerRunner:
 
     async def process_batch(self, messages: list[Message]) -> None:
         """Apply a poll's records of one partition. With a batch handler they share one
-        transaction; if anything in it fails, it is rolled back whole and the records go one
-        by one, with retries and dead letters. Other runners apply them one by one."""
+        transaction; while the database is unreachable the same batch is tried again, and if
+        anything else fails in it, it is rolled back whole and the records go one by one,
+        with retries and dead letters. Other runners apply them one by one."""
         if self.batch_handler is None or len(messages) < 2:
             for message in messages:
                 await self.process(message)
             return
         try:
-            applied = await self._apply_all(
-                [Envelope.model_validate_json(m.value) for m in messages]
-            )
+            envelopes = [Envelope.model_validate_json(m.value) for m in messages]
+            applied = await self._through_outages(self._apply_all, envelopes)
         except Exception as exc:
             log.warning("batch failed, applying one by one", consumer=self.name, error=repr(exc))
             for message in messages:
@@ -182,7 +196,8 @@ class ConsumerRunner:
         metrics.CONSUMED.labels(self.name, "duplicate").inc(len(messages) - applied)
 
     async def process(self, message: Message) -> None:
-        """Apply with bounded retries; park the event when it still fails."""
+        """Apply with bounded retries; park the event when it still fails on its own. The
+        database being unreachable is no attempt: it is waited out."""
         self.seen += 1
         attempts = 0
         error: Exception | None = None
@@ -194,7 +209,7 @@ class ConsumerRunner:
         while envelope is not None and attempts < self.settings.consumer_max_attempts:
             attempts += 1
             try:
-                applied = await self.apply(envelope)
+                applied = await self._through_outages(self.apply, envelope)
                 metrics.CONSUMED.labels(self.name, "applied" if applied else "duplicate").inc()
                 return
             except Exception as exc:
@@ -207,7 +222,41 @@ class ConsumerRunner:
                     error=repr(exc),
                 )
                 await asyncio.sleep(0.05 * 2**attempts)  # back-off before a retry
-        await self.park(message, envelope, error, max(attempts, 1))
+        await self._through_outages(self.park, message, envelope, error, max(attempts, 1))
+
+    async def _through_outages(
+        self, work: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`work(*args, **kwargs)`, run again, with growing pauses, for as long as it fails
+        because the database is unreachable (`is_outage`); any other error is raised. An
+        outage is logged when it begins and when it ends. Told to stop meanwhile: `_Stopped`.
+        """
+        loop = asyncio.get_running_loop()
+        began: float | None = None
+        wait = OUTAGE_FIRST_WAIT_S
+        while True:
+            try:
+                result = await work(*args, **kwargs)
+            except Exception as exc:
+                if not is_outage(exc):
+                    self._outage_over(began)
+                    raise
+                if began is None:
+                    began = loop.time()
+                    log.error("database unreachable, waiting", consumer=self.name, error=repr(exc))
+            else:
+                self._outage_over(began)
+                return result
+            await pause(self._stop, wait)
+            if self._stop.is_set():
+                raise _Stopped
+            self.outage_waits += 1
+            wait = min(wait * 2, OUTAGE_MAX_WAIT_S)
+
+    def _outage_over(self, began: float | None) -> None:
+        if began is not None:
+            outage_s = round(asyncio.get_running_loop().time() - began, 3)
+            log.info("database reachable again", consumer=self.name, outage_s=outage_s)
 
     async def park(
         self, message: Message, envelope: Envelope | None, error: Exception | None, attempts: int
@@ -277,6 +326,7 @@ class ConsumerRunner:
             max_poll_records=200,
             fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms,
         )
+        self._stop = stop
         if not await _start_unless_stopped(self.consumer, stop):
             return
         try:
@@ -297,6 +347,12 @@ class ConsumerRunner:
                     )
                 if batch:
                     await self._commit()
+        except _Stopped:
+            log.warning(
+                "stopped while the database is unreachable; what was not applied is not "
+                "committed: the next run reads it again",
+                consumer=self.name,
+            )
         finally:
             await self.consumer.stop()
             self.consumer = None
