@@ -96,7 +96,10 @@ def up(
     def shutdown(*_: object) -> None:
         raise KeyboardInterrupt
 
+    # SIGINT too: a launcher started from a script in the background inherits it ignored,
+    # and then Ctrl-C (or a test's SIGINT) would never stop it.
     signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
     try:
         if embedded_pg:
             console.print(f"[bold]PostgreSQL[/] embedded, data in {pgdata}")
