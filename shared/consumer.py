@@ -174,11 +174,12 @@ class ConsumerRunner:
         return applied
 
     async def process_batch(self, messages: list[Message]) -> None:
-        """Apply a poll's records of one partition. With a batch handler they share one
-        transaction; while the database is unreachable the same batch is tried again, and if
+        """Apply a poll's records of one partition in one transaction (the reactions one
+        after the other, or the batch handler once): one commit and one pass through the
+        inbox per poll. While the database is unreachable the same batch is tried again; if
         anything else fails in it, it is rolled back whole and the records go one by one,
-        with retries and dead letters. Other runners apply them one by one."""
-        if self.batch_handler is None or len(messages) < 2:
+        with retries and dead letters."""
+        if len(messages) < 2:
             for message in messages:
                 await self.process(message)
             return
@@ -193,7 +194,7 @@ class ConsumerRunner:
         self.seen += len(messages)
         self.applied += applied
         metrics.CONSUMED.labels(self.name, "applied").inc(applied)
-        metrics.CONSUMED.labels(self.name, "duplicate").inc(len(messages) - applied)
+        metrics.CONSUMED.labels(self.name, "skipped").inc(len(messages) - applied)
 
     async def process(self, message: Message) -> None:
         """Apply with bounded retries; park the event when it still fails on its own. The
@@ -210,7 +211,7 @@ class ConsumerRunner:
             attempts += 1
             try:
                 applied = await self._through_outages(self.apply, envelope)
-                metrics.CONSUMED.labels(self.name, "applied" if applied else "duplicate").inc()
+                metrics.CONSUMED.labels(self.name, "applied" if applied else "skipped").inc()
                 return
             except Exception as exc:
                 error = exc
