@@ -89,6 +89,7 @@ class Truth:
     extended: bool  # its seller's region switched provider around its creation
     total: int = 0
     unit_prices: dict[str, int] = field(default_factory=dict)
+    units: dict[str, int] = field(default_factory=dict)  # sku -> quantity ordered
     package_ids: list[str] = field(default_factory=list)
     handover: str | None = None
     tracking: dict[str, tuple[str, str]] = field(default_factory=dict)  # package -> carrier, no
@@ -169,14 +170,22 @@ def expected_metrics(truths: list[Truth]) -> dict[str, dict[str, Any]]:
 
 
 class World:
-    """The running services, their clients, and the clock they share."""
+    """The running services, their clients, and the clock they share.
 
-    def __init__(self, clock: SimulatedClock, settings: dict[str, Settings]) -> None:
+    The services may run in this process (`start_world`) or as processes of their own (the
+    chaos run in bench/chaos.py: a `FileClock` they all read, and clients that spread
+    requests over each service's replicas); the day and the checks are the same. `patience`
+    bounds each wait for something to become true (longer when faults are injected)."""
+
+    def __init__(
+        self, clock: SimulatedClock, settings: dict[str, Settings], patience: float = 60
+    ) -> None:
         self.clock = clock
         self.settings = settings
         self.secret = settings["order"].effective_jwt_secret
         self.servers: list[BackgroundServer] = []
         self.http: dict[str, httpx.AsyncClient] = {}
+        self.patience = patience
 
     def token(
         self,
@@ -227,9 +236,11 @@ class World:
         )
 
     async def until(
-        self, what: str, check: Callable[[], Awaitable[Any]], within: float = 60
+        self, what: str, check: Callable[[], Awaitable[Any]], within: float | None = None
     ) -> Any:
-        """Poll until `check` returns something truthy (eventual consistency), bounded."""
+        """Poll until `check` returns something truthy (eventual consistency), bounded (by
+        `patience` unless told)."""
+        within = within or self.patience
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         while loop.time() < deadline:
@@ -398,7 +409,7 @@ async def run_day(
         w.clock.advance(PLACING / orders)
         seller_id = rng.choice(list(SELLERS))
         buyer_id = f"sim-buyer-{i % 7}"
-        lines = [
+        lines: list[dict[str, Any]] = [
             {"sku": sku, "quantity": rng.randint(1, 2)} for sku in rng.sample(list(PRODUCTS), 2)
         ]
         created_at = w.clock.now()
@@ -424,6 +435,7 @@ async def run_day(
             total=order["total"]["amount"],
         )
         truth.unit_prices = {i["sku"]: i["unit_price"]["amount"] for i in order["items"]}
+        truth.units = {line["sku"]: line["quantity"] for line in lines}
         truths.append(truth)
         buyer = w.token("buyer", buyer_id)
         if fate != "ABANDONED":
@@ -460,6 +472,21 @@ async def run_day(
 
         plan = await w.until(f"packages of {t.order_id}", planned)
         t.package_ids = [p["package_id"] for p in plan["packages"]]
+    operator = w.token("operator", "sim-ops")
+    for t in live:
+        if not t.extended:
+            continue
+
+        async def extended(t: Truth = t) -> bool:
+            r = await w.http["order"].get(f"/v1/orders/{t.order_id}", headers=operator)
+            deadline = r.json()["dispatch_deadline"] if r.status_code == 200 else None
+            return deadline is not None and datetime.fromisoformat(deadline) == t.dispatch_deadline
+
+        # The switch's extension is pickup's event: time moves on (to shipping, delivery,
+        # cancellation) only once it reached the order, as it would in real time. A consumer
+        # that waits for its group's rebalance can hold it back for seconds, which are days
+        # here, and a closed order takes no extension.
+        await w.until(f"the switch's extension of {t.order_id}", extended)
     for t in live:
         if t.fate == "SELLER_CANCELLED":
             await w.call(

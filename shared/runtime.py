@@ -27,7 +27,7 @@ class ServiceRuntime:
     def __init__(self, service: str, settings: Settings, clock: Clock | None = None) -> None:
         self.service = service
         self.settings = settings
-        self.clock = clock or clock_for_speed(settings.clock_speed)
+        self.clock = clock or clock_for_speed(settings.clock_speed, settings.clock_file)
         self.db = Database(settings.database_url_for(service))
         self.topic = settings.topic(service)
         self.store = EventStore(service, self.topic)

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".shopflow")
     embedded_kafka_port: int = 9092
     clock_speed: float = Field(1.0, description="1 = real time; >1 runs the simulated clock faster")
+    clock_file: Path | None = Field(
+        None,
+        description="a simulated clock shared by processes (shared.clock.FileClock): the file "
+        "its mover writes; when set, it wins over clock_speed",
+    )
     scheduler_interval_s: float = 1.0
     relay_poll_interval_s: float = 1.0
     relay_batch_size: int = 500

@@ -1,0 +1,28 @@
+"""A short seeded chaos run (bench/chaos.py): the simulated day against two replica processes
+of every service while faults are injected; the record must match, nothing lost, nothing
+applied twice.
+
+It starts its own PostgreSQL, broker and ten service processes and takes a few minutes, so it
+runs only when SHOPFLOW_CHAOS_TEST is set (e.g. `SHOPFLOW_CHAOS_TEST=1 pytest
+tests/e2e/test_chaos.py`); SHOPFLOW_CHAOS_FAULTS picks the fault kinds (default below)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from rich.console import Console
+
+from bench.chaos import run
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("SHOPFLOW_CHAOS_TEST"),
+    reason="a chaos run takes minutes: set SHOPFLOW_CHAOS_TEST=1 to run it",
+)
+
+FAULTS = os.environ.get("SHOPFLOW_CHAOS_FAULTS", "all")
+
+
+def test_a_short_chaos_run_loses_nothing_and_applies_nothing_twice() -> None:
+    console = Console(width=120, force_terminal=False)
+    assert run(orders=30, seed=3, faults=FAULTS, timeout_s=480, console=console)
