@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench demo down status clean
+.PHONY: install run test lint bench demo chaos down status clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ bench: $(STAMP)
 ## A simulated marketplace day (a few hundred orders) checked against its ground truth.
 demo: $(STAMP)
 	$(BIN)/shopflow simulate --orders 300
+
+## The simulated marketplace against two replicas of every service while faults are injected.
+chaos: $(STAMP)
+	$(BIN)/shopflow chaos --seed 1
 
 down: $(STAMP)
 	$(BIN)/shopflow down

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -23,6 +24,7 @@ from shared import embedded
 from shared.auth import ROLES, mint_token
 from shared.migrations import SERVICES_DIR, upgrade
 from shared.settings import SERVICES, Settings
+from shared.supervisor import Supervisor
 
 app = typer.Typer(help="shopflow: event-sourced order fulfillment", no_args_is_help=True)
 COMMANDS_GROUP = "shopflow.commands"
@@ -66,7 +68,8 @@ def _pump(name: str, stream: IO[bytes]) -> None:
 def up(
     services: list[str] = typer.Option(None, "--service", "-s", help="only these services"),
 ) -> None:
-    """Start PostgreSQL and the broker (embedded unless configured), migrate, run services."""
+    """Start PostgreSQL and the broker (embedded unless configured), migrate, run services;
+    restart a service or the embedded broker that exits."""
     settings = Settings()
     names = services or available_services()
     unknown = sorted(set(names) - set(available_services()))
@@ -74,16 +77,29 @@ def up(
         raise typer.BadParameter(f"unknown or not yet built services: {', '.join(unknown)}")
     data_dir = settings.data_dir.resolve()
     state: dict[str, object] = {"launcher": os.getpid(), "services": {}}
-    children: dict[str, subprocess.Popen[bytes]] = {}
-    tansu: subprocess.Popen[bytes] | None = None
     pgdata = data_dir / "pgdata"
     embedded_pg = settings.database_url is None
     env = dict(os.environ)
 
+    def restarted(name: str, process: subprocess.Popen[bytes]) -> None:
+        if name == "tansu":
+            state["tansu"] = process.pid
+        else:
+            state["services"][name]["pid"] = process.pid  # type: ignore[index]
+        _write_state(settings, state)
+
+    supervisor = Supervisor(
+        log=lambda line: console.print(f"[bold red]{escape(line)}[/]", highlight=False),
+        on_restart=restarted,
+    )
+
     def shutdown(*_: object) -> None:
         raise KeyboardInterrupt
 
+    # SIGINT too: a launcher started from a script in the background inherits it ignored,
+    # and then Ctrl-C (or a test's SIGINT) would never stop it.
     signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
     try:
         if embedded_pg:
             console.print(f"[bold]PostgreSQL[/] embedded, data in {pgdata}")
@@ -97,7 +113,8 @@ def up(
         else:
             port = settings.embedded_kafka_port
             console.print(f"[bold]Kafka[/] embedded Tansu broker on 127.0.0.1:{port} (memory)")
-            tansu = embedded.start_tansu(port, data_dir / "logs" / "tansu.log")
+            log_file = data_dir / "logs" / "tansu.log"
+            tansu = supervisor.start("tansu", lambda: embedded.start_tansu(port, log_file))
             bootstrap = f"127.0.0.1:{port}"
             state["tansu"] = tansu.pid
         env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
@@ -108,41 +125,50 @@ def up(
             env[var] = url
             console.print(f"[bold]{name}[/] database migrated")
         for name in names:
-            child = subprocess.Popen(
-                [sys.executable, "-m", f"services.{name}"],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            children[name] = child
-            assert child.stdout is not None
-            threading.Thread(target=_pump, args=(name, child.stdout), daemon=True).start()
+            child = supervisor.start(name, functools.partial(_start_service, name, env))
             state["services"][name] = {"pid": child.pid, "port": settings.port_for(name)}  # type: ignore[index]
-        _state_file(settings).parent.mkdir(parents=True, exist_ok=True)
-        _state_file(settings).write_text(json.dumps(state))
+        _write_state(settings, state)
         for name in names:
             url = f"http://{settings.host}:{settings.port_for(name)}/readyz"
-            _wait_ready(url, children[name])
+            _wait_ready(url, supervisor.process(name))
             console.print(
                 f"[bold green]{name} ready[/] on http://{settings.host}:{settings.port_for(name)}/docs"
             )
         console.print("[bold]shopflow is up.[/] Ctrl-C stops everything.")
-        while all(c.poll() is None for c in children.values()):
+        while True:
+            supervisor.check()
             time.sleep(0.5)
-        crashed = [n for n, c in children.items() if c.poll() is not None]
-        console.print(f"[red]service exited: {', '.join(crashed)}[/]; stopping")
     except KeyboardInterrupt:
         console.print("\n[bold]stopping[/]")
     finally:
-        for child in children.values():
-            _terminate(child)
-        if tansu is not None:
-            _terminate(tansu)
+        supervisor.stop()
         if embedded_pg and pgdata.exists():
             embedded.stop_postgres(pgdata)
         _state_file(settings).unlink(missing_ok=True)
         console.print("stopped")
+
+
+def _start_service(name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`python -m services.<name>`, its output printed line by line under its name."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", f"services.{name}"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    threading.Thread(target=_pump, args=(name, process.stdout), daemon=True).start()
+    return process
+
+
+def _write_state(settings: Settings, state: dict[str, object]) -> None:
+    """Replaced whole, so that `shopflow status` and `down` never read half of it."""
+    path = _state_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".tmp")
+    partial.write_text(json.dumps(state))
+    partial.replace(path)
 
 
 def _wait_ready(url: str, child: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
@@ -157,17 +183,6 @@ def _wait_ready(url: str, child: subprocess.Popen[bytes], timeout_s: float = 60)
     if child.poll() is not None:
         raise RuntimeError(f"the service exited with {child.returncode}; see its log above")
     raise RuntimeError(f"{url} did not become ready in {timeout_s:.0f}s")
-
-
-def _terminate(process: subprocess.Popen[bytes], timeout_s: float = 15) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout_s)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @app.command()

@@ -1,9 +1,11 @@
 """The consumer runner: an aiokafka consumer group whose reaction runs in one database
-transaction together with an inbox record (consumer, event_id), so a redelivered event is a
-no-op. Reactions are keyed by event class (a registered event model): a typo fails at import,
-an unregistered class fails the start, and each reaction is handed the decoded event. Offsets
-are committed after that transaction. An event that keeps failing is parked in `dead_letters`
-with its error, and the partition goes on; operators can retry it.
+transaction together with the consumer's inbox: per source stream, the versions it took
+(`shared.progress`), so a redelivered event, or a replay of any age, is a no-op. Reactions
+are keyed by event class (a registered event model): a typo fails at import, an unregistered
+class fails the start, and each reaction is handed the decoded event. Offsets are committed
+after that transaction. An event that keeps failing is parked in `dead_letters` with its
+error, and the partition goes on; operators can retry it. A database outage is no event's
+failure: the runner waits it out and applies the same records once the database answers.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaConsumer
@@ -22,9 +24,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared import context, metrics
-from shared.db import Database
+from shared.db import Database, is_outage
 from shared.events import REGISTRY, Envelope, EventPayload
+from shared.progress import StreamProgress
 from shared.settings import Settings
+from shared.waiting import pause
 
 log = structlog.get_logger()
 
@@ -33,6 +37,11 @@ Reaction = Callable[[AsyncConnection, Any, Envelope], Awaitable[None]]
 metadata (occurred_at, ids)."""
 Reactions = Mapping[type[EventPayload], Reaction]
 BatchHandler = Callable[[AsyncConnection, list[Envelope]], Awaitable[None]]
+P = ParamSpec("P")
+T = TypeVar("T")
+
+OUTAGE_FIRST_WAIT_S = 0.1
+OUTAGE_MAX_WAIT_S = 2.0
 
 
 class UnregisteredReaction(ValueError):
@@ -50,9 +59,23 @@ def reactions_by_type(reactions: Reactions) -> dict[str, Reaction]:
     return by_type
 
 
-_CLAIM = text(
-    "INSERT INTO inbox (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS uuid[])) "
-    "ON CONFLICT DO NOTHING RETURNING event_id"
+# The streams' progress rows, locked (in one order, so two members never deadlock) and read.
+_PROGRESS = text(
+    """
+    INSERT INTO consumer_progress (consumer, stream_id)
+    SELECT :consumer, s FROM unnest(CAST(:streams AS text[])) AS s ORDER BY s
+    ON CONFLICT (consumer, stream_id) DO UPDATE SET watermark = consumer_progress.watermark
+    RETURNING stream_id, watermark, ahead
+    """
+)
+_TAKEN = text(
+    """
+    UPDATE consumer_progress AS p
+    SET watermark = u.watermark, ahead = CAST(u.ahead AS integer[])
+    FROM unnest(CAST(:streams AS text[]), CAST(:watermarks AS integer[]),
+                CAST(:aheads AS text[])) AS u(stream_id, watermark, ahead)
+    WHERE p.consumer = :consumer AND p.stream_id = u.stream_id
+    """
 )
 _PARK = text(
     """
@@ -79,6 +102,11 @@ class DeadLetterNotFound(LookupError):
     pass
 
 
+class _Stopped(BaseException):
+    """Told to stop while waiting out an outage. Like a cancellation it is not an error (no
+    `except Exception` takes it): `run` ends without committing the records not applied."""
+
+
 class ConsumerRunner:
     def __init__(
         self,
@@ -101,10 +129,12 @@ class ConsumerRunner:
         self.consumer: AIOKafkaConsumer | None = None
         self.applied = 0
         self.seen = 0
+        self.outage_waits = 0
+        self._stop = asyncio.Event()  # `run`'s; never set when records are processed directly
 
     async def apply(self, envelope: Envelope) -> bool:
-        """Run the handler once for this event; False if the inbox had it already or no
-        handler wants it."""
+        """Run the reaction once for this event; False if it was taken before or no reaction
+        wants it."""
         applied = await self._apply_all([envelope])
         self.applied += applied
         return applied > 0
@@ -113,46 +143,49 @@ class ConsumerRunner:
         return self.reactions.get(envelope.event_type)
 
     async def _apply_all(self, envelopes: list[Envelope]) -> int:
-        """In one transaction: claim the events in the inbox (one statement; an event claimed
-        before was applied before) and run the handlers on the new ones. Returns how many
-        were applied."""
-        if self.batch_handler is None:
-            envelopes = [e for e in envelopes if self._wanted(e) is not None]
+        """In one transaction: take the events in the inbox (an event whose stream version
+        was taken before is a repeat, however old), run the reactions (or the batch handler)
+        on the new ones, and record what was taken. Returns how many were applied."""
         if not envelopes:
             return 0
         async with self.db.transaction() as conn:
-            ids = [e.event_id for e in envelopes]
-            rows = await conn.execute(_CLAIM, {"consumer": self.name, "ids": ids})
-            claimed = {r.event_id for r in rows}
+            progress = await _progress(conn, self.name, {e.stream_id for e in envelopes})
             fresh = []
             for envelope in envelopes:
-                if envelope.event_id in claimed:
-                    claimed.discard(envelope.event_id)  # a repeat inside the batch: once
+                stream = progress[envelope.stream_id]
+                if not stream.done(envelope.stream_version):
+                    progress[envelope.stream_id] = stream.take(envelope.stream_version)
                     fresh.append(envelope)
             if self.batch_handler is not None:
                 if fresh:
                     await self.batch_handler(conn, fresh)
-                return len(fresh)
-            for envelope in fresh:
-                reaction = self._wanted(envelope)
-                assert reaction is not None
-                context.correlation_id.set(envelope.correlation_id)
-                context.causation_id.set(str(envelope.event_id))
-                await reaction(conn, envelope.decode(), envelope)
-        return len(fresh)
+                applied = len(fresh)
+            else:
+                applied = 0
+                for envelope in fresh:
+                    reaction = self._wanted(envelope)
+                    if reaction is None:
+                        continue
+                    context.correlation_id.set(envelope.correlation_id)
+                    context.causation_id.set(str(envelope.event_id))
+                    await reaction(conn, envelope.decode(), envelope)
+                    applied += 1
+            await _save_progress(conn, self.name, progress, {e.stream_id for e in fresh})
+        return applied
 
     async def process_batch(self, messages: list[Message]) -> None:
-        """Apply a poll's records of one partition. With a batch handler they share one
-        transaction; if anything in it fails, it is rolled back whole and the records go one
-        by one, with retries and dead letters. Other runners apply them one by one."""
-        if self.batch_handler is None or len(messages) < 2:
+        """Apply a poll's records of one partition in one transaction (the reactions one
+        after the other, or the batch handler once): one commit and one pass through the
+        inbox per poll. While the database is unreachable the same batch is tried again; if
+        anything else fails in it, it is rolled back whole and the records go one by one,
+        with retries and dead letters."""
+        if len(messages) < 2:
             for message in messages:
                 await self.process(message)
             return
         try:
-            applied = await self._apply_all(
-                [Envelope.model_validate_json(m.value) for m in messages]
-            )
+            envelopes = [Envelope.model_validate_json(m.value) for m in messages]
+            applied = await self._through_outages(self._apply_all, envelopes)
         except Exception as exc:
             log.warning("batch failed, applying one by one", consumer=self.name, error=repr(exc))
             for message in messages:
@@ -161,10 +194,11 @@ class ConsumerRunner:
         self.seen += len(messages)
         self.applied += applied
         metrics.CONSUMED.labels(self.name, "applied").inc(applied)
-        metrics.CONSUMED.labels(self.name, "duplicate").inc(len(messages) - applied)
+        metrics.CONSUMED.labels(self.name, "skipped").inc(len(messages) - applied)
 
     async def process(self, message: Message) -> None:
-        """Apply with bounded retries; park the event when it still fails."""
+        """Apply with bounded retries; park the event when it still fails on its own. The
+        database being unreachable is no attempt: it is waited out."""
         self.seen += 1
         attempts = 0
         error: Exception | None = None
@@ -176,8 +210,8 @@ class ConsumerRunner:
         while envelope is not None and attempts < self.settings.consumer_max_attempts:
             attempts += 1
             try:
-                applied = await self.apply(envelope)
-                metrics.CONSUMED.labels(self.name, "applied" if applied else "duplicate").inc()
+                applied = await self._through_outages(self.apply, envelope)
+                metrics.CONSUMED.labels(self.name, "applied" if applied else "skipped").inc()
                 return
             except Exception as exc:
                 error = exc
@@ -189,7 +223,41 @@ class ConsumerRunner:
                     error=repr(exc),
                 )
                 await asyncio.sleep(0.05 * 2**attempts)  # back-off before a retry
-        await self.park(message, envelope, error, max(attempts, 1))
+        await self._through_outages(self.park, message, envelope, error, max(attempts, 1))
+
+    async def _through_outages(
+        self, work: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`work(*args, **kwargs)`, run again, with growing pauses, for as long as it fails
+        because the database is unreachable (`is_outage`); any other error is raised. An
+        outage is logged when it begins and when it ends. Told to stop meanwhile: `_Stopped`.
+        """
+        loop = asyncio.get_running_loop()
+        began: float | None = None
+        wait = OUTAGE_FIRST_WAIT_S
+        while True:
+            try:
+                result = await work(*args, **kwargs)
+            except Exception as exc:
+                if not is_outage(exc):
+                    self._outage_over(began)
+                    raise
+                if began is None:
+                    began = loop.time()
+                    log.error("database unreachable, waiting", consumer=self.name, error=repr(exc))
+            else:
+                self._outage_over(began)
+                return result
+            await pause(self._stop, wait)
+            if self._stop.is_set():
+                raise _Stopped
+            self.outage_waits += 1
+            wait = min(wait * 2, OUTAGE_MAX_WAIT_S)
+
+    def _outage_over(self, began: float | None) -> None:
+        if began is not None:
+            outage_s = round(asyncio.get_running_loop().time() - began, 3)
+            log.info("database reachable again", consumer=self.name, outage_s=outage_s)
 
     async def park(
         self, message: Message, envelope: Envelope | None, error: Exception | None, attempts: int
@@ -259,6 +327,7 @@ class ConsumerRunner:
             max_poll_records=200,
             fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms,
         )
+        self._stop = stop
         if not await _start_unless_stopped(self.consumer, stop):
             return
         try:
@@ -279,6 +348,12 @@ class ConsumerRunner:
                     )
                 if batch:
                     await self._commit()
+        except _Stopped:
+            log.warning(
+                "stopped while the database is unreachable; what was not applied is not "
+                "committed: the next run reads it again",
+                consumer=self.name,
+            )
         finally:
             await self.consumer.stop()
             self.consumer = None
@@ -306,6 +381,30 @@ class ConsumerRunner:
             }
             for tp in sorted(assigned)
         }
+
+
+async def _progress(
+    conn: AsyncConnection, consumer: str, streams: set[str]
+) -> dict[str, StreamProgress]:
+    rows = await conn.execute(_PROGRESS, {"consumer": consumer, "streams": sorted(streams)})
+    return {r.stream_id: StreamProgress(r.watermark, frozenset(r.ahead)) for r in rows}
+
+
+async def _save_progress(
+    conn: AsyncConnection, consumer: str, progress: dict[str, StreamProgress], changed: set[str]
+) -> None:
+    if not changed:
+        return
+    streams = sorted(changed)
+    await conn.execute(
+        _TAKEN,
+        {
+            "consumer": consumer,
+            "streams": streams,
+            "watermarks": [progress[s].watermark for s in streams],
+            "aheads": ["{" + ",".join(map(str, sorted(progress[s].ahead))) + "}" for s in streams],
+        },
+    )
 
 
 async def _start_unless_stopped(consumer: AIOKafkaConsumer, stop: asyncio.Event) -> bool:

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -58,6 +59,40 @@ async def driver_connection(conn: AsyncConnection) -> asyncpg.Connection:
         await adapter._start_transaction()
     raw: asyncpg.Connection = fairy.driver_connection
     return raw
+
+
+_OUTAGES: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, unreachable, no socket file; TimeoutError (a connect's) too
+    asyncpg.ConnectionDoesNotExistError,  # closed in the middle of a statement
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08
+    asyncpg.CannotConnectNowError,  # starting up, shutting down, recovering
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    sa_exc.OperationalError,
+    sa_exc.TimeoutError,  # no pooled connection came free in time
+)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether `exc` says the database could not be reached, not that the work failed in it:
+    the same work, unchanged, can succeed once the database answers again.
+
+    SQLAlchemy wraps the driver's error, which may wrap an OSError, so the causes are looked
+    at too; a connection SQLAlchemy invalidated (it found it closed) is an outage. Its
+    InterfaceError is not one by itself: asyncpg raises that for bad input as well (e.g.
+    more than 32767 arguments), which fails every time.
+    """
+    cause: BaseException | None = exc
+    for _ in range(10):  # a cause chain is short; this bounds a cyclic one
+        if cause is None:
+            return False
+        if isinstance(cause, _OUTAGES):
+            return True
+        if isinstance(cause, sa_exc.DBAPIError) and cause.connection_invalidated:
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def dumps(value: Any) -> str:

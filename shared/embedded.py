@@ -50,22 +50,28 @@ def tansu_binary() -> str:
 def start_tansu(port: int, log_file: Path) -> subprocess.Popen[bytes]:
     log_file.parent.mkdir(parents=True, exist_ok=True)
     url = f"tcp://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [
-            tansu_binary(),
-            "broker",
-            "--listener-url",
-            url,
-            "--advertised-listener-url",
-            url,
-            "--storage-engine",
-            "memory://tansu/",
-        ],
-        stdout=log_file.open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    wait_for_port("127.0.0.1", port, process)
+    with log_file.open("ab") as log:
+        process = subprocess.Popen(
+            [
+                tansu_binary(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_for_port("127.0.0.1", port, process)
+    except BaseException:  # not up in time, or Ctrl-C meanwhile: leave no broker behind
+        process.kill()
+        process.wait()
+        raise
     return process
 
 

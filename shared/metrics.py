@@ -29,7 +29,9 @@ RELAY_REPUBLISHED = Counter(
 )
 RELAY_LEADER = Gauge("shopflow_relay_leader", "1 while this process leads", ["service"])
 CONSUMED = Counter(
-    "shopflow_consumer_events_total", "Events handled by consumers", ["consumer", "outcome"]
+    "shopflow_consumer_events_total",
+    "Events read by consumers; outcome: applied, or skipped (a repeat or not reacted to)",
+    ["consumer", "outcome"],
 )
 DEAD_LETTERS = Counter("shopflow_dead_letters_total", "Events parked as dead letters", ["consumer"])
 DEADLINES_FIRED = Counter(

@@ -56,7 +56,6 @@ _ADVANCE = """
 """
 _OLDER_THAN = "< now() - CAST(:age AS interval)"
 _PURGE = {
-    "inbox": text(f"DELETE FROM inbox WHERE processed_at {_OLDER_THAN}"),
     "idempotency_keys": text(f"DELETE FROM idempotency_keys WHERE created_at {_OLDER_THAN}"),
 }
 

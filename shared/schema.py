@@ -173,3 +173,28 @@ def outbox_comes_back() -> None:
         op.execute(statement)
     op.execute("DROP TABLE relay_checkpoints")
     op.execute("ALTER TABLE deadlines RENAME COLUMN subject_id TO stream_id")
+
+
+# The inbox as a once-only record that no purge removes (shared.progress): per consumer and
+# source stream, the versions taken. The per-event inbox goes (it was purged after the
+# retention period, after which a replay would have been applied again).
+_CONSUMER_PROGRESS = """
+    CREATE TABLE consumer_progress (
+        consumer text NOT NULL,
+        stream_id text NOT NULL,
+        watermark integer NOT NULL DEFAULT 0,
+        ahead integer[] NOT NULL DEFAULT '{}',
+        PRIMARY KEY (consumer, stream_id)
+    )
+"""
+
+
+def inbox_becomes_stream_progress() -> None:
+    op.execute(_CONSUMER_PROGRESS)
+    op.execute("DROP TABLE inbox")
+
+
+def inbox_comes_back() -> None:
+    for statement in PLATFORM_DDL[5:7]:
+        op.execute(statement)
+    op.execute("DROP TABLE consumer_progress")

@@ -82,17 +82,10 @@ async def test_a_failing_deadline_is_retried_later_not_lost(db: Database) -> Non
     assert len(calls) == 2
 
 
-async def test_retention_purges_old_inbox_rows_and_idempotency_keys_never_events(
+async def test_retention_purges_old_idempotency_keys_never_events_nor_the_inbox(
     infra, order_db, db
 ) -> None:
     async with db.transaction() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO inbox (consumer, event_id, processed_at) VALUES "
-                "('c', gen_random_uuid(), now() - interval '30 days'), "
-                "('c', gen_random_uuid(), now())"
-            )
-        )
         await conn.execute(
             text(
                 "INSERT INTO idempotency_keys (caller, key, request_hash, created_at) VALUES "
@@ -106,12 +99,18 @@ async def test_retention_purges_old_inbox_rows_and_idempotency_keys_never_events
                 "'s', 1, 'T', 1, now(), '{}', now() - interval '30 days')"
             )
         )
+        await conn.execute(
+            text(
+                "INSERT INTO consumer_progress (consumer, stream_id, watermark) "
+                "VALUES ('c', 's', 1)"
+            )
+        )
     relay = Relay(db, make_settings(infra, order_db), EventStore("order", "t"))
     await relay.purge()
     async with db.connect() as conn:
-        inbox = (await conn.execute(text("SELECT count(*) FROM inbox"))).scalar_one()
         keys = (await conn.execute(text("SELECT key FROM idempotency_keys"))).scalars().all()
         events = (await conn.execute(text("SELECT count(*) FROM events"))).scalar_one()
-    assert inbox == 1
+        progress = (await conn.execute(text("SELECT count(*) FROM consumer_progress"))).scalar_one()
     assert keys == ["new"]
     assert events == 1  # the store is the truth (and the outbox): never purged
+    assert progress == 1  # the once-only record: a replay of any age stays a repeat

@@ -337,14 +337,17 @@ async def read_stream_order(db: Database, store: EventStore, stream_id: str) -> 
 async def test_a_stream_keeps_its_order_in_the_global_read_whoever_wrote_first(
     db: Database, store: EventStore
 ) -> None:
-    """A transaction that wrote something (an inbox row) before another one appended to a
+    """A transaction that wrote something (its inbox) before another one appended to a
     stream and committed has the older transaction id; the next version it appends must
     still come after its predecessor in the (tx_id, position) order that readers and the
     relay follow."""
     stream = f"ordered-{uuid.uuid4()}"
     async with db.transaction() as older:
         await older.execute(
-            text("INSERT INTO inbox (consumer, event_id) VALUES ('t', gen_random_uuid())")
+            text(
+                "INSERT INTO consumer_progress (consumer, stream_id) "
+                "VALUES ('t', gen_random_uuid()::text)"
+            )
         )
         async with db.transaction() as newer:
             await store.append(newer, stream, 0, [listed(1)], occurred_at=NOW)
@@ -356,7 +359,10 @@ async def test_a_stream_keeps_its_order_in_the_global_read_whoever_wrote_first(
     skus = f"ordered-{uuid.uuid4()}"
     async with db.transaction() as consumer:
         await consumer.execute(
-            text("INSERT INTO inbox (consumer, event_id) VALUES ('t', gen_random_uuid())")
+            text(
+                "INSERT INTO consumer_progress (consumer, stream_id) "
+                "VALUES ('t', gen_random_uuid()::text)"
+            )
         )
         await execute(db, store, SKUS, skus, add(1))
         await execute(db, store, SKUS, skus, add(2), within=consumer)

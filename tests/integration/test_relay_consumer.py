@@ -8,6 +8,7 @@ import json
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -17,14 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared import embedded
 from shared.consumer import ConsumerRunner, Message
-from shared.db import Database
+from shared.db import Database, is_outage
+from shared.embedded import free_port
 from shared.events import Envelope
 from shared.events.order import OrderCompleted
 from shared.eventstore import EventStore
 from shared.kafka import ensure_topics
 from shared.relay import Relay
 from shared.settings import Settings
-from tests.conftest import eventually, make_settings
+from tests.conftest import Infra, eventually, make_settings
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
 REQUIRED_ENVELOPE_FIELDS = {
@@ -279,31 +281,37 @@ async def test_poison_event_is_parked_while_its_partition_proceeds_and_can_be_re
     finally:
         await producer.stop()
 
-    poison = envelopes[1].event_id
+    poison, violating = envelopes[1].event_id, envelopes[3].event_id
     broken = {"on": True}
 
     async def handler(conn: AsyncConnection, envelope: Envelope) -> None:
         if broken["on"] and envelope.event_id == poison:
             raise RuntimeError("cannot apply this one")
+        if broken["on"] and envelope.event_id == violating:  # the database refuses it
+            await conn.execute(text("INSERT INTO applied (event_id) VALUES (NULL)"))
         await record(conn, envelope)
 
     runner = runner_for(settings, db, f"{settings.kafka_topic_prefix}g-poison", handler, batched)
     await run_until(runner, lambda: runner.seen >= 6)
-    assert await applied_count(db) == 4
+    assert await applied_count(db) == 3
     async with db.connect() as conn:
         parked = (
             await conn.execute(
                 text("SELECT id, event_id, error, attempts FROM dead_letters ORDER BY id")
             )
         ).all()
-    assert len(parked) == 2
+    assert len(parked) == 3
     assert parked[0].event_id == poison and "cannot apply this one" in parked[0].error
     assert parked[0].attempts == settings.consumer_max_attempts
     assert parked[1].event_id is None  # the malformed record
+    assert parked[2].event_id == violating and "NotNullViolationError" in parked[2].error
+    assert parked[2].attempts == settings.consumer_max_attempts
+    assert runner.outage_waits == 0  # a statement the database refuses is no outage
 
     broken["on"] = False
-    result = await runner.retry_dead_letter(parked[0].id)
-    assert result["resolved"] is True
+    for dead_letter in (parked[0], parked[2]):
+        result = await runner.retry_dead_letter(dead_letter.id)
+        assert result["resolved"] is True
     assert await applied_count(db) == 5
     again = await runner.retry_dead_letter(parked[1].id)
     assert again["resolved"] is False
@@ -477,3 +485,236 @@ async def test_a_broker_that_lost_its_topics_gets_every_event_again(
         broker.kill()
         broker.wait(10)
         await db.close()
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one-by-one", "batched"])
+async def test_a_replay_of_everything_after_the_retention_purge_applies_nothing_twice(
+    env, batched: bool
+) -> None:
+    """The inbox is a version per source stream, not a row per event: the retention purge
+    leaves it whole, so the whole history replayed later (here shuffled, as events of a
+    stream with several keys may come from several partitions) is all repeats."""
+    settings, db, store = env
+    await append_orders(db, store, orders=3, versions=4)
+    async with db.connect() as conn:
+        values = [e.envelope.model_dump_json() for e in await store.read_all(conn, limit=100)]
+    messages = [Message(settings.topic("order"), 0, n, None, v) for n, v in enumerate(values)]
+    shuffled = messages[::-1] + messages[5:7]
+    runner = runner_for(settings, db, f"{settings.kafka_topic_prefix}g-replay", batched=batched)
+    await runner.process_batch(shuffled)
+    assert await applied_count(db) == 12  # every event once, whatever the order
+
+    await Relay(db, settings.model_copy(update={"retention_days": 0}), store).purge()
+    await runner.process_batch(messages)  # the whole history again, long after
+    await runner.process_batch(shuffled)
+    assert await applied_count(db) == 12
+    async with db.connect() as conn:
+        progress = (
+            await conn.execute(text("SELECT watermark, ahead FROM consumer_progress"))
+        ).all()
+    assert sorted(progress) == [(4, []), (4, []), (4, [])]  # three streams, all taken
+
+
+class PgProxy:
+    """A TCP port in front of the PostgreSQL server, to take the database out of reach:
+    `cut` closes the listener and resets every connection through it; `restore` listens
+    again on the same port."""
+
+    def __init__(self, server_url: str) -> None:
+        parts = urlsplit(server_url)
+        self._host = dict(parse_qsl(parts.query)).get("host") or parts.hostname or "localhost"
+        self._port = parts.port or 5432
+        self.port = free_port()
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    def url(self, database_url: str) -> str:
+        """`database_url` through the proxy."""
+        parts = urlsplit(database_url)
+        user = parts.netloc.rpartition("@")[0]
+        query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "host"])
+        return urlunsplit((parts.scheme, f"{user}@127.0.0.1:{self.port}", parts.path, query, ""))
+
+    async def restore(self) -> None:
+        self._server = await asyncio.start_server(self._forward, "127.0.0.1", self.port)
+
+    async def cut(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for writer in list(self._writers):
+            writer.transport.abort()
+
+    async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            if self._host.startswith("/"):  # a unix socket folder, as the embedded server's
+                upstream = await asyncio.open_unix_connection(f"{self._host}/.s.PGSQL.{self._port}")
+            else:
+                upstream = await asyncio.open_connection(self._host, self._port)
+        except OSError:
+            writer.transport.abort()
+            return
+        up_reader, up_writer = upstream
+        if self._server is None:  # cut while this one was connecting
+            writer.transport.abort()
+            up_writer.transport.abort()
+            return
+        self._writers |= {writer, up_writer}
+        try:
+            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        finally:
+            self._writers -= {writer, up_writer}
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except OSError:
+        pass
+    finally:
+        writer.transport.abort()
+
+
+async def _dead_letters(db: Database) -> int:
+    async with db.connect() as conn:
+        return (await conn.execute(text("SELECT count(*) FROM dead_letters"))).scalar_one()
+
+
+async def _relay_all(db: Database, settings: Settings, store: EventStore) -> None:
+    relay = Relay(db, settings, store)
+    await relay.start()
+    try:
+        while await relay.relay_once():
+            pass
+    finally:
+        await relay.stop()
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one-by-one", "batched"])
+async def test_a_database_outage_holds_the_consumer_until_it_ends_and_parks_nothing(
+    env, infra: Infra, batched: bool
+) -> None:
+    """The consumer's database goes out of reach while it runs (a proxy cut), with events
+    waiting: it applies none and parks none however long that lasts, and applies each once
+    when the database is back."""
+    settings, db, store = env
+    proxy = PgProxy(infra.server_url)
+    await proxy.restore()
+    through_proxy = Database(proxy.url(db.url))
+    runner = runner_for(
+        settings, through_proxy, f"{settings.kafka_topic_prefix}g-outage", batched=batched
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        await append_orders(db, store, orders=2, versions=2)
+        await _relay_all(db, settings, store)  # the relay goes to the database directly
+        await eventually(lambda: _applied_at_least(db, 4), within=40)
+
+        await proxy.cut()
+        await append_orders(db, store, orders=3, versions=3)
+        await _relay_all(db, settings, store)
+        # It waits for the database more times than an event failing on its own is tried.
+        limit = settings.consumer_max_attempts
+        await eventually(lambda: runner.outage_waits > limit or task.done(), within=40)
+        assert not task.done()
+        assert await applied_count(db) == 4
+        assert await _dead_letters(db) == 0
+
+        await proxy.restore()
+        await eventually(lambda: _applied_at_least(db, 13), within=40)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 20)  # raises what crashed it, if anything did
+        await proxy.cut()
+        await through_proxy.close()
+    async with db.connect() as conn:
+        total, distinct = (
+            await conn.execute(text("SELECT count(*), count(DISTINCT event_id) FROM applied"))
+        ).one()
+    assert total == distinct == 13
+    assert await _dead_letters(db) == 0
+
+
+async def test_a_consumer_stopped_during_an_outage_leaves_what_it_did_not_apply_uncommitted(
+    env, infra: Infra
+) -> None:
+    """Stopped while its database is out of reach, the consumer ends promptly and commits no
+    offset past the records it could not apply: the next run of the group applies them."""
+    settings, db, store = env
+    proxy = PgProxy(infra.server_url)
+    await proxy.restore()
+    through_proxy = Database(proxy.url(db.url))
+    group = f"{settings.kafka_topic_prefix}g-outage-stop"
+    try:
+        await proxy.cut()
+        await append_orders(db, store, orders=3, versions=2)
+        await _relay_all(db, settings, store)
+        first = runner_for(settings, through_proxy, group)
+        stop = asyncio.Event()
+        task = asyncio.create_task(first.run(stop))
+        try:
+            await eventually(lambda: first.outage_waits > 0 or task.done(), within=40)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 10)
+        assert await applied_count(db) == 0 and await _dead_letters(db) == 0
+
+        await proxy.restore()
+        second = runner_for(settings, through_proxy, group)
+        await run_until(second, lambda: second.applied >= 6)
+    finally:
+        await proxy.cut()
+        await through_proxy.close()
+    assert await applied_count(db) == 6 and await _dead_letters(db) == 0
+
+
+async def test_is_outage_tells_a_database_out_of_reach_from_a_statement_it_refuses(
+    env, infra: Infra
+) -> None:
+    """On the errors the driver and SQLAlchemy really raise."""
+    _, db, _ = env
+    proxy = PgProxy(infra.server_url)
+    await proxy.restore()
+    through_proxy = Database(proxy.url(db.url))
+
+    async def error_of(database: Database, statement: str, **params: object) -> Exception:
+        try:
+            async with database.transaction() as conn:
+                await conn.execute(text(statement), params)
+        except Exception as exc:
+            return exc
+        raise AssertionError(f"{statement} did not fail")
+
+    try:
+        await through_proxy.ping()  # a pooled connection, to be reset by the cut
+        await proxy.cut()
+        reset = await error_of(through_proxy, "SELECT 1")
+        refused = await error_of(through_proxy, "SELECT 1")
+    finally:
+        await through_proxy.close()
+    assert is_outage(reset) and is_outage(refused)
+
+    terminated = Database(db.url)  # a pooled connection the server then terminates
+    try:
+        async with terminated.connect() as conn:
+            pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        async with db.connect() as conn:
+            await conn.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
+        assert is_outage(await error_of(terminated, "SELECT 1"))
+    finally:
+        await terminated.close()
+
+    async with db.transaction() as conn:
+        await conn.execute(text("CREATE TABLE once (id int PRIMARY KEY)"))
+        await conn.execute(text("INSERT INTO once VALUES (1)"))
+    refused_statements = [
+        await error_of(db, "INSERT INTO once VALUES (1)"),
+        await error_of(db, "INSERT INTO applied (event_id) VALUES (NULL)"),
+        await error_of(db, "SELECT CAST(:x AS int)", x="not a number"),
+        await error_of(db, "SELECT 1 / 0"),
+        await error_of(db, "SELEC 1"),
+    ]
+    assert not any(is_outage(exc) for exc in refused_statements), refused_statements

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import exc as sa_exc
 
 from shared.auth import decode_token, mint_token
 from shared.clock import SimulatedClock
 from shared.consumer import UnregisteredReaction, reactions_by_type
+from shared.db import Database, is_outage
+from shared.embedded import free_port
 from shared.events import REGISTRY, EventPayload, UnknownEventType
 from shared.events import order as order_events
 from shared.problems import PROBLEM_TYPE_BASE, Problem, problem_type
@@ -134,3 +138,86 @@ def test_a_reaction_keyed_by_an_unregistered_class_fails_the_start() -> None:
     assert list(reactions_by_type({order_events.OrderPlaced: react})) == ["OrderPlaced"]
     with pytest.raises(UnregisteredReaction):
         reactions_by_type({NotRegistered: react})
+
+
+def _raised_by_sqlalchemy(
+    cls: type[sa_exc.DBAPIError], driver_error: Exception, invalidated: bool = False
+) -> sa_exc.DBAPIError:
+    """As SQLAlchemy raises a driver's error: wrapped, caused by it."""
+    error = cls("SELECT 1", {}, driver_error, connection_invalidated=invalidated)
+    error.__cause__ = driver_error
+    return error
+
+
+def _reset() -> asyncpg.ConnectionDoesNotExistError:
+    error = asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+    error.__cause__ = ConnectionResetError(104, "Connection reset by peer")
+    return error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)"),
+        ConnectionResetError(104, "Connection reset by peer"),
+        FileNotFoundError(2, "No such file or directory"),  # the server's socket file is gone
+        TimeoutError(),  # a connect's
+        _reset(),
+        asyncpg.PostgresConnectionError("connection failure"),
+        asyncpg.CannotConnectNowError("the database system is starting up"),
+        asyncpg.AdminShutdownError("terminating connection due to administrator command"),
+        asyncpg.CrashShutdownError("terminating connection because of crash of another server"),
+        asyncpg.TooManyConnectionsError("sorry, too many clients already"),
+        sa_exc.TimeoutError("QueuePool limit of size 10 overflow 10 reached"),
+        _raised_by_sqlalchemy(sa_exc.OperationalError, Exception("server closed the connection")),
+        _raised_by_sqlalchemy(sa_exc.DBAPIError, _reset(), invalidated=True),
+        _raised_by_sqlalchemy(
+            sa_exc.InterfaceError, asyncpg.InterfaceError("connection is closed"), invalidated=True
+        ),
+        _raised_by_sqlalchemy(sa_exc.DBAPIError, asyncpg.AdminShutdownError("terminating")),
+    ],
+    ids=repr,
+)
+def test_an_unreachable_database_is_an_outage(error: Exception) -> None:
+    assert is_outage(error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ValueError("bad payload"),
+        RuntimeError("cannot apply this one"),
+        KeyError("sku"),
+        _raised_by_sqlalchemy(
+            sa_exc.IntegrityError, asyncpg.UniqueViolationError("duplicate key value")
+        ),
+        _raised_by_sqlalchemy(
+            sa_exc.IntegrityError, asyncpg.NotNullViolationError("null value in column")
+        ),
+        _raised_by_sqlalchemy(
+            sa_exc.DBAPIError, asyncpg.DataError("invalid input for query argument $1")
+        ),
+        _raised_by_sqlalchemy(
+            sa_exc.InterfaceError,
+            asyncpg.InterfaceError("the number of query arguments cannot exceed 32767"),
+        ),
+        _raised_by_sqlalchemy(sa_exc.ProgrammingError, asyncpg.PostgresSyntaxError("syntax")),
+        _raised_by_sqlalchemy(
+            sa_exc.DBAPIError, asyncpg.QueryCanceledError("canceling statement due to timeout")
+        ),
+        asyncpg.SerializationError("could not serialize access"),
+    ],
+    ids=repr,
+)
+def test_a_statement_that_fails_on_its_own_is_no_outage(error: Exception) -> None:
+    assert not is_outage(error)
+
+
+async def test_a_database_nothing_listens_for_is_an_outage() -> None:
+    db = Database(f"postgresql://shopflow@127.0.0.1:{free_port()}/shopflow")
+    try:
+        with pytest.raises(Exception) as raised:  # which one is the question
+            await db.ping()
+    finally:
+        await db.close()
+    assert is_outage(raised.value)
