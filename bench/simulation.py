@@ -187,6 +187,7 @@ class World:
         self.http: dict[str, httpx.AsyncClient] = {}
         self.patience = patience
         self.waiting_for: str | None = None  # what `until` polls for now (for a stalled run)
+        self.orders_placed = 0
 
     def token(
         self,
@@ -428,6 +429,7 @@ async def run_day(
                 "payment_method": "CARD",
             },
         )
+        w.orders_placed += 1
         truth = Truth(
             order["order_id"],
             seller_id,

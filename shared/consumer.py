@@ -326,6 +326,7 @@ class ConsumerRunner:
             auto_offset_reset="earliest",
             max_poll_records=200,
             fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms,
+            metadata_max_age_ms=self.settings.consumer_metadata_max_age_ms,
         )
         self._stop = stop
         if not await _start_unless_stopped(self.consumer, stop):

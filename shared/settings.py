@@ -58,6 +58,11 @@ class Settings(BaseSettings):
         description="how long the broker may hold a fetch while nothing is new; Tansu holds it "
         "this long even when records arrive meanwhile, so it bounds the consumers' added lag",
     )
+    consumer_metadata_max_age_ms: int = Field(
+        5000,
+        description="how often consumers re-read topic metadata, so a topic created again with "
+        "other partitions (an embedded broker's restart) is followed within seconds",
+    )
     command_max_attempts: int = 5
     retention_days: int = 7
 
