@@ -7,6 +7,7 @@ import functools
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -24,7 +25,7 @@ from shared import embedded
 from shared.auth import ROLES, mint_token
 from shared.migrations import SERVICES_DIR, upgrade
 from shared.settings import SERVICES, Settings
-from shared.supervisor import Supervisor
+from shared.supervisor import Process, Supervisor
 
 app = typer.Typer(help="shopflow: event-sourced order fulfillment", no_args_is_help=True)
 COMMANDS_GROUP = "shopflow.commands"
@@ -69,7 +70,7 @@ def up(
     services: list[str] = typer.Option(None, "--service", "-s", help="only these services"),
 ) -> None:
     """Start PostgreSQL and the broker (embedded unless configured), migrate, run services;
-    restart a service or the embedded broker that exits."""
+    restart a service, the embedded broker or the embedded PostgreSQL that exits."""
     settings = Settings()
     names = services or available_services()
     unknown = sorted(set(names) - set(available_services()))
@@ -81,9 +82,9 @@ def up(
     embedded_pg = settings.database_url is None
     env = dict(os.environ)
 
-    def restarted(name: str, process: subprocess.Popen[bytes]) -> None:
-        if name == "tansu":
-            state["tansu"] = process.pid
+    def restarted(name: str, process: Process) -> None:
+        if name in ("tansu", "postgres"):
+            state[name] = process.pid
         else:
             state["services"][name]["pid"] = process.pid  # type: ignore[index]
         _write_state(settings, state)
@@ -103,7 +104,10 @@ def up(
     try:
         if embedded_pg:
             console.print(f"[bold]PostgreSQL[/] embedded, data in {pgdata}")
-            server_url = embedded.start_postgres(pgdata)
+            postgres = supervisor.start("postgres", lambda: embedded.PostgresServer(pgdata))
+            assert isinstance(postgres, embedded.PostgresServer)
+            server_url = postgres.url
+            state["postgres"] = postgres.pid
         else:
             server_url = settings.database_url  # type: ignore[assignment]
             console.print("[bold]PostgreSQL[/] external (DATABASE_URL)")
@@ -114,7 +118,11 @@ def up(
             port = settings.embedded_kafka_port
             console.print(f"[bold]Kafka[/] embedded Tansu broker on 127.0.0.1:{port} (memory)")
             log_file = data_dir / "logs" / "tansu.log"
-            tansu = supervisor.start("tansu", lambda: embedded.start_tansu(port, log_file))
+            tansu = supervisor.start(
+                "tansu",
+                lambda: embedded.start_tansu(port, log_file),
+                ready=functools.partial(_accepts_connections, "127.0.0.1", port),
+            )
             bootstrap = f"127.0.0.1:{port}"
             state["tansu"] = tansu.pid
         env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
@@ -125,7 +133,13 @@ def up(
             env[var] = url
             console.print(f"[bold]{name}[/] database migrated")
         for name in names:
-            child = supervisor.start(name, functools.partial(_start_service, name, env))
+            child = supervisor.start(
+                name,
+                functools.partial(_start_service, name, env),
+                ready=functools.partial(
+                    _is_ready, f"http://{settings.host}:{settings.port_for(name)}/readyz"
+                ),
+            )
             state["services"][name] = {"pid": child.pid, "port": settings.port_for(name)}  # type: ignore[index]
         _write_state(settings, state)
         for name in names:
@@ -142,8 +156,6 @@ def up(
         console.print("\n[bold]stopping[/]")
     finally:
         supervisor.stop()
-        if embedded_pg and pgdata.exists():
-            embedded.stop_postgres(pgdata)
         _state_file(settings).unlink(missing_ok=True)
         console.print("stopped")
 
@@ -171,7 +183,20 @@ def _write_state(settings: Settings, state: dict[str, object]) -> None:
     partial.replace(path)
 
 
-def _wait_ready(url: str, child: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+def _is_ready(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=0.5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _accepts_connections(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def _wait_ready(url: str, child: Process, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and child.poll() is None:
         try:
@@ -180,8 +205,9 @@ def _wait_ready(url: str, child: subprocess.Popen[bytes], timeout_s: float = 60)
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
-    if child.poll() is not None:
-        raise RuntimeError(f"the service exited with {child.returncode}; see its log above")
+    returncode = child.poll()
+    if returncode is not None:
+        raise RuntimeError(f"the service exited with {returncode}; see its log above")
     raise RuntimeError(f"{url} did not become ready in {timeout_s:.0f}s")
 
 
@@ -222,8 +248,9 @@ def status() -> None:
         except httpx.HTTPError as exc:
             body = {"status": f"unreachable ({exc.__class__.__name__})"}
         console.print(f"{name:>11}  pid {info['pid']:>7}  port {info['port']}  {body}")
-    if state.get("tansu"):
-        console.print(f"{'tansu':>11}  pid {state['tansu']:>7}")
+    for name in ("postgres", "tansu"):
+        if state.get(name):
+            console.print(f"{name:>11}  pid {state[name]:>7}")
 
 
 @app.command()

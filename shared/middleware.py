@@ -8,14 +8,18 @@ import time
 import uuid
 from typing import Any
 
+import structlog
 from sqlalchemy import text
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import context, metrics
 from shared.auth import decode_token
+from shared.db import is_outage
 from shared.problems import Problem, problem_response
 from shared.runtime import ServiceRuntime
+
+log = structlog.get_logger()
 
 IDEMPOTENT_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -28,7 +32,10 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 class ObservabilityMiddleware:
-    """Binds the correlation id (X-Correlation-ID, or a new one) and counts requests."""
+    """Binds the correlation id (X-Correlation-ID, or a new one) and counts requests. An
+    error no handler answered becomes a problem response before anything was sent: a
+    database outage a 503 to retry, anything else a 500 that tells nothing of the code (the
+    log has the traceback)."""
 
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
@@ -44,10 +51,12 @@ class ObservabilityMiddleware:
         started = time.perf_counter()
         status = 500
 
+        started_response = False
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started_response = message["status"], True
                 message["headers"] = [
                     *message.get("headers", []),
                     (b"x-correlation-id", cid.encode()),
@@ -56,10 +65,34 @@ class ObservabilityMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            if started_response:
+                raise
+            response = _unhandled(exc)
+            await response(scope, receive, send_with_id)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
             metrics.HTTP_REQUESTS.labels(self.service, scope["method"], route, status).inc()
             metrics.HTTP_LATENCY.labels(self.service, route).observe(time.perf_counter() - started)
+
+
+def _unhandled(exc: Exception) -> Response:
+    if is_outage(exc):
+        log.warning("request failed: the database is unreachable", error=repr(exc))
+        return problem_response(
+            503,
+            "Service unavailable",
+            "the service cannot reach its database; retry shortly with the same Idempotency-Key",
+            "unavailable",
+            headers={"Retry-After": "1"},
+        )
+    log.exception("request failed", error=repr(exc))
+    return problem_response(
+        500,
+        "Internal error",
+        "the request failed; it is logged under its correlation id",
+        "internal-error",
+    )
 
 
 # A claim left by a request that died mid-way (no response stored) expires after a minute.
@@ -81,7 +114,24 @@ _SAVE_KEY = text(
     "UPDATE idempotency_keys SET status_code = :status, content_type = :ctype, body = :body "
     "WHERE caller = :caller AND key = :key"
 )
-_RELEASE_KEY = text("DELETE FROM idempotency_keys WHERE caller = :caller AND key = :key")
+
+
+class _RollBack(Exception):
+    """A 5xx answer: the unit of work is rolled back, the key stays free."""
+
+
+async def _messages(response: Response, scope: Scope) -> list[Message]:
+    """What `response` would send, to send later."""
+    messages: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.disconnect"}
+
+    async def collect(message: Message) -> None:
+        messages.append(message)
+
+    await response(scope, receive, collect)
+    return messages
 
 
 class IdempotencyMiddleware:
@@ -111,17 +161,16 @@ class IdempotencyMiddleware:
             b"|".join([scope["method"].encode(), scope["path"].encode(), body])
         ).hexdigest()
         params = {"caller": caller, "key": key}
-        async with self.runtime.db.transaction() as conn:
-            claimed = (await conn.execute(_CLAIM_KEY, {**params, "hash": digest})).first()
-            stored = None if claimed else (await conn.execute(_GET_KEY, params)).first()
-        if stored is not None:
-            await self._answer_repeat(stored, digest)(scope, receive, send)
-            return
-        await self._first_request(scope, receive, send, body, params)
+        messages = await self._first_request(scope, receive, body, digest, params)
+        for message in messages:
+            await send(message)
 
     async def _first_request(
-        self, scope: Scope, receive: Receive, send: Send, body: bytes, params: dict[str, str]
-    ) -> None:
+        self, scope: Scope, receive: Receive, body: bytes, digest: str, params: dict[str, str]
+    ) -> list[Message]:
+        """The route runs in one unit of work with the key's claim and its stored response:
+        a retry that comes while the first runs waits on the claim's row, then replays; a
+        5xx or a crash leaves nothing, so the retry runs afresh."""
         replayed = False
 
         async def replay_body() -> Message:
@@ -145,28 +194,24 @@ class IdempotencyMiddleware:
             messages.append(message)
 
         try:
-            await self.app(scope, replay_body, capture)
-        except BaseException:
-            await self._release(params)
-            raise
-        if status >= 500:
-            await self._release(params)
-        else:
-            # stored before the client sees it: a retry sent on receipt replays, never a 409
-            stored_body = b"".join(
-                m.get("body", b"") for m in messages if m["type"] == "http.response.body"
-            )
-            async with self.runtime.db.transaction() as conn:
+            async with self.runtime.db.unit_of_work() as conn:
+                claimed = (await conn.execute(_CLAIM_KEY, {**params, "hash": digest})).first()
+                if not claimed:
+                    stored = (await conn.execute(_GET_KEY, params)).first()
+                    return await _messages(self._answer_repeat(stored, digest), scope)
+                await self.app(scope, replay_body, capture)
+                if status >= 500:
+                    raise _RollBack
+                stored_body = b"".join(
+                    m.get("body", b"") for m in messages if m["type"] == "http.response.body"
+                )
                 await conn.execute(
                     _SAVE_KEY,
                     {**params, "status": status, "ctype": content_type, "body": stored_body},
                 )
-        for message in messages:
-            await send(message)
-
-    async def _release(self, params: dict[str, str]) -> None:
-        async with self.runtime.db.transaction() as conn:
-            await conn.execute(_RELEASE_KEY, params)
+        except _RollBack:
+            pass
+        return messages
 
     @staticmethod
     def _answer_repeat(stored: Any, digest: str) -> Response:

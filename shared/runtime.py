@@ -4,9 +4,11 @@ and deadline scheduler, started and stopped together with the HTTP app."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import gc
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
+from typing import Any
 
 import structlog
 
@@ -75,9 +77,10 @@ class ServiceRuntime:
         gc.freeze()
         log.info("service started", topics=sorted(topics))
 
-    def track(self, task: asyncio.Task[None]) -> None:
-        """A one-off background task (e.g. a rebuild) that stop() waits for, then cancels."""
-        self._tasks.append(task)
+    def background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run a one-off background task (e.g. a rebuild) that stop() waits for, then cancels.
+        It starts in a fresh context: it must not join the request's unit of work."""
+        self._tasks.append(asyncio.create_task(work, context=contextvars.Context()))
 
     def _spawn(self, name: str, loop: Callable[[asyncio.Event], Awaitable[None]]) -> None:
         self._tasks.append(asyncio.create_task(self._supervise(name, loop), name=name))

@@ -1,5 +1,6 @@
-"""The launcher's supervisor: it starts the broker and the services, restarts one that exits
-(after a back-off delay), and stops them all.
+"""The launcher's supervisor: it starts PostgreSQL, the broker and the services, restarts one
+that exits (after a back-off delay), says when a restarted one is ready again, and stops them
+all.
 
 It is single-threaded: the launcher calls `check()` in its loop and nothing happens between
 calls, so once the launcher leaves its loop to shut down (Ctrl-C, SIGTERM, `shopflow down`),
@@ -13,8 +14,23 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
-Process = subprocess.Popen[bytes]
+
+class Process(Protocol):
+    """What the supervisor needs of a child: a `subprocess.Popen`, or a wrapper such as the
+    embedded PostgreSQL (which `pg_ctl` starts detached)."""
+
+    @property
+    def pid(self) -> int: ...
+
+    def poll(self) -> int | None: ...
+
+    def terminate(self) -> None: ...
+
+    def kill(self) -> None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -46,8 +62,10 @@ class _Child:
     start: Callable[[], Process]
     process: Process
     started_at: float
+    ready: Callable[[], bool] | None = None
     delay_s: float | None = None  # the last back-off delay
     restart_at: float | None = None  # set while the process is down
+    awaiting_ready: bool = False  # restarted, not yet ready
 
 
 class Supervisor:
@@ -67,10 +85,13 @@ class Supervisor:
         self._clock = clock
         self._children: dict[str, _Child] = {}
 
-    def start(self, name: str, start: Callable[[], Process]) -> Process:
-        """Start a process (`start()` is called again for each restart) and watch it."""
+    def start(
+        self, name: str, start: Callable[[], Process], ready: Callable[[], bool] | None = None
+    ) -> Process:
+        """Start a process (`start()` is called again for each restart) and watch it; after a
+        restart, `ready()` is asked at each check until it says yes."""
         process = start()
-        self._children[name] = _Child(start, process, self._clock())
+        self._children[name] = _Child(start, process, self._clock(), ready)
         return process
 
     def process(self, name: str) -> Process:
@@ -83,7 +104,13 @@ class Supervisor:
             if child.restart_at is None:
                 returncode = child.process.poll()
                 if returncode is not None:
-                    self._schedule(name, child, now - child.started_at, describe_exit(returncode))
+                    what = getattr(child.process, "exit_description", None)
+                    self._schedule(
+                        name, child, now - child.started_at, what or describe_exit(returncode)
+                    )
+                elif child.awaiting_ready and child.ready is not None and child.ready():
+                    child.awaiting_ready = False
+                    self._log(f"{name} is ready again, {now - child.started_at:.1f}s after restart")
             elif now >= child.restart_at:
                 self._restart(name, child)
 
@@ -99,6 +126,7 @@ class Supervisor:
             self._schedule(name, child, 0.0, f"did not start again ({exc})")
             return
         child.process, child.started_at, child.restart_at = process, self._clock(), None
+        child.awaiting_ready = child.ready is not None
         self._log(f"{name} restarted (pid {process.pid})")
         self._on_restart(name, process)
 

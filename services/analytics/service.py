@@ -151,7 +151,7 @@ class AnalyticsService:
                     )
                 ).scalar_one()
             )
-        self.runtime.track(asyncio.create_task(self._rebuild(generation)))
+        self.runtime.background(self._rebuild(generation))
         return {"generation": generation, "status": "BUILDING"}
 
     async def _rebuild(self, generation: int) -> None:

@@ -160,7 +160,7 @@ def accepts_connections(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_up_restarts_a_service_and_the_broker_that_die(launcher_env) -> None:
+def test_up_restarts_a_service_the_broker_and_postgres_that_die(launcher_env) -> None:
     base = f"http://127.0.0.1:{launcher_env['SHOPFLOW_ORDER_PORT']}"
     kafka_port = int(launcher_env["SHOPFLOW_EMBEDDED_KAFKA_PORT"])
     launcher = start(launcher_env)
@@ -186,6 +186,37 @@ def test_up_restarts_a_service_and_the_broker_that_die(launcher_env) -> None:
             launcher_env,
             within=60,
         )
+
+        postgres_pid = running(launcher_env)["postgres"]
+        os.kill(postgres_pid, signal.SIGKILL)
+        poll_until(
+            lambda: running(launcher_env)["postgres"] != postgres_pid,
+            launcher,
+            launcher_env,
+            within=60,
+        )
+        seller = {
+            "Authorization": "Bearer "
+            + mint_token(DEV_JWT_SECRET, sub="shop-9", role="seller", seller_id="shop-9")
+        }
+        product = {"sku": "MUG-1", "title": "Mug", "price": {"amount": 900, "currency": "USD"}}
+
+        def accepts_a_product() -> bool:
+            try:
+                r = httpx.post(
+                    f"{base}/v1/products",
+                    headers={**seller, "Idempotency-Key": "after-postgres-restart"},
+                    json={**product, "weight_g": 300},
+                    timeout=5,
+                )
+            except httpx.HTTPError:
+                return False
+            return r.status_code in (200, 201)
+
+        poll_until(accepts_a_product, launcher, launcher_env, within=60)
+        poll_until(
+            lambda: "order is ready again" in launcher_output(launcher_env), launcher, launcher_env
+        )
     finally:
         out = stop(launcher, launcher_env)
     assert launcher.returncode == 0, out
@@ -193,4 +224,6 @@ def test_up_restarts_a_service_and_the_broker_that_die(launcher_env) -> None:
     assert "order restarted (pid" in out
     assert "tansu was killed by SIGKILL; restarting it in 1s" in out
     assert "tansu restarted (pid" in out
+    assert "postgres stopped (its postmaster is gone); restarting it in 1s" in out
+    assert "postgres restarted (pid" in out
     assert "stopped" in out

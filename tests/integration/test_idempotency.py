@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -89,3 +90,78 @@ async def test_a_server_error_releases_the_key_so_a_retry_runs_again(runtime) ->
     second: list = []
     await post(app, runtime, "k-2", second)
     assert inner.calls == 2 and second[0] == ("stored", 201)
+
+
+class WritingApp(CountingApp):
+    """Records a row through the service's database (as a command does), then answers."""
+
+    def __init__(self, status: int, runtime: ServiceRuntime) -> None:
+        super().__init__(status)
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async with self.runtime.db.transaction() as conn:
+            await conn.execute(text("INSERT INTO effects (note) VALUES ('applied')"))
+        await super().__call__(scope, receive, send)
+
+
+async def test_the_effects_and_the_stored_response_commit_together(runtime) -> None:
+    """If storing the response fails (here a trigger refuses it; in life the database dies
+    between the two), the request's effects are undone with it, so the client's retry runs
+    once more and the effect exists once, not twice (nor once with a 409 on the retry)."""
+    async with runtime.db.transaction() as conn:
+        await conn.execute(text("CREATE TABLE effects (note text)"))
+        await conn.execute(
+            text(
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'storage refused'; END $$"
+            )
+        )
+        await conn.execute(
+            text(
+                "CREATE TRIGGER refuse_responses BEFORE UPDATE ON idempotency_keys "
+                "FOR EACH ROW EXECUTE FUNCTION refuse()"
+            )
+        )
+    inner = WritingApp(201, runtime)
+    app = IdempotencyMiddleware(inner, runtime)
+    with pytest.raises(Exception, match="storage refused"):
+        await post(app, runtime, "k-3", [])
+    async with runtime.db.transaction() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM effects")) == 0
+        assert await conn.scalar(text("SELECT count(*) FROM idempotency_keys")) == 0
+        await conn.execute(text("DROP TRIGGER refuse_responses ON idempotency_keys"))
+
+    retried: list = []
+    await post(app, runtime, "k-3", retried)
+    again: list = []
+    await post(app, runtime, "k-3", again)
+    assert inner.calls == 2 and retried[0] == ("stored", 201)
+    assert again[1]["status"] == 201 and again[2]["body"] == retried[2]["body"]
+    async with runtime.db.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM effects")) == 1
+
+
+async def test_a_retry_during_the_first_request_waits_for_it_and_replays_its_answer(
+    runtime,
+) -> None:
+    """The claim's row is locked until the first request's unit of work commits (whichever
+    of the two claims first, the other waits and replays)."""
+    release = asyncio.Event()
+
+    class SlowApp(CountingApp):
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            await release.wait()
+            await super().__call__(scope, receive, send)
+
+    inner = SlowApp(201)
+    app = IdempotencyMiddleware(inner, runtime)
+    first: list = []
+    second: list = []
+    running = asyncio.create_task(post(app, runtime, "k-4", first))
+    retry = asyncio.create_task(post(app, runtime, "k-4", second))
+    release.set()
+    await asyncio.wait_for(asyncio.gather(running, retry), 20)
+    assert inner.calls == 1
+    assert first[1]["status"] == second[1]["status"] == 201
+    assert first[2]["body"] == second[2]["body"] == b'{"call": 1}'

@@ -96,3 +96,41 @@ def test_a_restart_that_fails_is_tried_again_later() -> None:
     clock.now += 2
     supervisor.check()
     assert lines[-1] == "tansu restarted (pid 3)"
+
+
+def test_a_restarted_process_is_reported_ready_again_once() -> None:
+    clock, lines = Clock(), []
+    ready = {"now": False}
+    supervisor = Supervisor(log=lines.append, on_restart=lambda *_: None, clock=clock)
+    pids = iter(range(1, 100))
+    first = supervisor.start("order", lambda: FakeProcess(next(pids)), ready=lambda: ready["now"])
+    supervisor.check()
+    assert lines == []  # the first start is the launcher's to wait for
+
+    first.returncode = -9
+    supervisor.check()
+    clock.now += 1
+    supervisor.check()
+    clock.now += 2.5
+    supervisor.check()
+    assert lines[-1] == "order restarted (pid 2)"
+
+    ready["now"] = True
+    supervisor.check()
+    supervisor.check()
+    assert lines[-1] == "order is ready again, 2.5s after restart"
+    assert sum("ready again" in line for line in lines) == 1
+
+
+@dataclass
+class DetachedServer(FakeProcess):
+    exit_description: str = "stopped (its postmaster is gone)"
+
+
+def test_a_process_may_describe_its_own_exit() -> None:
+    clock, lines = Clock(), []
+    supervisor = Supervisor(log=lines.append, on_restart=lambda *_: None, clock=clock)
+    server = supervisor.start("postgres", lambda: DetachedServer(1))
+    server.returncode = 1
+    supervisor.check()
+    assert lines == ["postgres stopped (its postmaster is gone); restarting it in 1s"]
