@@ -12,7 +12,7 @@ from starlette.types import Message, Receive, Scope, Send
 from shared.auth import mint_token
 from shared.middleware import IdempotencyMiddleware
 from shared.runtime import ServiceRuntime
-from tests.conftest import Infra, make_settings
+from tests.conftest import Infra, eventually, make_settings
 
 
 @pytest.fixture
@@ -147,10 +147,11 @@ async def test_a_retry_during_the_first_request_waits_for_it_and_replays_its_ans
 ) -> None:
     """The claim's row is locked until the first request's unit of work commits (whichever
     of the two claims first, the other waits and replays)."""
-    release = asyncio.Event()
+    entered, release = asyncio.Event(), asyncio.Event()
 
     class SlowApp(CountingApp):
         async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            entered.set()
             await release.wait()
             await super().__call__(scope, receive, send)
 
@@ -159,7 +160,21 @@ async def test_a_retry_during_the_first_request_waits_for_it_and_replays_its_ans
     first: list = []
     second: list = []
     running = asyncio.create_task(post(app, runtime, "k-4", first))
+    await asyncio.wait_for(entered.wait(), 20)
     retry = asyncio.create_task(post(app, runtime, "k-4", second))
+
+    async def retry_waits_on_the_claim() -> bool:
+        async with runtime.db.connect() as conn:
+            waiting = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            )
+        return bool(waiting)
+
+    await eventually(retry_waits_on_the_claim)
+    assert not retry.done()
     release.set()
     await asyncio.wait_for(asyncio.gather(running, retry), 20)
     assert inner.calls == 1
