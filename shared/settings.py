@@ -65,6 +65,15 @@ class Settings(BaseSettings):
     )
     command_max_attempts: int = 5
     retention_days: int = 7
+    metrics_access: Literal["operator", "port"] = Field(
+        "operator",
+        description="how /metrics (business volumes) is served: `operator` on the service's "
+        "port to an operator's bearer token; `port` without a token on a port of its own "
+        "(`metrics_port_for`), bound to `host`, and not on the service's port",
+    )
+    metrics_port_offset: int = Field(
+        1000, description="in `port` mode, a service's metrics port is its port plus this"
+    )
 
     @model_validator(mode="after")
     def _production_needs_secret(self) -> Settings:
@@ -105,6 +114,12 @@ class Settings(BaseSettings):
 
     def port_for(self, service: str) -> int:
         return int(os.environ.get(f"SHOPFLOW_{service.upper()}_PORT", SERVICE_PORTS[service]))
+
+    def metrics_port_for(self, service: str) -> int:
+        """The port /metrics is served on in `port` mode (`SHOPFLOW_<SERVICE>_METRICS_PORT`,
+        else the service's port plus `metrics_port_offset`: 9001..9005)."""
+        port = os.environ.get(f"SHOPFLOW_{service.upper()}_METRICS_PORT")
+        return int(port) if port else self.port_for(service) + self.metrics_port_offset
 
 
 def to_sqlalchemy_url(url: str) -> str:
