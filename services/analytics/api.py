@@ -11,7 +11,6 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from pydantic import AwareDatetime
 
 from services.analytics import read_model
 from services.analytics.domain.metrics import DEFINITIONS, THRESHOLDS
@@ -19,6 +18,7 @@ from services.analytics.service import AnalyticsService
 from shared.aggregate import NotFound
 from shared.auth import Principal, decode_token, require
 from shared.events.order import OrderStatus
+from shared.models import Timestamp
 from shared.pagination import MAX_LIMIT
 from shared.problems import Problem
 
@@ -69,8 +69,8 @@ async def order_views(
     request: Request,
     seller_id: str | None = Query(None, max_length=100),
     status: OrderStatus | None = None,
-    created_from: AwareDatetime | None = None,
-    created_to: AwareDatetime | None = None,
+    created_from: Timestamp | None = None,
+    created_to: Timestamp | None = None,
     needs_action: bool = Query(
         False,
         description="only orders awaiting shipment within 24 h of their dispatch deadline (or "
@@ -106,8 +106,8 @@ METRICS_DOC = "The seller's metrics (DOMAIN.md section 5), exact, from the event
 async def seller_metrics(
     seller_id: str,
     request: Request,
-    from_: AwareDatetime | None = Query(None, alias="from", description="default: `to` - 30 days"),
-    to: AwareDatetime | None = Query(
+    from_: Timestamp | None = Query(None, alias="from", description="default: `to` - 30 days"),
+    to: Timestamp | None = Query(
         None, description="exclusive; default: the end of today (UTC), so days are whole"
     ),
     granularity: Literal["day", "total"] = "day",
