@@ -20,10 +20,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from shared.aggregate import DomainError
 from shared.auth import Principal, require
 from shared.consumer import DeadLetterNotFound
+from shared.edge import EdgeMiddleware
 from shared.eventstore import ConcurrencyError
 from shared.logging import configure_logging
 from shared.middleware import IdempotencyMiddleware, ObservabilityMiddleware
+from shared.money import MoneyOverflow
 from shared.problems import Problem, problem_response
+from shared.ratelimit import RateLimitMiddleware
 from shared.runtime import ServiceRuntime
 
 log = structlog.get_logger()
@@ -38,7 +41,10 @@ def create_app(
     title: str,
     description: str = "",
     start_background: bool = True,
+    public_paths: Sequence[str] = (),
 ) -> FastAPI:
+    """`public_paths`: paths under /v1/ that need no bearer token at the edge (their route
+    authenticates the caller another way: shared.edge)."""
     configure_logging(runtime.service, runtime.settings.log_level)
 
     settings = runtime.settings
@@ -63,7 +69,10 @@ def create_app(
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.runtime = runtime
     _install_error_handlers(app)
+    # The last added runs first: observability, the edge, the rate limit, idempotency.
     app.add_middleware(IdempotencyMiddleware, runtime=runtime)
+    app.add_middleware(RateLimitMiddleware, settings=runtime.settings)
+    app.add_middleware(EdgeMiddleware, settings=runtime.settings, public=public_paths)
     app.add_middleware(ObservabilityMiddleware, service=runtime.service)
     app.include_router(_operations_router(metrics_on_this_port=settings.metrics_access != "port"))
     for router in routers:
@@ -92,6 +101,10 @@ def _install_error_handlers(app: FastAPI) -> None:
             "the resource changed while we wrote; retry",
             "concurrent-update",
         )
+
+    @app.exception_handler(MoneyOverflow)
+    async def on_money_overflow(_: Request, exc: MoneyOverflow) -> JSONResponse:
+        return problem_response(422, "Amount too large", str(exc), "amount-too-large")
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -64,6 +64,20 @@ class Settings(BaseSettings):
         "other partitions (an embedded broker's restart) is followed within seconds",
     )
     command_max_attempts: int = 5
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        ge=1,
+        description="a request body over this many bytes is refused with 413 before it is parsed",
+    )
+    rate_limit_enabled: bool = Field(
+        True, description="writes (POST, PUT, PATCH, DELETE) rate limited per principal"
+    )
+    rate_limit_per_s: float = Field(
+        1000.0, gt=0, description="writes per second a principal may sustain, per process"
+    )
+    rate_limit_burst: int = Field(
+        2000, ge=1, description="writes a principal may send at once before the rate applies"
+    )
     retention_days: int = 7
     metrics_access: Literal["operator", "port"] = Field(
         "operator",

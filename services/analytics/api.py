@@ -8,7 +8,6 @@ from datetime import UTC, timedelta
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import AwareDatetime
 
 from services.analytics import read_model
 from services.analytics.domain.metrics import DEFINITIONS, THRESHOLDS
@@ -16,6 +15,7 @@ from services.analytics.service import AnalyticsService
 from shared.aggregate import NotFound
 from shared.auth import Principal, require
 from shared.events.order import OrderStatus
+from shared.models import Timestamp
 from shared.pagination import MAX_LIMIT
 from shared.problems import Problem
 
@@ -64,8 +64,8 @@ async def order_views(
     request: Request,
     seller_id: str | None = Query(None, max_length=100),
     status: OrderStatus | None = None,
-    created_from: AwareDatetime | None = None,
-    created_to: AwareDatetime | None = None,
+    created_from: Timestamp | None = None,
+    created_to: Timestamp | None = None,
     needs_action: bool = Query(
         False,
         description="only orders awaiting shipment within 24 h of their dispatch deadline (or "
@@ -101,8 +101,8 @@ METRICS_DOC = "The seller's metrics (DOMAIN.md section 5), exact, from the event
 async def seller_metrics(
     seller_id: str,
     request: Request,
-    from_: AwareDatetime | None = Query(None, alias="from", description="default: `to` - 30 days"),
-    to: AwareDatetime | None = Query(
+    from_: Timestamp | None = Query(None, alias="from", description="default: `to` - 30 days"),
+    to: Timestamp | None = Query(
         None, description="exclusive; default: the end of today (UTC), so days are whole"
     ),
     granularity: Literal["day", "total"] = "day",
