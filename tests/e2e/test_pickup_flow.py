@@ -91,6 +91,14 @@ async def test_subscriptions_decide_what_labels_say(stack) -> None:
 
     other_driver = auth(secret, "driver", "d-x", provider="SPX")
     sid = pending["subscription_id"]
+    # a driver token naming no provider is nobody's driver (refused at the edge, or a 404)
+    nobodys = auth(secret, "driver", "d-0")
+    review = {"approve": True}
+    for subscription_id in (sid, not_covered["subscription_id"]):
+        r = await pickup.post(
+            f"/v1/pickup-subscriptions/{subscription_id}/review", headers=nobodys, json=review
+        )
+        assert r.status_code in (401, 404), r.text
     assert (
         await pickup.post(
             f"/v1/pickup-subscriptions/{sid}/review", headers=other_driver, json={"approve": True}
@@ -429,6 +437,10 @@ async def test_the_first_mile_from_ready_to_ship_to_the_hub(stack) -> None:
         await pickup.get("/v1/pickup-tasks", params={"provider_code": "GHN"}, headers=driver)
     ).status_code == 403
     assert (await pickup.get("/v1/pickup-tasks", headers=stranger)).json()["items"] == []
+    nobodys = auth(secret, "driver", "drv-0")  # names no provider: sees no provider's runs
+    assert (await pickup.get("/v1/pickup-tasks", headers=nobodys)).status_code in (401, 403)
+    r = await pickup.post(f"/v1/packages/{pid}/pickup-scan", headers=nobodys)
+    assert r.status_code in (401, 404), r.text
 
     clock.advance(timedelta(hours=24, minutes=1))  # nobody took the run: flagged
 
