@@ -184,9 +184,12 @@ async def seller_dashboard(seller_id: str, request: Request) -> Response:
 
 @router.get("/dashboard/orders/{order_id}", response_class=HTMLResponse, response_model=None)
 async def order_page(order_id: uuid.UUID, request: Request) -> Response:
-    """One order's view and timeline (the dashboard links here)."""
-    if _signed_in(request) is None:
+    """One order's view and timeline (the dashboard links here); only for an order the
+    signed-in caller may see (404 otherwise, as its data)."""
+    caller = _signed_in(request)
+    if caller is None:
         return RedirectResponse(SIGN_IN, status_code=303)
+    await api.order_view(order_id, request, caller)
     return _page("order.html", order_id=str(order_id))
 
 
