@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import context, metrics
-from shared.auth import decode_token
+from shared.auth import authenticate
 from shared.db import is_outage
 from shared.problems import Problem, problem_response
 from shared.runtime import ServiceRuntime
@@ -241,7 +241,7 @@ class IdempotencyMiddleware:
         if not auth.lower().startswith("bearer "):
             return None
         try:
-            principal = decode_token(self.runtime.settings.effective_jwt_secret, auth[7:])
+            principal = authenticate(self.runtime.settings, auth[7:])
         except Problem:
             return None
         return f"{principal.role}:{principal.sub}"

@@ -17,7 +17,7 @@ from services.analytics import read_model
 from services.analytics.domain.metrics import DEFINITIONS, THRESHOLDS
 from services.analytics.service import AnalyticsService
 from shared.aggregate import NotFound
-from shared.auth import Principal, decode_token, require
+from shared.auth import Principal, authenticate, require
 from shared.events.order import OrderStatus
 from shared.pagination import MAX_LIMIT
 from shared.problems import Problem
@@ -165,7 +165,7 @@ def _page_caller(request: Request, token: str | None) -> tuple[Principal, str]:
     raw = token or (header[7:] if header.lower().startswith("bearer ") else "")
     if not raw:
         raise Problem(401, "Unauthorized", "missing token (?token= or a bearer header)")
-    caller = decode_token(request.app.state.runtime.settings.effective_jwt_secret, raw)
+    caller = authenticate(request.app.state.runtime.settings, raw)
     if caller.role not in ("seller", "operator"):
         raise Problem(403, "Forbidden", "the dashboard is for sellers and operators")
     return caller, raw

@@ -45,6 +45,9 @@ async def stack(order_db, fulfillment_db, pickup_db, serve_services):
 
 
 def auth(secret: str, role: str, sub: str, **claims: str) -> dict[str, str]:
+    """A bearer header; a seller here is its own shop (`seller_id` = `sub`) unless told."""
+    if role == "seller":
+        claims.setdefault("seller_id", sub)
     return {"Authorization": "Bearer " + mint_token(secret, sub=sub, role=role, **claims)}
 
 
