@@ -243,7 +243,7 @@ class Driver:
 
     async def lag_buckets(self) -> dict[float, float]:
         """The projection-lag histogram's cumulative bucket counts, by upper bound."""
-        r = await self.client.get(f"{self.urls['analytics']}/metrics")
+        r = await self.client.get(f"{self.urls['analytics']}/metrics", headers=OPERATOR_H)
         buckets: dict[float, float] = {}
         for family in text_string_to_metric_families(r.text):
             if family.name == "shopflow_projection_lag_seconds":

@@ -4,6 +4,7 @@ operations."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,17 +13,20 @@ import structlog
 from fastapi import APIRouter, FastAPI, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_wsgi_server
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.aggregate import DomainError
 from shared.auth import Principal, require
 from shared.consumer import DeadLetterNotFound
+from shared.edge import EdgeMiddleware
 from shared.eventstore import ConcurrencyError
 from shared.logging import configure_logging
 from shared.middleware import IdempotencyMiddleware, ObservabilityMiddleware
+from shared.money import MoneyOverflow
 from shared.problems import Problem, problem_response
+from shared.ratelimit import RateLimitMiddleware
 from shared.runtime import ServiceRuntime
 
 log = structlog.get_logger()
@@ -37,24 +41,40 @@ def create_app(
     title: str,
     description: str = "",
     start_background: bool = True,
+    public_paths: Sequence[str] = (),
 ) -> FastAPI:
+    """`public_paths`: paths under /v1/ that need no bearer token at the edge (their route
+    authenticates the caller another way: shared.edge)."""
     configure_logging(runtime.service, runtime.settings.log_level)
+
+    settings = runtime.settings
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        metrics_server = None
+        if settings.metrics_access == "port":
+            port = settings.metrics_port_for(runtime.service)
+            metrics_server, _ = start_wsgi_server(port, addr=settings.host)
+            log.info("metrics served on their own port", host=settings.host, port=port)
         if start_background:
             await runtime.start()
         try:
             yield
         finally:
             await runtime.stop()
+            if metrics_server is not None:
+                await asyncio.to_thread(metrics_server.shutdown)  # waits for its poll
+                metrics_server.server_close()
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.runtime = runtime
     _install_error_handlers(app)
+    # The last added runs first: observability, the edge, the rate limit, idempotency.
     app.add_middleware(IdempotencyMiddleware, runtime=runtime)
+    app.add_middleware(RateLimitMiddleware, settings=runtime.settings)
+    app.add_middleware(EdgeMiddleware, settings=runtime.settings, public=public_paths)
     app.add_middleware(ObservabilityMiddleware, service=runtime.service)
-    app.include_router(_operations_router())
+    app.include_router(_operations_router(metrics_on_this_port=settings.metrics_access != "port"))
     for router in routers:
         app.include_router(router)
     return app
@@ -82,6 +102,10 @@ def _install_error_handlers(app: FastAPI) -> None:
             "concurrent-update",
         )
 
+    @app.exception_handler(MoneyOverflow)
+    async def on_money_overflow(_: Request, exc: MoneyOverflow) -> JSONResponse:
+        return problem_response(422, "Amount too large", str(exc), "amount-too-large")
+
     @app.exception_handler(RequestValidationError)
     async def on_validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
@@ -106,7 +130,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 # --- operations -----------------------------------------------------------------------------
 
 
-def _operations_router() -> APIRouter:
+def _operations_router(*, metrics_on_this_port: bool) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
     @router.get("/healthz")
@@ -121,9 +145,12 @@ def _operations_router() -> APIRouter:
             {"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503
         )
 
-    @router.get("/metrics")
-    async def prometheus() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    if metrics_on_this_port:
+
+        @router.get("/metrics")
+        async def prometheus(_: Principal = require("operator")) -> Response:
+            """Prometheus text format, for operators: the counters are business volumes."""
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @router.get("/v1/dead-letters")
     async def dead_letters(

@@ -14,8 +14,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import context, metrics
-from shared.auth import authenticate
 from shared.db import is_outage
+from shared.edge import bearer_principal, principal_key, principal_of
 from shared.problems import Problem, problem_response
 from shared.runtime import ServiceRuntime
 
@@ -117,7 +117,8 @@ _SAVE_KEY = text(
 
 
 class _RollBack(Exception):
-    """A 5xx answer: the unit of work is rolled back, the key stays free."""
+    """A 5xx answer, or a 401/403 (the caller's credentials, not the request, were wrong):
+    the unit of work is rolled back, the key stays free for the retry."""
 
 
 async def _messages(response: Response, scope: Scope) -> list[Message]:
@@ -135,8 +136,9 @@ async def _messages(response: Response, scope: Scope) -> list[Message]:
 
 
 class IdempotencyMiddleware:
-    """A retry with the same Idempotency-Key and body gets the first response and changes
-    nothing; the same key with another body is a 422. Keys are scoped to the caller."""
+    """A retry with the same Idempotency-Key and request (method, path, query and body) gets
+    the first response and changes nothing; the same key with another request is a 422. Keys
+    are scoped to the whole principal."""
 
     def __init__(self, app: ASGIApp, runtime: ServiceRuntime) -> None:
         self.app = app
@@ -158,7 +160,14 @@ class IdempotencyMiddleware:
             return
         body = await _read_body(receive)
         digest = hashlib.sha256(
-            b"|".join([scope["method"].encode(), scope["path"].encode(), body])
+            b"|".join(
+                [
+                    scope["method"].encode(),
+                    scope["path"].encode(),
+                    scope.get("query_string", b""),
+                    body,
+                ]
+            )
         ).hexdigest()
         params = {"caller": caller, "key": key}
         messages = await self._first_request(scope, receive, body, digest, params)
@@ -200,7 +209,7 @@ class IdempotencyMiddleware:
                     stored = (await conn.execute(_GET_KEY, params)).first()
                     return await _messages(self._answer_repeat(stored, digest), scope)
                 await self.app(scope, replay_body, capture)
-                if status >= 500:
+                if status >= 500 or status in (401, 403):
                     raise _RollBack
                 stored_body = b"".join(
                     m.get("body", b"") for m in messages if m["type"] == "http.response.body"
@@ -237,14 +246,15 @@ class IdempotencyMiddleware:
         )
 
     def _caller(self, scope: Scope) -> str | None:
-        auth = _header(scope, b"authorization") or ""
-        if not auth.lower().startswith("bearer "):
-            return None
-        try:
-            principal = authenticate(self.runtime.settings, auth[7:])
-        except Problem:
-            return None
-        return f"{principal.role}:{principal.sub}"
+        """The whole principal (the edge's, else the token's): a key of one seller's or
+        carrier's token is not another's even when `sub` is the same."""
+        principal = principal_of(scope)
+        if principal is None:
+            try:
+                principal = bearer_principal(scope, self.runtime.settings)
+            except Problem:
+                return None
+        return principal_key(principal)
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -3,9 +3,12 @@ with NUL characters (PostgreSQL cannot store them, so they would fail later as a
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, field_validator
+
+EARLIEST_YEAR, LATEST_YEAR = 1900, 8999
 
 
 def _check_text(value: Any) -> Any:
@@ -35,3 +38,14 @@ class Body(Model):
     """An HTTP request body."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _in_range(value: datetime) -> datetime:
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"must be in the years {EARLIEST_YEAR} to {LATEST_YEAR}")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, AfterValidator(_in_range)]
+"""A time with its offset, in years where adding an offset or a window of days (or of
+centuries) cannot overflow Python's or PostgreSQL's range (a 422 instead of a 500)."""

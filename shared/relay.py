@@ -55,8 +55,13 @@ _ADVANCE = """
         topic_ends = EXCLUDED.topic_ends, updated_at = now()
 """
 _OLDER_THAN = "< now() - CAST(:age AS interval)"
+# Resolved dead letters go after retention counted from their resolution; open ones stay
+# whatever their age: each is an event no reaction has applied, which an operator must see.
 _PURGE = {
     "idempotency_keys": text(f"DELETE FROM idempotency_keys WHERE created_at {_OLDER_THAN}"),
+    "dead_letters": text(
+        f"DELETE FROM dead_letters WHERE resolved_at IS NOT NULL AND resolved_at {_OLDER_THAN}"
+    ),
 }
 
 

@@ -86,7 +86,30 @@ class Settings(BaseSettings):
         "other partitions (an embedded broker's restart) is followed within seconds",
     )
     command_max_attempts: int = 5
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        ge=1,
+        description="a request body over this many bytes is refused with 413 before it is parsed",
+    )
+    rate_limit_enabled: bool = Field(
+        True, description="writes (POST, PUT, PATCH, DELETE) rate limited per principal"
+    )
+    rate_limit_per_s: float = Field(
+        1000.0, gt=0, description="writes per second a principal may sustain, per process"
+    )
+    rate_limit_burst: int = Field(
+        2000, ge=1, description="writes a principal may send at once before the rate applies"
+    )
     retention_days: int = 7
+    metrics_access: Literal["operator", "port"] = Field(
+        "operator",
+        description="how /metrics (business volumes) is served: `operator` on the service's "
+        "port to an operator's bearer token; `port` without a token on a port of its own "
+        "(`metrics_port_for`), bound to `host`, and not on the service's port",
+    )
+    metrics_port_offset: int = Field(
+        1000, description="in `port` mode, a service's metrics port is its port plus this"
+    )
 
     @property
     def is_development(self) -> bool:
@@ -144,6 +167,12 @@ class Settings(BaseSettings):
 
     def port_for(self, service: str) -> int:
         return int(os.environ.get(f"SHOPFLOW_{service.upper()}_PORT", SERVICE_PORTS[service]))
+
+    def metrics_port_for(self, service: str) -> int:
+        """The port /metrics is served on in `port` mode (`SHOPFLOW_<SERVICE>_METRICS_PORT`,
+        else the service's port plus `metrics_port_offset`: 9001..9005)."""
+        port = os.environ.get(f"SHOPFLOW_{service.upper()}_METRICS_PORT")
+        return int(port) if port else self.port_for(service) + self.metrics_port_offset
 
 
 def _weak(name: str, secret: str, dev_secret: str, where: str) -> list[str]:

@@ -1,30 +1,25 @@
-"""Thin routes of the analytics service: order views, seller metrics, projection operations
-and the seller dashboard (which reads only these APIs)."""
+"""Thin routes of the analytics service: order views, seller metrics and projection
+operations (the seller dashboard, `dashboard.py`, serves the same reads to its session)."""
 
 from __future__ import annotations
 
-import html
 import uuid
 from datetime import UTC, timedelta
-from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
-from pydantic import AwareDatetime
 
 from services.analytics import read_model
 from services.analytics.domain.metrics import DEFINITIONS, THRESHOLDS
 from services.analytics.service import AnalyticsService
 from shared.aggregate import NotFound
-from shared.auth import Principal, authenticate, require
+from shared.auth import Principal, require
 from shared.events.order import OrderStatus
+from shared.models import Timestamp
 from shared.pagination import MAX_LIMIT
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["analytics"])
-dashboard = APIRouter(tags=["dashboard"])
-STATIC = Path(__file__).parent / "static"
 MAX_DAYS = 366
 
 
@@ -69,8 +64,8 @@ async def order_views(
     request: Request,
     seller_id: str | None = Query(None, max_length=100),
     status: OrderStatus | None = None,
-    created_from: AwareDatetime | None = None,
-    created_to: AwareDatetime | None = None,
+    created_from: Timestamp | None = None,
+    created_to: Timestamp | None = None,
     needs_action: bool = Query(
         False,
         description="only orders awaiting shipment within 24 h of their dispatch deadline (or "
@@ -106,8 +101,8 @@ METRICS_DOC = "The seller's metrics (DOMAIN.md section 5), exact, from the event
 async def seller_metrics(
     seller_id: str,
     request: Request,
-    from_: AwareDatetime | None = Query(None, alias="from", description="default: `to` - 30 days"),
-    to: AwareDatetime | None = Query(
+    from_: Timestamp | None = Query(None, alias="from", description="default: `to` - 30 days"),
+    to: Timestamp | None = Query(
         None, description="exclusive; default: the end of today (UTC), so days are whole"
     ),
     granularity: Literal["day", "total"] = "day",
@@ -155,47 +150,3 @@ async def digest(request: Request, _: Principal = require("operator")) -> dict[s
     """A SHA-256 over the active generation's views and facts: equal before and after a
     rebuild when nothing changed."""
     return await service(request).digest()
-
-
-# --- dashboard ------------------------------------------------------------------------------
-
-
-def _page_caller(request: Request, token: str | None) -> tuple[Principal, str]:
-    header = request.headers.get("authorization", "")
-    raw = token or (header[7:] if header.lower().startswith("bearer ") else "")
-    if not raw:
-        raise Problem(401, "Unauthorized", "missing token (?token= or a bearer header)")
-    caller = authenticate(request.app.state.runtime.settings, raw)
-    if caller.role not in ("seller", "operator"):
-        raise Problem(403, "Forbidden", "the dashboard is for sellers and operators")
-    return caller, raw
-
-
-@dashboard.get("/dashboard/sellers/{seller_id}", response_class=HTMLResponse)
-async def seller_dashboard(
-    seller_id: str, request: Request, token: str | None = Query(None, max_length=4000)
-) -> HTMLResponse:
-    """The seller's dashboard: orders and GMV per day, the standing metrics against their
-    thresholds, and the orders needing action. Open it with `?token=<JWT>`."""
-    caller, raw = _page_caller(request, token)
-    _own_seller(caller, seller_id)
-    page = (STATIC / "dashboard.html").read_text()
-    now = service(request).runtime.now().isoformat()
-    for name, value in (("seller_id", seller_id), ("token", raw), ("now", now)):
-        page = page.replace("{{" + name + "}}", html.escape(value))
-    return HTMLResponse(
-        page, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-    )
-
-
-@dashboard.get("/dashboard/orders/{order_id}", response_class=HTMLResponse)
-async def order_page(
-    order_id: uuid.UUID, request: Request, token: str | None = Query(None, max_length=4000)
-) -> HTMLResponse:
-    """One order's view and timeline (the dashboard links here)."""
-    _, raw = _page_caller(request, token)
-    page = (STATIC / "order.html").read_text()
-    page = page.replace("{{order_id}}", str(order_id)).replace("{{token}}", html.escape(raw))
-    return HTMLResponse(
-        page, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from services.analytics import api
+from services.analytics import api, dashboard
 from services.analytics.service import SOURCES, AnalyticsService
 from services.analytics.settings import AnalyticsSettings
 from shared.clock import Clock
@@ -33,11 +33,13 @@ def create_analytics_app(
     runtime.startup.append(analytics_service.abandon_interrupted_rebuild)
     app = create_app(
         runtime,
-        [api.router, api.dashboard],
+        [api.router, dashboard.router],
         title="shopflow analytics service",
         description="Order views, seller metrics, projection operations and the seller "
         "dashboard (CONTRACT.md).",
     )
-    app.mount("/dashboard/static", StaticFiles(directory=api.STATIC), name="dashboard-static")
+    app.mount("/dashboard/static", StaticFiles(directory=dashboard.STATIC), name="dashboard-static")
+    app.add_middleware(dashboard.DashboardHeaders)
     app.state.analytics_service = analytics_service
+    app.state.analytics_settings = analytics
     return app

@@ -12,6 +12,8 @@ class AnalyticsSettings(BaseSettings):
 
     # A package collected within this after ready to ship counts as picked up on time.
     pickup_within_hours: float = 48
+    # A dashboard session lasts this long at most (and never past its token's expiry).
+    dashboard_session_hours: float = 12
 
     @property
     def pickup_window(self) -> timedelta:

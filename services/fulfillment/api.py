@@ -307,7 +307,10 @@ async def package_documents(
     )
 
 
-@router.post("/carrier-events", response_model=CarrierEventOut)
+CARRIER_EVENTS = "/v1/carrier-events"
+
+
+@router.post(CARRIER_EVENTS.removeprefix("/v1"), response_model=CarrierEventOut)
 async def carrier_event(
     request: Request,
     carrier: Principal = require("carrier"),

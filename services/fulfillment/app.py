@@ -39,6 +39,7 @@ def create_fulfillment_app(
         [api.router],
         title="shopflow fulfillment service",
         description="Warehouses, stock, packages, split and combine, labels, shipping, tracking.",
+        public_paths=[api.CARRIER_EVENTS],  # signed: the route checks the signature
     )
     app.state.fulfillment_service = fulfillment_service
     return app

@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.fulfillment.domain.fulfillment import Fulfillment
 from services.fulfillment.domain.package import Package
 from services.fulfillment.domain.warehouse import Warehouse
 from shared.events.common import Address
 from shared.events.fulfillment import CarrierStatus, Contact, Customs, Handover, SkuQuantity
-from shared.models import Body
+from shared.models import Body, Timestamp
 from shared.money import Money
 
 SKU_PATTERN = r"^[A-Za-z0-9._\-]{1,64}$"
@@ -138,7 +138,7 @@ class PackagesOut(BaseModel):
 class CarrierEventIn(Body):
     tracking_number: str = Field(min_length=4, max_length=40)
     status: CarrierStatus
-    occurred_at: AwareDatetime
+    occurred_at: Timestamp
     location: str | None = Field(None, max_length=200)
     proof: str | None = Field(None, max_length=500, description="signature or photo reference")
 

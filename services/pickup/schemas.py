@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from services.pickup.domain.parcel import Parcel
 from services.pickup.domain.provider import Provider
 from services.pickup.domain.subscription import Subscription
-from shared.models import Body
+from shared.models import Body, Timestamp
 
 
 class Area(Body):
@@ -70,7 +70,7 @@ class SwitchIn(Body):
     country: str = Field(pattern=r"^[A-Z]{2}$")
     city: str = Field(min_length=1, max_length=120)
     to_provider: str = Field(pattern=r"^[A-Z0-9_]{2,20}$")
-    cutover_at: AwareDatetime
+    cutover_at: Timestamp
     timezone: str = Field("UTC", description="IANA zone whose calendar days count")
     sla_extension_hours: int = Field(72, ge=0, le=24 * 30)
 

@@ -144,8 +144,12 @@ async def test_the_dashboard_renders_its_charts_in_a_real_browser(shop) -> None:
             page = await browser.new_page(viewport={"width": 1280, "height": 1100})
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
-            await page.goto(f"{analytics.base_url}/dashboard/sellers/{seller_id}?token={token}")
+            await page.goto(f"{analytics.base_url}/dashboard/sellers/{seller_id}")
+            await page.wait_for_url("**/dashboard/sign-in")  # not signed in yet
+            await page.fill("#token", token)
+            await page.click("button[type=submit]")
             await page.wait_for_selector("body[data-loaded='true']", timeout=20_000)
+            cookies = await page.context.cookies()
             bars = await page.locator("#orders-chart rect.bar").count()
             line = await page.locator("#gmv-chart path.line").get_attribute("d")
             cards = await page.locator("#standing .card").count()
@@ -156,8 +160,15 @@ async def test_the_dashboard_renders_its_charts_in_a_real_browser(shop) -> None:
             await page.wait_for_selector("#timeline li", timeout=20_000)
             await page.screenshot(path=str(OUTPUT / "order-view.png"), full_page=True)
             timeline = await page.locator("#timeline li").count()
+            await page.click("#sign-out")
+            await page.wait_for_url("**/dashboard/sign-in")
+            signed_out = await page.context.cookies()
+            await page.goto(f"{analytics.base_url}/dashboard/sellers/{seller_id}")
+            await page.wait_for_url("**/dashboard/sign-in")  # the session is gone
             operator = j.operator["Authorization"].removeprefix("Bearer ")
-            await page.goto(f"{analytics.base_url}/dashboard/sellers/shop-none?token={operator}")
+            await page.fill("#token", operator)
+            await page.fill("#seller", "shop-none")
+            await page.click("button[type=submit]")
             await page.wait_for_selector("body[data-loaded='true']", timeout=20_000)
             empty = await page.locator("#actions tbody").inner_text()
         finally:
@@ -166,5 +177,10 @@ async def test_the_dashboard_renders_its_charts_in_a_real_browser(shop) -> None:
     assert cards == 4 and ldr == "50.0 %"
     assert actions == 1 and timeline > 5
     assert "nothing needs action" in empty  # a shop without orders renders too
+    [session] = cookies  # the token itself is in no URL and no script-readable cookie
+    assert session["httpOnly"] and session["sameSite"] == "Strict"
+    assert session["path"] == "/dashboard" and session["secure"]
+    assert token not in session["value"]
+    assert signed_out == []
     assert errors == []
     assert (OUTPUT / "dashboard.png").stat().st_size > 10_000

@@ -96,7 +96,10 @@ def test_no_input_makes_a_server_error(service_process: str, service_schema) -> 
 
         fuzz()
 
-    metrics = httpx.get(f"{service_process}/metrics").text
+    operator = mint_token(SECRET, sub="operator-1", role="operator")
+    metrics = httpx.get(
+        f"{service_process}/metrics", headers={"Authorization": f"Bearer {operator}"}
+    ).text
     served = sum(
         float(line.rsplit(" ", 1)[1])
         for line in metrics.splitlines()

@@ -107,7 +107,7 @@ async def test_health_readiness_metrics_and_openapi(stack) -> None:
     assert (await api.client.get("/healthz")).json() == {"status": "ok"}
     ready = await api.client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"] == {"database": True, "broker": True}
-    metrics = (await api.client.get("/metrics")).text
+    metrics = (await api.client.get("/metrics", headers=api.operator())).text
     assert "shopflow_http_requests_total" in metrics and "shopflow_events_appended_total" in metrics
     paths = (await api.client.get("/openapi.json")).json()["paths"]
     for path in [

@@ -211,7 +211,7 @@ async def test_an_unreviewed_request_is_flagged_after_24_hours_and_an_address_ch
         return await subscription_of(pickup, seller, wid)
 
     first = await eventually(subscription, within=40)
-    before = await overdue_metric(pickup)
+    before = await overdue_metric(pickup, operator)
     clock.advance(timedelta(hours=24, minutes=1))
 
     async def flagged() -> bool:
@@ -222,7 +222,7 @@ async def test_an_unreviewed_request_is_flagged_after_24_hours_and_an_address_ch
         "items"
     ]
     assert [str(i["subscription_id"]) for i in chase] == [first["subscription_id"]]
-    assert await overdue_metric(pickup) == before + 1
+    assert await overdue_metric(pickup, operator) == before + 1
 
     await fulfillment.put(
         f"/v1/warehouses/{wid}/address", headers=seller, json={**ADDRESS, "city": "Hue"}
@@ -238,8 +238,8 @@ async def test_an_unreviewed_request_is_flagged_after_24_hours_and_an_address_ch
     assert again["status"] == "PENDING_REVIEW" and not again["review_overdue"]
 
 
-async def overdue_metric(pickup: httpx.AsyncClient) -> float:
-    for line in (await pickup.get("/metrics")).text.splitlines():
+async def overdue_metric(pickup: httpx.AsyncClient, operator: dict[str, str]) -> float:
+    for line in (await pickup.get("/metrics", headers=operator)).text.splitlines():
         if line.startswith("shopflow_pickup_subscription_reviews_overdue_total "):
             return float(line.split()[1])
     return 0.0

@@ -164,11 +164,11 @@ async def test_callers_see_only_their_own(infra, serve_app) -> None:  # type: ig
             ("GET", "/v1/projections/digest"),
         ):
             assert (await client.request(method, url, headers=own)).status_code == 403
-        page = await client.get(
-            "/dashboard/sellers/shop-a", params={"token": other["Authorization"][7:]}
-        )
+        signed_in = await client.post("/dashboard/session", headers=other)
+        cookie = signed_in.headers["set-cookie"].split(";")[0]
+        page = await client.get("/dashboard/sellers/shop-a", headers={"Cookie": cookie})
         assert page.status_code == 404
-        assert (await client.get("/dashboard/sellers/shop-a")).status_code == 401
+        assert (await client.get("/dashboard/sellers/shop-a")).status_code == 303  # sign in
     finally:
         await client.aclose()
 

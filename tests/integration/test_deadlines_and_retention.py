@@ -114,3 +114,28 @@ async def test_retention_purges_old_idempotency_keys_never_events_nor_the_inbox(
     assert keys == ["new"]
     assert events == 1  # the store is the truth (and the outbox): never purged
     assert progress == 1  # the once-only record: a replay of any age stays a repeat
+
+
+async def test_retention_purges_dead_letters_resolved_long_ago_and_keeps_open_ones(
+    infra, order_db, db
+) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            text(
+                'INSERT INTO dead_letters (consumer, topic, partition, "offset", value, error, '
+                "attempts, created_at, resolved_at) VALUES "
+                "('c', 't', 0, 1, '{}', 'e', 3, now() - interval '40 days', "
+                "now() - interval '30 days'), "  # resolved long ago: purged
+                "('c', 't', 0, 2, '{}', 'e', 3, now() - interval '40 days', now()), "
+                "('c', 't', 0, 3, '{}', 'e', 3, now() - interval '40 days', NULL)"  # still open
+            )
+        )
+    relay = Relay(db, make_settings(infra, order_db), EventStore("order", "t"))
+    await relay.purge()
+    async with db.connect() as conn:
+        offsets = (
+            (await conn.execute(text('SELECT "offset" FROM dead_letters ORDER BY 1')))
+            .scalars()
+            .all()
+        )
+    assert offsets == [2, 3]  # resolved recently, and open however old: an operator's to see

@@ -180,3 +180,71 @@ async def test_a_retry_during_the_first_request_waits_for_it_and_replays_its_ans
     assert inner.calls == 1
     assert first[1]["status"] == second[1]["status"] == 201
     assert first[2]["body"] == second[2]["body"] == b'{"call": 1}'
+
+
+async def keyed(
+    app: IdempotencyMiddleware,
+    runtime: ServiceRuntime,
+    key: str,
+    *,
+    query: bytes = b"",
+    **claims: str,
+) -> list[Message]:
+    """One POST with `key`, as the principal of `claims` (a buyer by default)."""
+    claims = {"sub": "buyer-a", "role": "buyer", **claims}
+    token = mint_token(runtime.settings.effective_jwt_secret, **claims)  # type: ignore[arg-type]
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/things",
+        "query_string": query,
+        "headers": [
+            (b"authorization", f"Bearer {token}".encode()),
+            (b"idempotency-key", key.encode()),
+        ],
+    }
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": '{"名": "茶"}'.encode(), "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent
+
+
+async def test_a_key_is_scoped_to_the_whole_principal(runtime) -> None:
+    """Two sellers' tokens with the same `sub` (one person working for two shops) do not
+    share a key: the second shop's request runs and is not answered with the first's."""
+    inner = CountingApp(201)
+    app = IdempotencyMiddleware(inner, runtime)
+    await keyed(app, runtime, "k-5", sub="user-1", role="seller", seller_id="shop-1")
+    second = await keyed(app, runtime, "k-5", sub="user-1", role="seller", seller_id="shop-2")
+    assert inner.calls == 2 and second[1]["body"] == b'{"call": 2}'
+    carrier = await keyed(app, runtime, "k-5", sub="user-1", role="carrier", carrier="SPX")
+    assert inner.calls == 3 and carrier[1]["body"] == b'{"call": 3}'
+
+
+async def test_the_query_string_is_part_of_the_request(runtime) -> None:
+    inner = CountingApp(201)
+    app = IdempotencyMiddleware(inner, runtime)
+    await keyed(app, runtime, "k-6", query=b"type=SHIPPING_LABEL")
+    again = await keyed(app, runtime, "k-6", query=b"type=SHIPPING_LABEL")
+    assert inner.calls == 1 and again[0]["status"] == 201
+    other = await keyed(app, runtime, "k-6", query=b"type=PACKING_SLIP")
+    assert inner.calls == 1 and other[0]["status"] == 422
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_an_unauthorized_answer_is_not_stored(runtime, status: int) -> None:
+    """A 401 (a bad webhook signature) or 403: once the caller fixes its credentials, the
+    retry with the same key runs."""
+    inner = CountingApp(status)
+    app = IdempotencyMiddleware(inner, runtime)
+    first = await keyed(app, runtime, f"k-7-{status}")
+    assert first[0]["status"] == status
+    inner.status = 201
+    retried = await keyed(app, runtime, f"k-7-{status}")
+    assert inner.calls == 2 and retried[0]["status"] == 201

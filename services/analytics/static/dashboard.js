@@ -1,10 +1,10 @@
-// The seller dashboard: reads only the projection API (metrics and order views) and draws
-// its charts as SVG, with no third-party code.
+// The seller dashboard: reads the projection's metrics and order views through the
+// dashboard's own routes (the session cookie authenticates them) and draws its charts as SVG,
+// with no third-party code.
 "use strict";
 
 const body = document.body;
 const seller = body.dataset.seller;
-const token = body.dataset.token;
 const serverNow = () => new Date(body.dataset.now); // the service's clock (may be simulated)
 const SVG = "http://www.w3.org/2000/svg";
 const STANDING = [
@@ -15,7 +15,8 @@ const STANDING = [
 ];
 
 async function api(path) {
-  const response = await fetch(path, { headers: { Authorization: `Bearer ${token}` } });
+  const response = await fetch(`/dashboard/api${path}`, { credentials: "same-origin" });
+  if (response.status === 401) window.location.assign("/dashboard/sign-in");
   if (!response.ok) {
     const problem = await response.json().catch(() => ({}));
     throw new Error(`${response.status} ${problem.detail || response.statusText}`);
@@ -121,7 +122,7 @@ async function load() {
   to.setUTCHours(24, 0, 0, 0); // the end of today: whole days
   const from = new Date(to.getTime() - days * 86400000);
   const q = new URLSearchParams({ from: from.toISOString(), to: to.toISOString(), granularity: "day" });
-  const metrics = await api(`/v1/sellers/${encodeURIComponent(seller)}/metrics?${q}`);
+  const metrics = await api(`/sellers/${encodeURIComponent(seller)}/metrics?${q}`);
   const label = (p) => p.from.slice(5, 10);
   chart(document.getElementById("orders-chart"),
     metrics.periods.map((p) => ({ label: label(p), value: p.orders })), { kind: "bar", format: (v) => String(v) });
@@ -145,14 +146,14 @@ async function load() {
   ];
   for (const [k, v] of rows) totals.append(el("dt", {}, k), el("dd", {}, String(v)));
 
-  const views = await api(`/v1/order-views?${new URLSearchParams({ seller_id: seller, needs_action: "true", limit: "100" })}`);
+  const views = await api(`/order-views?${new URLSearchParams({ seller_id: seller, needs_action: "true", limit: "100" })}`);
   const tbody = document.querySelector("#actions tbody");
   tbody.replaceChildren();
   const soon = new Date(serverNow().getTime() + 86400000);
   for (const view of views.items) {
     const row = el("tr");
     const cell = el("td");
-    cell.append(el("a", { href: `/dashboard/orders/${view.order_id}?token=${encodeURIComponent(token)}` }, view.order_id.slice(0, 8)));
+    cell.append(el("a", { href: `/dashboard/orders/${view.order_id}` }, view.order_id.slice(0, 8)));
     row.append(cell, el("td", {}, view.status), el("td", {}, reasons(view, soon)),
       el("td", {}, view.dispatch_deadline || "–"), el("td", {}, view.created_at));
     tbody.append(row);
@@ -166,6 +167,7 @@ async function load() {
   body.dataset.loaded = "true";
 }
 
+document.getElementById("sign-out").addEventListener("click", signOut);
 document.getElementById("days").addEventListener("change", () => load().catch(fail));
 function fail(error) {
   document.getElementById("status").textContent = `could not load: ${error.message}`;

@@ -10,9 +10,10 @@ function el(tag, text = "") {
 }
 
 async function load() {
-  const response = await fetch(`/v1/order-views/${body.dataset.order}`, {
-    headers: { Authorization: `Bearer ${body.dataset.token}` },
+  const response = await fetch(`/dashboard/api/order-views/${body.dataset.order}`, {
+    credentials: "same-origin",
   });
+  if (response.status === 401) window.location.assign("/dashboard/sign-in");
   if (!response.ok) throw new Error(`${response.status}`);
   const view = await response.json();
   const summary = document.getElementById("summary");
@@ -34,4 +35,5 @@ async function load() {
   document.getElementById("status").textContent = `${view.timeline.length} events`;
 }
 
+document.getElementById("sign-out").addEventListener("click", signOut);
 load().catch((e) => { document.getElementById("status").textContent = `could not load: ${e.message}`; });
