@@ -350,8 +350,11 @@ async def carrier_event(
         body = CarrierEventIn.model_validate_json(raw)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False)) from None
-    async with svc.runtime.db.connect() as conn:
-        refs = await read_model.packages_by_tracking(conn, body.tracking_number)
+    async with svc.runtime.db.connect() as conn:  # the parcel this carrier's number names
+        package_id = await read_model.package_by_tracking(
+            conn, carrier.carrier, body.tracking_number
+        )
+        refs = await read_model.package_refs(conn, package_id) if package_id else []
     fulfillment = (await svc.fulfillment(refs[0].order_id))[0] if refs else None
     package = fulfillment.packages.get(refs[0].package_id) if fulfillment and refs else None
     if package is None or package.carrier != carrier.carrier:

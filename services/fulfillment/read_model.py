@@ -345,12 +345,36 @@ async def next_tracking_sequence(conn: AsyncConnection) -> int:
     return int((await conn.execute(text("SELECT nextval('tracking_number_seq')"))).scalar_one())
 
 
-async def packages_by_tracking(conn: AsyncConnection, tracking_number: str) -> list[PackageRef]:
-    rows = await conn.execute(
+async def claim_tracking(
+    conn: AsyncConnection, carrier: str, tracking_number: str, package_id: uuid.UUID
+) -> bool:
+    """Claim the carrier's tracking number for the package, in the caller's transaction:
+    False when another package holds it. A concurrent claim of the same number waits for
+    the first to commit or roll back (the table's primary key)."""
+    params = {"carrier": carrier, "tn": tracking_number, "id": package_id}
+    inserted = await conn.execute(
         text(
-            "SELECT package_id, order_id, seller_id, buyer_id, warehouse_id FROM packages "
-            "WHERE tracking_number = :tn ORDER BY order_id"
+            "INSERT INTO tracking_claims (carrier, tracking_number, package_id) "
+            "VALUES (:carrier, :tn, :id) ON CONFLICT DO NOTHING RETURNING package_id"
         ),
-        {"tn": tracking_number},
+        params,
     )
-    return [PackageRef(*r) for r in rows]
+    if inserted.first() is not None:
+        return True
+    holder = await package_by_tracking(conn, carrier, tracking_number)
+    return holder == package_id
+
+
+async def package_by_tracking(
+    conn: AsyncConnection, carrier: str, tracking_number: str
+) -> uuid.UUID | None:
+    """The package the carrier's tracking number was claimed by."""
+    holder = await conn.execute(
+        text(
+            "SELECT package_id FROM tracking_claims "
+            "WHERE carrier = :carrier AND tracking_number = :tn"
+        ),
+        {"carrier": carrier, "tn": tracking_number},
+    )
+    found: uuid.UUID | None = holder.scalar_one_or_none()
+    return found

@@ -20,7 +20,7 @@ from services.fulfillment.domain.fulfillment import (
     RecordShortage,
 )
 from services.fulfillment.domain.logistics import LogisticsConfig, platform_tracking_number
-from services.fulfillment.domain.package import MarkDispatchOverdue, RecordTracking
+from services.fulfillment.domain.package import MarkDispatchOverdue, Package, RecordTracking
 from services.fulfillment.domain.replacement import PlanReplacement
 from services.fulfillment.domain.shipping import PickupStatus, ShipPackage
 from services.fulfillment.domain.stock import (
@@ -32,7 +32,7 @@ from services.fulfillment.domain.stock import (
     Stock,
 )
 from services.fulfillment.domain.warehouse import WAREHOUSE, Warehouse
-from shared.aggregate import InvalidCommand, NotFound, Outcome, execute, load
+from shared.aggregate import DomainError, InvalidCommand, NotFound, Outcome, execute, load
 from shared.events import Envelope
 from shared.events.fulfillment import Customs, Handover, SkuQuantity
 from shared.runtime import ServiceRuntime
@@ -235,7 +235,21 @@ class FulfillmentService:
                     order_id=ref.order_id,
                 )
                 outcomes.append(outcome)
+            await self._claim_tracking(conn, outcomes[0].state.packages[refs[0].package_id])
         return outcomes
+
+    async def _claim_tracking(self, conn: AsyncConnection, package: Package) -> None:
+        """One carrier's tracking number names one parcel, or its reports could not tell
+        whose parcel they are about."""
+        assert package.carrier is not None and package.tracking_number is not None
+        if not await read_model.claim_tracking(
+            conn, package.carrier, package.tracking_number, package.package_id
+        ):
+            raise DomainError(
+                "tracking-number-taken",
+                f"{package.carrier} tracking number {package.tracking_number} is already on "
+                "another parcel",
+            )
 
     async def combine(self, seller_id: str, package_ids: Sequence[uuid.UUID]) -> uuid.UUID:
         """One parcel for packages of orders of the same buyer, address and warehouse."""

@@ -176,7 +176,7 @@ async def pay_order(
         listings=await svc.listings(order.seller_id, [i.sku for i in order.items]),
         now=svc.runtime.now(),
     )
-    outcome = await svc.handle(order_id, command, owned_by(buyer))
+    outcome = await svc.pay(order_id, command, owned_by(buyer))
     return OrderOut.of(outcome.state, outcome.version)
 
 

@@ -7,11 +7,12 @@ from collections.abc import Callable, Iterable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.order import deadlines
+from services.order import deadlines, payments
 from services.order.domain.order import Order, OrderCommand, order_aggregate
+from services.order.domain.order_intake import PayOrder
 from services.order.domain.order_policy import OrderPolicy
 from services.order.domain.product import PRODUCT, Product, ProductCommand
-from shared.aggregate import Outcome, execute, load
+from shared.aggregate import DomainError, Outcome, execute, load
 from shared.events import Envelope
 from shared.runtime import ServiceRuntime
 
@@ -43,6 +44,17 @@ class OrderService:
             max_attempts=self.runtime.settings.command_max_attempts,
             within=within,
         )
+
+    async def pay(self, order_id: uuid.UUID, command: PayOrder, guard: Guard) -> Outcome[Order]:
+        """Pay the order, and claim the payment's transaction in the same transaction: one
+        that already paid another order is refused."""
+        async with self.runtime.db.transaction() as conn:
+            outcome = await self.handle(order_id, command, guard, within=conn)
+            if not await payments.claim_transaction(conn, command.transaction_id, order_id):
+                raise DomainError(
+                    "transaction-already-used", "this payment transaction paid another order"
+                )
+        return outcome
 
     async def _after_append(
         self, conn: AsyncConnection, state: Order, events: list[Envelope]

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Path, Query, Request
 
 from services.pickup import read_model
-from services.pickup.domain.parcel import ArriveAtHub, ReceiveDropOff
+from services.pickup.domain.parcel import ArriveAtHub, Parcel, ReceiveDropOff, handled_by
 from services.pickup.domain.provider import ConfigureProvider, Provider
 from services.pickup.domain.subscription import (
     DeclineSubscription,
@@ -84,7 +84,11 @@ def _visible_to(caller: Principal) -> Callable[[Subscription], None]:
         visible = (
             caller.is_operator
             or (caller.role == "seller" and state.seller_id == caller.seller_id)
-            or (caller.role == "driver" and state.provider_code == caller.provider)
+            or (
+                caller.role == "driver"
+                and bool(caller.provider)
+                and state.provider_code == caller.provider
+            )
         )
         if not visible:
             raise NotFound("subscription-not-found", "no such pickup subscription")
@@ -186,6 +190,8 @@ async def pickup_tasks(
 ) -> dict[str, list[dict[str, Any]]]:
     """The day's collection runs; a driver sees its own provider's."""
     if caller.role == "driver":
+        if not caller.provider:
+            raise Problem(403, "Forbidden", "a driver's token names its provider")
         if provider_code and provider_code != caller.provider:
             raise Problem(403, "Forbidden", "drivers see their own provider's runs")
         provider_code = caller.provider
@@ -204,7 +210,8 @@ async def assign_driver(
 
     def guard(task: Task) -> None:  # a driver assigns its own provider's runs only
         if task.task_id is None or (
-            caller.role == "driver" and task.provider_code != caller.provider
+            caller.role == "driver"
+            and (not caller.provider or task.provider_code != caller.provider)
         ):
             raise NotFound("task-not-found", "no such pickup task")
 
@@ -217,12 +224,38 @@ async def assign_driver(
     }
 
 
+async def handled_by_caller(
+    svc: PickupService, package_id: uuid.UUID, caller: Principal
+) -> tuple[Callable[[Parcel], None], str | None]:
+    """A guard: the parcel exists and is the caller's to handle (an operator's, or a driver's
+    of the provider that holds it); another's is a plain 404. With it, the provider that
+    serves the parcel's region now."""
+    region_provider = await svc.region_provider(package_id)
+
+    def guard(parcel: Parcel) -> None:
+        if parcel.package_id is None or not (
+            caller.is_operator
+            or (caller.role == "driver" and handled_by(parcel, caller.provider, region_provider))
+        ):
+            raise NotFound("package-not-found", "no ready-to-ship package with that id")
+
+    return guard, region_provider
+
+
 @router.post("/packages/{package_id}/pickup-scan", response_model=ParcelOut)
 async def pickup_scan(
     package_id: uuid.UUID, request: Request, driver: Principal = require("driver")
 ) -> ParcelOut:
     """The driver collected the package at the warehouse. A repeated scan changes nothing."""
-    outcome = await service(request).collect(package_id, driver.sub, driver.provider or "")
+    svc = service(request)
+    guard, region_provider = await handled_by_caller(svc, package_id, driver)
+    outcome = await svc.collect(
+        package_id,
+        driver.sub,
+        driver.provider or "",
+        guard=guard,
+        region_provider=region_provider,
+    )
     return ParcelOut.of(outcome.state)
 
 
@@ -241,8 +274,12 @@ async def hub_arrival(
     package_id: uuid.UUID,
     body: HubIn,
     request: Request,
-    _: Principal = require("driver", "operator"),
+    caller: Principal = require("driver", "operator"),
 ) -> ParcelOut:
+    """The parcel reached the sorting hub: recorded by a driver of the provider that holds
+    it, or an operator."""
     svc = service(request)
-    outcome = await svc.on_parcel(package_id, ArriveAtHub(body.hub_id, svc.runtime.now()))
+    guard, _ = await handled_by_caller(svc, package_id, caller)
+    command = ArriveAtHub(body.hub_id, svc.runtime.now())
+    outcome = await svc.on_parcel(package_id, command, guard=guard)
     return ParcelOut.of(outcome.state)

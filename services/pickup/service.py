@@ -246,21 +246,38 @@ class PickupService:
         await self.on_parcel(event.package_id, command, within=conn)
 
     async def on_parcel(
-        self, package_id: uuid.UUID, command: ParcelCommand, within: AsyncConnection | None = None
+        self,
+        package_id: uuid.UUID,
+        command: ParcelCommand,
+        *,
+        guard: Callable[[Parcel], None] | None = None,
+        within: AsyncConnection | None = None,
     ) -> Outcome[Parcel]:
-        return await self._execute(PARCEL, PARCEL.stream(package_id), command, within=within)
+        return await self._execute(
+            PARCEL, PARCEL.stream(package_id), command, guard=guard, within=within
+        )
 
-    async def collect(
-        self, package_id: uuid.UUID, driver_id: str, driver_provider: str
-    ) -> Outcome[Parcel]:
+    async def region_provider(self, package_id: uuid.UUID) -> str | None:
+        """The provider that serves the parcel's warehouse now (after a switch, not the one
+        on its label); None for an unknown parcel."""
         async with self.runtime.db.connect() as conn:
             parcel, _ = await load(conn, self.runtime.store, PARCEL, PARCEL.stream(package_id))
-        region_provider = None
-        if parcel.warehouse_id is not None:
-            subscription, _ = await self.subscription(parcel.warehouse_id)
-            region_provider = subscription.provider_code
+        if parcel.warehouse_id is None:
+            return None
+        subscription, _ = await self.subscription(parcel.warehouse_id)
+        return subscription.provider_code
+
+    async def collect(
+        self,
+        package_id: uuid.UUID,
+        driver_id: str,
+        driver_provider: str,
+        *,
+        guard: Callable[[Parcel], None] | None = None,
+        region_provider: str | None = None,
+    ) -> Outcome[Parcel]:
         command = Collect(driver_id, driver_provider, region_provider, self.runtime.now())
-        return await self.on_parcel(package_id, command)
+        return await self.on_parcel(package_id, command, guard=guard)
 
     async def on_task(
         self,

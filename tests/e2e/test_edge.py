@@ -212,9 +212,14 @@ async def test_an_unauthenticated_large_post_is_a_401(small_limit) -> None:
 
 
 async def test_public_paths_need_no_token(order) -> None:
+    """Probes and the API's description pass the edge without a token (`/metrics` passes the
+    edge too; its own route asks for an operator by default: tests/integration/
+    test_metrics_access.py)."""
     client, _, _ = order
-    for path in ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"):
+    for path in ("/healthz", "/readyz", "/openapi.json", "/docs"):
         assert (await client.get(path)).status_code == 200, path
+    metrics = await client.get("/metrics")
+    assert metrics.status_code == 401 and "invalid-characters" not in metrics.text
 
 
 async def test_the_token_is_checked_before_the_body_is_read() -> None:

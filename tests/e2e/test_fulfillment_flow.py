@@ -780,3 +780,57 @@ async def test_packages_of_different_buyers_are_not_combined(services) -> None:
         "/v1/packages/combine", headers=seller, json={"package_ids": ids}
     )
     assert refused.status_code == 422 and "same buyer" in refused.json()["detail"]
+
+
+async def test_a_carriers_tracking_number_names_one_parcel(services) -> None:
+    """Two sellers cannot share a tracking number with one carrier, and a carrier's report
+    reaches only the parcel its number names (another carrier may use the same digits)."""
+    (_, fulfillment), _, secret, settings = services
+    shop_a, shop_b = auth(secret, "seller", "shop-甲"), auth(secret, "seller", "shop-乙")
+    _, picked_up, _ = await place_order(services, "shop-甲")
+    _, own_carrier, _ = await place_order(services, "shop-甲")
+    _, copycat, _ = await place_order(services, "shop-乙")
+    a_pickup, a_own, b = (p["packages"][0]["package_id"] for p in (picked_up, own_carrier, copycat))
+
+    def ship(pid: str, seller: dict[str, str], carrier: str, number: str):  # type: ignore[no-untyped-def]
+        body = {"handover": "SELLER_OWN", "carrier": carrier, "tracking_number": number}
+        return fulfillment.post(f"/v1/packages/{pid}/ship", headers=seller, json=body)
+
+    r = await fulfillment.post(
+        f"/v1/packages/{a_pickup}/ship", headers=shop_a, json={"handover": "PICKUP"}
+    )
+    spx_number = r.json()["tracking_number"]
+    assert (await ship(a_own, shop_a, "JNT", "812345678901")).status_code == 200
+
+    taken = await ship(b, shop_b, "JNT", "812345678901")
+    assert taken.status_code == 409 and taken.headers["content-type"].startswith(
+        "application/problem+json"
+    )
+    assert "shop-甲" not in taken.text and a_own not in taken.text
+    assert (await package_of(fulfillment, shop_b, copycat))["status"] == "PLANNED"
+    # the same number with another carrier is another parcel
+    shipped = await ship(b, shop_b, "GHN", spx_number)
+    assert shipped.status_code == 200, shipped.text
+
+    async def report(carrier: str, number: str, hour: int) -> dict:
+        body = {
+            "tracking_number": number,
+            "status": "IN_TRANSIT",
+            "occurred_at": f"2026-11-03T{hour:02d}:00:00Z",
+        }
+        r = await carrier_post(fulfillment, secret, carrier, body, settings.carrier_secret(carrier))
+        assert r.status_code == 200 and r.json()["applied"], r.text
+        return dict(r.json())
+
+    assert (await report("SPX", spx_number, 8))["package_id"] == a_pickup
+    assert (await package_of(fulfillment, shop_b, copycat))["status"] == "READY_TO_SHIP"
+    assert (await report("JNT", "812345678901", 9))["package_id"] == a_own
+    assert (await package_of(fulfillment, shop_b, copycat))["status"] == "READY_TO_SHIP"
+    assert (await report("GHN", spx_number, 10))["package_id"] == b
+    assert (await package_of(fulfillment, shop_b, copycat))["status"] == "IN_TRANSIT"
+
+
+async def package_of(fulfillment: httpx.AsyncClient, seller: dict[str, str], plan: dict) -> dict:
+    r = await fulfillment.get(f"/v1/orders/{plan['order_id']}/packages", headers=seller)
+    package: dict = r.json()["packages"][0]
+    return package

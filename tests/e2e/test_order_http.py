@@ -3,6 +3,7 @@ PostgreSQL and broker), on a simulated clock for the deadlines."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -538,3 +539,33 @@ async def test_dead_letter_operations_need_an_operator(stack) -> None:
     r = await api.client.get("/v1/dead-letters", headers=api.operator())
     assert r.status_code == 200 and r.json() == {"items": []}
     assert_problem(await api.client.post("/v1/dead-letters/999/retry", headers=api.operator()), 404)
+
+
+async def test_a_payment_transaction_pays_one_order_only(stack) -> None:
+    api, _, _ = stack
+    first, second = await api.order(buyer="买家-张"), await api.order(buyer="买家-李")
+
+    def pay(order: dict, buyer: str, transaction_id: str, amount: dict | None = None):  # type: ignore[no-untyped-def]
+        return api.client.post(
+            f"/v1/orders/{order['order_id']}/payments",
+            headers=api.buyer(buyer),
+            json={"amount": amount or order["total"], "transaction_id": transaction_id},
+        )
+
+    assert (await pay(first, "买家-张", "支付-0001")).status_code == 200
+    reused = assert_problem(await pay(second, "买家-李", "支付-0001"), 409)
+    assert first["order_id"] not in reused["detail"] and "买家-张" not in reused["detail"]
+    untouched = await api.get(second["order_id"], api.buyer("买家-李"))
+    assert untouched["status"] == "UNPAID" and untouched["version"] == second["version"]
+
+    # a refused payment claims nothing: its transaction can still pay
+    wrong = {**second["total"], "amount": second["total"]["amount"] - 1}
+    assert_problem(await pay(second, "买家-李", "支付-0002", wrong), 422)
+    assert (await pay(second, "买家-李", "支付-0002")).status_code == 200
+
+    # two orders paid at once with one transaction: exactly one is paid
+    third, fourth = await api.order(buyer="买家-王"), await api.order(buyer="买家-赵")
+    racing = await asyncio.gather(
+        pay(third, "买家-王", "支付-0003"), pay(fourth, "买家-赵", "支付-0003")
+    )
+    assert sorted(r.status_code for r in racing) == [200, 409]

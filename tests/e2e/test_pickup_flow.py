@@ -94,6 +94,14 @@ async def test_subscriptions_decide_what_labels_say(stack) -> None:
 
     other_driver = auth(secret, "driver", "d-x", provider="SPX")
     sid = pending["subscription_id"]
+    # a driver token naming no provider is nobody's driver (refused at the edge, or a 404)
+    nobodys = auth(secret, "driver", "d-0")
+    review = {"approve": True}
+    for subscription_id in (sid, not_covered["subscription_id"]):
+        r = await pickup.post(
+            f"/v1/pickup-subscriptions/{subscription_id}/review", headers=nobodys, json=review
+        )
+        assert r.status_code in (401, 404), r.text
     assert (
         await pickup.post(
             f"/v1/pickup-subscriptions/{sid}/review", headers=other_driver, json={"approve": True}
@@ -432,6 +440,10 @@ async def test_the_first_mile_from_ready_to_ship_to_the_hub(stack) -> None:
         await pickup.get("/v1/pickup-tasks", params={"provider_code": "GHN"}, headers=driver)
     ).status_code == 403
     assert (await pickup.get("/v1/pickup-tasks", headers=stranger)).json()["items"] == []
+    nobodys = auth(secret, "driver", "drv-0")  # names no provider: sees no provider's runs
+    assert (await pickup.get("/v1/pickup-tasks", headers=nobodys)).status_code in (401, 403)
+    r = await pickup.post(f"/v1/packages/{pid}/pickup-scan", headers=nobodys)
+    assert r.status_code in (401, 404), r.text
 
     clock.advance(timedelta(hours=24, minutes=1))  # nobody took the run: flagged
 
@@ -446,12 +458,13 @@ async def test_the_first_mile_from_ready_to_ship_to_the_hub(stack) -> None:
     )
     assert r.status_code == 200 and r.json()["driver_id"] == "drv-1"
 
-    assert (
-        await pickup.post(f"/v1/packages/{pid}/pickup-scan", headers=stranger)
-    ).status_code == 409
-    assert (
-        await pickup.post(f"/v1/packages/{uuid.uuid4()}/pickup-scan", headers=driver)
-    ).status_code == 404
+    # another provider's parcel is a plain 404 (it names no provider), in every parcel route
+    hub_body = {"hub_id": "HN-9 河内"}
+    assert_not_found(await pickup.post(f"/v1/packages/{pid}/pickup-scan", headers=stranger))
+    assert_not_found(
+        await pickup.post(f"/v1/packages/{pid}/hub-arrival", headers=stranger, json=hub_body)
+    )
+    assert_not_found(await pickup.post(f"/v1/packages/{uuid.uuid4()}/pickup-scan", headers=driver))
     assert (
         await pickup.post(
             f"/v1/packages/{pid}/hub-arrival", headers=driver, json={"hub_id": "HN-1"}
@@ -461,6 +474,13 @@ async def test_the_first_mile_from_ready_to_ship_to_the_hub(stack) -> None:
     assert scan.status_code == 200 and scan.json()["status"] == "PICKED_UP"
     again = await pickup.post(f"/v1/packages/{pid}/pickup-scan", headers=driver)
     assert again.status_code == 200 and again.json()["status"] == "PICKED_UP"
+    # once WS holds it, another provider's driver neither sees it nor moves it to a hub
+    assert_not_found(await pickup.post(f"/v1/packages/{pid}/pickup-scan", headers=stranger))
+    assert_not_found(
+        await pickup.post(f"/v1/packages/{pid}/hub-arrival", headers=stranger, json=hub_body)
+    )
+    still = await pickup.post(f"/v1/packages/{pid}/pickup-scan", headers=driver)
+    assert still.status_code == 200 and still.json()["status"] == "PICKED_UP"
     hub = await pickup.post(
         f"/v1/packages/{pid}/hub-arrival", headers=driver, json={"hub_id": "HN-1"}
     )
@@ -476,6 +496,12 @@ async def test_the_first_mile_from_ready_to_ship_to_the_hub(stack) -> None:
         return package["status"] == "PICKED_UP" and status == "IN_TRANSIT"
 
     assert await eventually(followed, within=30)
+
+
+def assert_not_found(r: httpx.Response) -> None:
+    assert r.status_code == 404, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert "WS" not in r.text and "GHN" not in r.text
 
 
 async def stocked_warehouse(

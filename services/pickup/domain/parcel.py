@@ -35,6 +35,18 @@ class Parcel:
     task_id: uuid.UUID | None = None
     status: str = ""  # a ParcelStatus once awaited
     overdue: bool = False
+    collected_by: str = ""  # the provider whose driver scanned it, once collected
+
+
+def handled_by(parcel: Parcel, provider: str | None, region_provider: str | None) -> bool:
+    """Whether drivers of `provider` may see and act on the parcel: once collected, only the
+    collecting provider's; before, its own provider's or (after a switch) the region's. A
+    driver that names no provider handles nothing."""
+    if parcel.package_id is None or not provider:
+        return False
+    if parcel.collected_by:
+        return provider == parcel.collected_by
+    return provider in (parcel.provider_code, region_provider)
 
 
 @dataclass(frozen=True)
@@ -108,7 +120,7 @@ def decide(state: Parcel, command: ParcelCommand) -> list[EventPayload]:
             ]
         case Collect():
             facts = _facts(state, command.now)
-            if state.status == "PICKED_UP":
+            if state.status == "PICKED_UP" and state.collected_by == command.driver_provider:
                 return []  # a repeated scan
             if state.status != "AWAITING_PICKUP":
                 raise DomainError("not-collectable", f"the package is {state.status}")
@@ -179,7 +191,11 @@ def evolve(state: Parcel, event: EventPayload) -> Parcel:
                 event.task_id,
                 "AWAITING_PICKUP" if event.handover == "PICKUP" else "AWAITING_DROP_OFF",
             )
-        case PickedUp() | DroppedOff() | ArrivedAtHub():
+        case PickedUp():
+            return replace(
+                state, status=PARCEL_STATUS_BY_EVENT[PickedUp], collected_by=event.driver_provider
+            )
+        case DroppedOff() | ArrivedAtHub():
             return replace(state, status=PARCEL_STATUS_BY_EVENT[type(event)])
         case PickupOverdue():
             return replace(state, overdue=True)

@@ -14,6 +14,7 @@ from services.pickup.domain.parcel import (
     Parcel,
     ReceiveDropOff,
     decide,
+    handled_by,
 )
 from shared.aggregate import DomainError, NotFound
 from shared.events.pickup import PickedUp, PickupOverdue
@@ -46,3 +47,25 @@ def test_hub_arrival_follows_collection_and_overdue_is_flagged_after_48_hours() 
     received = PARCEL.fold(decide(dropped, ReceiveDropOff("op", T0)), dropped)
     assert received.status == "DROPPED_OFF"
     assert PARCEL.fold(decide(received, ArriveAtHub("HUB-1", T0)), received).status == "AT_HUB"
+
+
+def test_a_scan_by_another_provider_after_collection_is_no_repeat() -> None:
+    parcel = awaited()
+    picked = PARCEL.fold(decide(parcel, Collect("d1", "WS", "WS", T0)), parcel)
+    assert picked.collected_by == "WS"
+    with pytest.raises(DomainError, match="PICKED_UP"):
+        decide(picked, Collect("d9", "GHN", "GHN", T0))
+
+
+def test_only_the_provider_holding_a_parcel_handles_it() -> None:
+    parcel = awaited()  # labelled WS
+    assert handled_by(parcel, "WS", None)
+    assert handled_by(parcel, "GHN", "GHN")  # the region moved to GHN before collection
+    assert not handled_by(parcel, "GHN", None)
+    assert not handled_by(parcel, None, None) and not handled_by(parcel, "", "")
+    assert not handled_by(Parcel(), "WS", "WS")
+    picked = PARCEL.fold(decide(parcel, Collect("d2", "GHN", "GHN", T0)), parcel)
+    assert handled_by(picked, "GHN", None)
+    assert not handled_by(picked, "WS", "GHN")  # GHN holds it now, not the label's WS
+    at_hub = PARCEL.fold(decide(picked, ArriveAtHub("HUB-1", T0)), picked)
+    assert handled_by(at_hub, "GHN", None) and not handled_by(at_hub, "WS", None)
