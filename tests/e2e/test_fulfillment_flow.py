@@ -785,7 +785,7 @@ async def test_packages_of_different_buyers_are_not_combined(services) -> None:
 async def test_a_carriers_tracking_number_names_one_parcel(services) -> None:
     """Two sellers cannot share a tracking number with one carrier, and a carrier's report
     reaches only the parcel its number names (another carrier may use the same digits)."""
-    (_, fulfillment), _, secret, settings = services
+    (_, fulfillment), clock, secret, settings = services
     shop_a, shop_b = auth(secret, "seller", "shop-甲"), auth(secret, "seller", "shop-乙")
     _, picked_up, _ = await place_order(services, "shop-甲")
     _, own_carrier, _ = await place_order(services, "shop-甲")
@@ -818,7 +818,8 @@ async def test_a_carriers_tracking_number_names_one_parcel(services) -> None:
             "status": "IN_TRANSIT",
             "occurred_at": f"2026-11-03T{hour:02d}:00:00Z",
         }
-        r = await carrier_post(fulfillment, secret, carrier, body, settings.carrier_secret(carrier))
+        key = CarrierKey(settings.carrier_secret(carrier), clock)
+        r = await carrier_post(fulfillment, secret, carrier, body, key)
         assert r.status_code == 200 and r.json()["applied"], r.text
         return dict(r.json())
 
