@@ -248,7 +248,10 @@ async def http_figures(server_url: str, bootstrap: str) -> dict[str, float]:
     )
     settings = Settings()
     secret = settings.effective_jwt_secret
-    seller = {"Authorization": "Bearer " + mint_token(secret, sub="shop-1", role="seller")}
+    seller = {
+        "Authorization": "Bearer "
+        + mint_token(secret, sub="shop-1", role="seller", seller_id="shop-1")
+    }
     buyer = {"Authorization": "Bearer " + mint_token(secret, sub="buyer-1", role="buyer")}
     order = {
         "seller_id": "shop-1",

@@ -40,7 +40,7 @@ from shared.clock import SimulatedClock
 from shared.migrations import upgrade
 from shared.serve import BackgroundServer, serve_in_background
 from shared.settings import Settings
-from shared.signatures import sign
+from shared.signatures import signed_headers
 
 START = datetime(2026, 11, 2, 5, 35, tzinfo=UTC)  # 23:35 the day before, in Springfield
 # Orders are placed over 50 minutes, across Springfield's midnight, so no buyer's 60-minute
@@ -265,8 +265,8 @@ async def post_carrier_event(
     status: str,
     at: datetime,
 ) -> None:
-    """A carrier's signed tracking report to fulfillment's webhook (`url`); it must be
-    applied."""
+    """A carrier's signed tracking report to fulfillment's webhook (`url`), sent (and signed)
+    at `at` on the services' clock; it must be applied."""
     raw = json.dumps(
         {"tracking_number": tracking_number, "status": status, "occurred_at": at.isoformat()}
     ).encode()
@@ -274,7 +274,7 @@ async def post_carrier_event(
     headers = {
         "Authorization": f"Bearer {token}",
         "content-type": "application/json",
-        "X-Shopflow-Signature": sign(carrier_secret, raw),
+        **signed_headers(carrier_secret, raw, at),
     }
     r = await client.post(url, content=raw, headers=headers)
     if r.status_code != 200 or not r.json()["applied"]:

@@ -11,9 +11,12 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.problems import Problem
+from shared.settings import Settings
 
 Role = Literal["buyer", "seller", "operator", "carrier", "driver"]
 ROLES: tuple[str, ...] = ("buyer", "seller", "operator", "carrier", "driver")
+# The claim that scopes a role to its own resources: without it a token would see everyone's.
+SCOPE_CLAIMS: dict[str, str] = {"seller": "seller_id", "carrier": "carrier", "driver": "provider"}
 
 
 @dataclass(frozen=True)
@@ -35,34 +38,108 @@ def mint_token(
     sub: str,
     role: str,
     ttl: timedelta = timedelta(hours=12),
+    issuer: str | None = None,
+    audience: str | None = None,
     **claims: Any,
 ) -> str:
+    """A complete token: a seller's, carrier's or driver's without its scope claim is refused
+    here (ValueError) rather than minted and refused by every service."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
-    if role == "seller" and not claims.get("seller_id"):
-        claims["seller_id"] = sub
+    scope = SCOPE_CLAIMS.get(role)
+    if scope and not claims.get(scope):
+        raise ValueError(f"a {role} token needs a {scope} claim")
     now = datetime.now(UTC)
     body = {"sub": sub, "role": role, "iat": now, "exp": now + ttl}
+    if issuer:
+        body["iss"] = issuer
+    if audience:
+        body["aud"] = audience
     body.update({k: v for k, v in claims.items() if v is not None})
     return jwt.encode(body, secret, algorithm="HS256")
 
 
-def decode_token(secret: str, token: str) -> Principal:
+def mint_for(settings: Settings, *, sub: str, role: str, **claims: Any) -> str:
+    """`mint_token` with the deployment's secret, issuer and audience."""
+    return mint_token(
+        settings.effective_jwt_secret,
+        sub=sub,
+        role=role,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        **claims,
+    )
+
+
+def _refusal(exc: jwt.PyJWTError) -> str:
+    """Our own words for why a token is refused: the library's text is not echoed."""
+    match exc:
+        case jwt.ExpiredSignatureError():
+            return "the token has expired"
+        case jwt.ImmatureSignatureError():
+            return "the token is not valid yet"
+        case jwt.MissingRequiredClaimError():
+            return f"the token has no {exc.claim} claim"
+        case jwt.InvalidIssuerError():
+            return "the token was issued by someone else"
+        case jwt.InvalidAudienceError():
+            return "the token is meant for someone else"
+        case _:
+            return "the token is not one of ours or is malformed"
+
+
+def decode_token(
+    secret: str, token: str, *, issuer: str | None = None, audience: str | None = None
+) -> Principal:
+    """The caller of a token (401 otherwise): signed with `secret`, not expired (`exp` is
+    required), from `issuer` and for `audience` when given, with its role's scope claim."""
     try:
-        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["sub"]})
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=["HS256"],
+            issuer=issuer,
+            audience=audience,
+            options={"require": ["sub", "exp"]},
+        )
     except jwt.PyJWTError as exc:
-        raise Problem(401, "Unauthorized", f"invalid token: {exc}") from exc
+        raise Problem(401, "Unauthorized", _refusal(exc), code="invalid-token") from None
     role = claims.get("role")
-    if role not in ROLES:
-        raise Problem(401, "Unauthorized", "the token has no valid role claim")
-    if role == "seller" and not claims.get("seller_id"):
-        raise Problem(401, "Unauthorized", "a seller token needs a seller_id claim")
+    if not isinstance(role, str) or role not in ROLES:
+        raise Problem(
+            401, "Unauthorized", "the token has no valid role claim", code="invalid-token"
+        )
+    scope = SCOPE_CLAIMS.get(role)
+    for name in SCOPE_CLAIMS.values():
+        value = claims.get(name)
+        if value is not None and not isinstance(value, str):
+            raise Problem(
+                401,
+                "Unauthorized",
+                f"the token's {name} claim is not a string",
+                code="invalid-token",
+            )
+    if scope and not claims.get(scope):
+        raise Problem(
+            401, "Unauthorized", f"a {role} token needs a {scope} claim", code="invalid-token"
+        )
     return Principal(
         sub=str(claims["sub"]),
         role=role,
         seller_id=claims.get("seller_id"),
         carrier=claims.get("carrier"),
         provider=claims.get("provider"),
+    )
+
+
+def authenticate(settings: Settings, token: str) -> Principal:
+    """`decode_token` with the deployment's secret, issuer and audience: what every edge
+    (routes, the idempotency middleware, the dashboard) uses."""
+    return decode_token(
+        settings.effective_jwt_secret,
+        token,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
     )
 
 
@@ -74,9 +151,7 @@ def current_principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Problem(401, "Unauthorized", "missing bearer token")
-    principal = decode_token(
-        request.app.state.runtime.settings.effective_jwt_secret, credentials.credentials
-    )
+    principal = authenticate(request.app.state.runtime.settings, credentials.credentials)
     request.state.principal = principal
     return principal
 

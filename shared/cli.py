@@ -262,10 +262,12 @@ def token(
     provider: str = typer.Option(None, help="for drivers"),
     hours: float = typer.Option(12, help="lifetime"),
 ) -> None:
-    """Mint a JWT for trying the API by hand."""
+    """Mint a JWT for trying the API by hand (with SHOPFLOW_JWT_ISSUER/AUDIENCE when set)."""
     from datetime import timedelta
 
     settings = Settings()
+    if role == "seller" and not seller_id:
+        seller_id = sub
     try:
         print(
             mint_token(
@@ -273,6 +275,8 @@ def token(
                 sub=sub,
                 role=role,
                 ttl=timedelta(hours=hours),
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
                 seller_id=seller_id,
                 carrier=carrier,
                 provider=provider,

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.auth import Principal, decode_token
+from shared.auth import Principal, authenticate
 from shared.problems import Problem, problem_response
 from shared.settings import Settings
 
@@ -52,13 +52,14 @@ def principal_key(principal: Principal) -> str:
     )
 
 
-def bearer_principal(scope: Scope, secret: str) -> Principal:
-    """The caller of the request's bearer token; a Problem (401) without a valid one."""
+def bearer_principal(scope: Scope, settings: Settings) -> Principal:
+    """The caller of the request's bearer token (shared.auth.authenticate: the deployment's
+    secret, issuer and audience); a Problem (401) without a valid one."""
     auth = header(scope, b"authorization") or ""
     scheme, _, token = auth.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Problem(401, "Unauthorized", "missing bearer token")
-    return decode_token(secret, token.strip())
+    return authenticate(settings, token.strip())
 
 
 def nul_fields(scope: Scope) -> list[str]:
@@ -127,9 +128,8 @@ class EdgeMiddleware:
             )
         path = scope["path"]
         protected = path.startswith(PROTECTED_PREFIX) and path not in self.public
-        secret = self.settings.effective_jwt_secret
         try:
-            principal: Principal | None = bearer_principal(scope, secret)
+            principal: Principal | None = bearer_principal(scope, self.settings)
         except Problem:
             if protected:
                 raise

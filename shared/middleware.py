@@ -251,7 +251,7 @@ class IdempotencyMiddleware:
         principal = principal_of(scope)
         if principal is None:
             try:
-                principal = bearer_principal(scope, self.runtime.settings.effective_jwt_secret)
+                principal = bearer_principal(scope, self.runtime.settings)
             except Problem:
                 return None
         return principal_key(principal)

@@ -16,6 +16,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "shopflow-dev-secret-change-me-0123456789"
 DEV_CARRIER_SECRET = "shopflow-dev-carrier-secret"
+# Environments where the development secrets may serve; any other refuses to start with them.
+DEV_ENVIRONMENTS = ("development", "test")
+MIN_SECRET_BYTES = 32
 SERVICE_PORTS = {
     "order": 8001,
     "fulfillment": 8002,
@@ -27,9 +30,16 @@ SERVICES = tuple(SERVICE_PORTS)
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SHOPFLOW_", extra="ignore")
+    # hide_input_in_errors: a refused configuration must not print the secrets it holds.
+    model_config = SettingsConfigDict(
+        env_prefix="SHOPFLOW_", extra="ignore", hide_input_in_errors=True
+    )
 
-    environment: str = Field("development", description="development | test | production")
+    environment: str = Field(
+        "development",
+        description="development | test (any case); anything else (production, staging) "
+        "refuses the development secrets and secrets shorter than 32 bytes",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     database_url: str | None = Field(None, validation_alias="DATABASE_URL")
     kafka_bootstrap_servers: str | None = Field(None, validation_alias="KAFKA_BOOTSTRAP_SERVERS")
@@ -38,7 +48,19 @@ class Settings(BaseSettings):
     kafka_replication_factor: int = 1
     kafka_topic_prefix: str = Field("", description="namespace for topics, e.g. per test run")
     jwt_secret: str | None = None
+    jwt_issuer: str | None = Field(
+        None, description="when set, tokens must carry this `iss` (and minted ones do)"
+    )
+    jwt_audience: str | None = Field(
+        None, description="when set, tokens must carry this `aud` (and minted ones do)"
+    )
     carrier_secrets: dict[str, str] = Field(default_factory=dict)
+    webhook_tolerance_s: int = Field(
+        300,
+        gt=0,
+        description="a signed webhook whose X-Shopflow-Timestamp is further than this from the "
+        "service clock is refused (a captured request cannot be replayed later)",
+    )
     host: str = "127.0.0.1"
     data_dir: Path = Path(".shopflow")
     embedded_kafka_port: int = 9092
@@ -89,10 +111,26 @@ class Settings(BaseSettings):
         1000, description="in `port` mode, a service's metrics port is its port plus this"
     )
 
+    @property
+    def is_development(self) -> bool:
+        """Development or test (any case): the only environments the dev secrets serve."""
+        return self.environment.lower() in DEV_ENVIRONMENTS
+
     @model_validator(mode="after")
-    def _production_needs_secret(self) -> Settings:
-        if self.environment == "production" and not self.jwt_secret:
-            raise ValueError("SHOPFLOW_JWT_SECRET must be set when SHOPFLOW_ENVIRONMENT=production")
+    def _secrets_fit_the_environment(self) -> Settings:
+        if self.is_development:
+            return self
+        where = f"SHOPFLOW_ENVIRONMENT={self.environment}"
+        problems = []
+        if not self.jwt_secret:
+            problems.append(f"SHOPFLOW_JWT_SECRET must be set when {where}")
+        else:
+            problems += _weak("SHOPFLOW_JWT_SECRET", self.jwt_secret, DEV_JWT_SECRET, where)
+        for carrier, secret in sorted(self.carrier_secrets.items()):
+            name = f"SHOPFLOW_CARRIER_SECRETS[{carrier}]"
+            problems += _weak(name, secret, DEV_CARRIER_SECRET, where)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @cached_property
@@ -100,9 +138,10 @@ class Settings(BaseSettings):
         return self.jwt_secret or DEV_JWT_SECRET
 
     def carrier_secret(self, carrier: str) -> str | None:
-        """The carrier's webhook secret; outside production a dev secret serves any carrier."""
+        """The carrier's webhook secret; in development and test a dev secret serves any
+        carrier, elsewhere a carrier without its own secret has none (its reports are refused)."""
         secret = self.carrier_secrets.get(carrier)
-        if secret is None and self.environment != "production":
+        if secret is None and self.is_development:
             return DEV_CARRIER_SECRET
         return secret
 
@@ -134,6 +173,15 @@ class Settings(BaseSettings):
         else the service's port plus `metrics_port_offset`: 9001..9005)."""
         port = os.environ.get(f"SHOPFLOW_{service.upper()}_METRICS_PORT")
         return int(port) if port else self.port_for(service) + self.metrics_port_offset
+
+
+def _weak(name: str, secret: str, dev_secret: str, where: str) -> list[str]:
+    """Why `secret` may not serve outside development (never quoting it)."""
+    if secret == dev_secret:
+        return [f"{name} is the development secret; set a secret of your own when {where}"]
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        return [f"{name} is shorter than {MIN_SECRET_BYTES} bytes; refused when {where}"]
+    return []
 
 
 def to_sqlalchemy_url(url: str) -> str:

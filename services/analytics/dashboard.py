@@ -29,7 +29,7 @@ from pydantic import AwareDatetime
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.analytics import api
-from shared.auth import Principal, decode_token
+from shared.auth import Principal, authenticate
 from shared.events.order import OrderStatus
 from shared.pagination import MAX_LIMIT
 from shared.problems import Problem
@@ -102,7 +102,7 @@ async def sign_in(request: Request, response: Response) -> dict[str, Any]:
     if not header.lower().startswith("bearer "):
         raise Problem(401, "Unauthorized", "missing bearer token")
     raw = header[7:]
-    caller = decode_token(request.app.state.runtime.settings.effective_jwt_secret, raw)
+    caller = authenticate(request.app.state.runtime.settings, raw)
     if caller.role not in ("seller", "operator"):
         raise Problem(403, "Forbidden", "the dashboard is for sellers and operators")
     now = int(time.time())

@@ -314,19 +314,37 @@ CARRIER_EVENTS = "/v1/carrier-events"
 async def carrier_event(
     request: Request,
     carrier: Principal = require("carrier"),
-    x_shopflow_signature: str | None = Header(None, description="sha256=<hex HMAC of the body>"),
+    x_shopflow_timestamp: str | None = Header(
+        None, description="unix seconds when sent; within the tolerance of our clock"
+    ),
+    x_shopflow_signature: str | None = Header(
+        None, description='sha256=<hex HMAC of "<X-Shopflow-Timestamp>.<raw body>">'
+    ),
 ) -> CarrierEventOut:
-    """A carrier's status report, signed with its shared secret. A repeat is a no-op."""
+    """A carrier's status report, signed with its shared secret over the timestamp and the
+    body (shared/signatures.py); a stale timestamp is refused like a bad signature. A repeat
+    is a no-op."""
     svc = service(request)
     raw = await request.body()
-    secret = svc.runtime.settings.carrier_secret(carrier.carrier or "")
+    settings = svc.runtime.settings
+    secret = settings.carrier_secret(carrier.carrier or "")
     if (
         not carrier.carrier
         or secret is None
-        or not signatures.verify(secret, raw, x_shopflow_signature)
+        or not signatures.verify(
+            secret,
+            raw,
+            x_shopflow_timestamp,
+            x_shopflow_signature,
+            now=svc.runtime.now(),
+            tolerance_s=settings.webhook_tolerance_s,
+        )
     ):
         raise Problem(
-            401, "Unauthorized", "missing or bad X-Shopflow-Signature", code="bad-signature"
+            401,
+            "Unauthorized",
+            "missing, bad or stale X-Shopflow-Timestamp/X-Shopflow-Signature",
+            code="bad-signature",
         )
     try:
         body = CarrierEventIn.model_validate_json(raw)

@@ -10,7 +10,7 @@ import httpx
 
 from shared.auth import mint_token
 from shared.clock import SimulatedClock
-from shared.signatures import sign
+from shared.signatures import signed_headers
 from tests.conftest import eventually
 
 
@@ -138,7 +138,7 @@ class Journey:
         headers = {
             **auth(self.secret, "carrier", "spx-bot", carrier="SPX"),
             "content-type": "application/json",
-            "X-Shopflow-Signature": sign(self.settings.carrier_secret("SPX"), raw),
+            **signed_headers(self.settings.carrier_secret("SPX"), raw, self.clock.now()),
         }
         r = await self.fulfillment.post("/v1/carrier-events", content=raw, headers=headers)
         assert r.status_code == 200 and r.json()["applied"], r.text

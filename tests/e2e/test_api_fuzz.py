@@ -48,7 +48,8 @@ def service_process(request: pytest.FixtureRequest, infra: Infra) -> Iterator[st
     try:
         wait_for_port("127.0.0.1", port, process)  # type: ignore[arg-type]
         base = f"http://127.0.0.1:{port}"
-        seller = {"Authorization": f"Bearer {mint_token(SECRET, sub='shop-1', role='seller')}"}
+        token = mint_token(SECRET, sub="shop-1", role="seller", seller_id="shop-1")
+        seller = {"Authorization": f"Bearer {token}"}
         if name == "order":  # something to find
             product = {"sku": "TEE-1", "title": "T", "weight_g": 1}
             price = {"amount": 100, "currency": "USD"}

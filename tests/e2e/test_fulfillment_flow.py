@@ -3,8 +3,11 @@ placed, its stock reserved and its packages planned; a cancellation releases the
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -19,7 +22,7 @@ from shared.auth import mint_token
 from shared.clock import SimulatedClock
 from shared.events import Envelope
 from shared.events.pickup import DispatchDeadlineExtended
-from shared.signatures import sign
+from shared.signatures import HEADER, TIMESTAMP_HEADER, signed_headers
 from tests.conftest import eventually
 from tests.e2e.journeys import pay, planned_packages
 
@@ -43,6 +46,9 @@ async def services(order_db, fulfillment_db, serve_services):
 
 
 def auth(secret: str, role: str, sub: str, **claims: str) -> dict[str, str]:
+    """A bearer header; a seller here is its own shop (`seller_id` = `sub`) unless told."""
+    if role == "seller":
+        claims.setdefault("seller_id", sub)
     return {"Authorization": "Bearer " + mint_token(secret, sub=sub, role=role, **claims)}
 
 
@@ -316,20 +322,33 @@ async def test_ship_a_package_and_print_its_documents(services) -> None:
     assert r.json()["reserved"] == 0 and r.json()["available"] == 8
 
 
-def carrier_post(
-    client: httpx.AsyncClient, secret: str, carrier: str, body: dict, signing_secret: str
-):  # type: ignore[no-untyped-def]
-    raw = json.dumps(body).encode()
+@dataclass(frozen=True)
+class CarrierKey:
+    """A carrier's webhook secret, and the clock it signs at (the services' simulated one)."""
+
+    secret: str
+    clock: SimulatedClock
+
+
+def signed_report(
+    secret: str, carrier: str, body: dict, key: CarrierKey
+) -> tuple[bytes, dict[str, str]]:
+    raw = json.dumps(body, ensure_ascii=False).encode()
     headers = {
         **auth(secret, "carrier", f"{carrier.lower()}-bot", carrier=carrier),
         "content-type": "application/json",
-        "X-Shopflow-Signature": sign(signing_secret, raw),
+        **signed_headers(key.secret, raw, key.clock.now()),
     }
+    return raw, headers
+
+
+def carrier_post(client: httpx.AsyncClient, secret: str, carrier: str, body: dict, key: CarrierKey):  # type: ignore[no-untyped-def]
+    raw, headers = signed_report(secret, carrier, body, key)
     return client.post("/v1/carrier-events", content=raw, headers=headers)
 
 
 async def test_signed_carrier_webhooks_drive_the_package_status(services) -> None:
-    (_, fulfillment), _, secret, settings = services
+    (_, fulfillment), clock, secret, settings = services
     _, plan, _ = await place_order(services, "shop-track")
     seller = auth(secret, "seller", "shop-track")
     operator = auth(secret, "operator", "op")
@@ -339,7 +358,7 @@ async def test_signed_carrier_webhooks_drive_the_package_status(services) -> Non
             f"/v1/packages/{pid}/ship", headers=seller, json={"handover": "PICKUP"}
         )
     ).json()["tracking_number"]
-    carrier_secret = settings.carrier_secret("SPX")
+    carrier_secret = CarrierKey(settings.carrier_secret("SPX"), clock)
 
     def report(status: str, hour: int) -> dict:
         return {
@@ -352,7 +371,8 @@ async def test_signed_carrier_webhooks_drive_the_package_status(services) -> Non
         r = await fulfillment.get(f"/v1/orders/{plan['order_id']}/packages", headers=seller)
         return r.json()["packages"][0]["status"]
 
-    bad = await carrier_post(fulfillment, secret, "SPX", report("IN_TRANSIT", 8), "not-the-secret")
+    forged = CarrierKey("not-the-secret", clock)
+    bad = await carrier_post(fulfillment, secret, "SPX", report("IN_TRANSIT", 8), forged)
     assert bad.status_code == 401 and await package_status() == "READY_TO_SHIP"
     unsigned = await fulfillment.post(
         "/v1/carrier-events",
@@ -387,6 +407,88 @@ async def test_signed_carrier_webhooks_drive_the_package_status(services) -> Non
         and anomalies[0]["reported_status"] == "IN_TRANSIT"
     )
     assert (await fulfillment.get("/v1/tracking-anomalies", headers=seller)).status_code == 403
+
+
+async def test_a_carrier_report_is_refused_when_replayed_stale_forged_or_malformed(
+    services,
+) -> None:
+    """The signature covers X-Shopflow-Timestamp, which must be within 5 minutes of the
+    service clock: a captured report cannot be replayed later, and a malformed header is a
+    401 problem, never a 500. Nothing refused changes the package."""
+    (_, fulfillment), clock, secret, settings = services
+    _, plan, _ = await place_order(services, "shop-replay")
+    seller = auth(secret, "seller", "shop-replay")
+    pid = plan["packages"][0]["package_id"]
+    shipped = await fulfillment.post(
+        f"/v1/packages/{pid}/ship", headers=seller, json={"handover": "PICKUP"}
+    )
+    tracking = shipped.json()["tracking_number"]
+    key = CarrierKey(settings.carrier_secret("SPX"), clock)
+
+    def report(status: str) -> dict:
+        return {
+            "tracking_number": tracking,
+            "status": status,
+            "occurred_at": clock.now().isoformat(),
+            "location": "上海市浦东新区转运中心",
+        }
+
+    async def package_status() -> str:
+        r = await fulfillment.get(f"/v1/orders/{plan['order_id']}/packages", headers=seller)
+        return r.json()["packages"][0]["status"]
+
+    def refused(r: httpx.Response) -> bool:
+        return (
+            r.status_code == 401
+            and r.headers["content-type"] == "application/problem+json"
+            and r.json()["type"].endswith("/bad-signature")
+        )
+
+    async def post(raw: bytes, headers: dict) -> httpx.Response:  # type: ignore[type-arg]
+        return await fulfillment.post("/v1/carrier-events", content=raw, headers=headers)
+
+    # captured at the time it was signed, held back past the tolerance: refused
+    held_raw, held = signed_report(secret, "SPX", report("IN_TRANSIT"), key)
+    clock.advance(timedelta(seconds=301))
+    assert refused(await post(held_raw, held)) and await package_status() == "READY_TO_SHIP"
+    # nor may a sender date a report ahead to make it last
+    ahead = {**held, **signed_headers(key.secret, held_raw, clock.now() + timedelta(minutes=6))}
+    assert refused(await post(held_raw, ahead))
+
+    # a fresh one is accepted; replayed 6 minutes later it is refused, not a repeat
+    raw, headers = signed_report(secret, "SPX", report("IN_TRANSIT"), key)
+    first = await post(raw, headers)
+    assert first.status_code == 200 and first.json()["applied"], first.text
+    clock.advance(timedelta(minutes=6))
+    assert refused(await post(raw, headers))
+
+    # a signature over the body alone (the old scheme), or with a moved timestamp
+    raw, headers = signed_report(secret, "SPX", report("OUT_FOR_DELIVERY"), key)
+    old_scheme = hmac.new(key.secret.encode(), raw, hashlib.sha256).hexdigest()
+    body_only = {**headers, HEADER: "sha256=" + old_scheme}
+    assert refused(await post(raw, body_only))
+    moved = {**headers, TIMESTAMP_HEADER: str(int(headers[TIMESTAMP_HEADER]) - 1)}
+    assert refused(await post(raw, moved))
+    forged = signed_report(secret, "SPX", report("OUT_FOR_DELIVERY"), CarrierKey("x" * 40, clock))
+    assert refused(await post(*forged))
+
+    # malformed headers, non-ASCII included (a 500 before): refused as problems
+    for name, value in (
+        (HEADER, "sha256=" + "é" * 64),
+        (HEADER, "sha256=签名"),
+        (HEADER, "sha256=" + "g" * 64),
+        (HEADER, ""),
+        (TIMESTAMP_HEADER, "\uff11" * 10),  # full-width digits
+        (TIMESTAMP_HEADER, "-5"),
+        (TIMESTAMP_HEADER, "9" * 40),
+        (TIMESTAMP_HEADER, "1e9"),
+    ):
+        bad = {**headers, name: value.encode()}
+        assert refused(await post(raw, bad)), (name, value)
+    assert await package_status() == "IN_TRANSIT"
+
+    good = await post(raw, headers)
+    assert good.status_code == 200 and good.json()["status"] == "OUT_FOR_DELIVERY", good.text
 
 
 async def test_dispatch_deadline_overdue_and_extension_on_a_simulated_clock(services) -> None:
@@ -506,7 +608,7 @@ async def test_the_order_status_follows_its_packages_to_delivered_and_completed(
     tracking[second] = r.json()["tracking_number"]
     await eventually(lambda: order_status("AWAITING_COLLECTION"), within=30)
 
-    carrier_secret = settings.carrier_secret("SPX")
+    carrier_secret = CarrierKey(settings.carrier_secret("SPX"), clock)
 
     async def carrier(package: str, status: str, hour: int) -> None:
         body = {
@@ -565,7 +667,7 @@ async def test_an_order_not_ready_to_ship_days_after_its_deadline_is_cancelled_a
 
 
 async def test_manual_split_then_combine_two_orders_of_one_buyer_into_one_parcel(services) -> None:
-    (orders, fulfillment), _, secret, settings = services
+    (orders, fulfillment), clock, secret, settings = services
     seller = auth(secret, "seller", "shop-combo")
     buyer = auth(secret, "buyer", "buyer-1")
     first, plan_a, warehouse_id = await place_order(services, "shop-combo")
@@ -633,7 +735,8 @@ async def test_manual_split_then_combine_two_orders_of_one_buyer_into_one_parcel
         "status": "IN_TRANSIT",
         "occurred_at": "2026-11-03T08:00:00Z",
     }
-    r = await carrier_post(fulfillment, secret, "SPX", body, settings.carrier_secret("SPX"))
+    key = CarrierKey(settings.carrier_secret("SPX"), clock)
+    r = await carrier_post(fulfillment, secret, "SPX", body, key)
     assert r.status_code == 200 and r.json()["applied"]
 
     async def both_in_transit() -> bool:
@@ -682,7 +785,7 @@ async def test_packages_of_different_buyers_are_not_combined(services) -> None:
 async def test_a_carriers_tracking_number_names_one_parcel(services) -> None:
     """Two sellers cannot share a tracking number with one carrier, and a carrier's report
     reaches only the parcel its number names (another carrier may use the same digits)."""
-    (_, fulfillment), _, secret, settings = services
+    (_, fulfillment), clock, secret, settings = services
     shop_a, shop_b = auth(secret, "seller", "shop-甲"), auth(secret, "seller", "shop-乙")
     _, picked_up, _ = await place_order(services, "shop-甲")
     _, own_carrier, _ = await place_order(services, "shop-甲")
@@ -715,7 +818,8 @@ async def test_a_carriers_tracking_number_names_one_parcel(services) -> None:
             "status": "IN_TRANSIT",
             "occurred_at": f"2026-11-03T{hour:02d}:00:00Z",
         }
-        r = await carrier_post(fulfillment, secret, carrier, body, settings.carrier_secret(carrier))
+        key = CarrierKey(settings.carrier_secret(carrier), clock)
+        r = await carrier_post(fulfillment, secret, carrier, body, key)
         assert r.status_code == 200 and r.json()["applied"], r.text
         return dict(r.json())
 

@@ -108,7 +108,10 @@ def stop(process: subprocess.Popen[bytes], env: dict[str, str]) -> str:
 
 def test_up_serves_the_order_service_and_a_restart_keeps_the_data(launcher_env) -> None:
     base = f"http://127.0.0.1:{launcher_env['SHOPFLOW_ORDER_PORT']}"
-    seller = {"Authorization": "Bearer " + mint_token(DEV_JWT_SECRET, sub="shop-1", role="seller")}
+    seller = {
+        "Authorization": "Bearer "
+        + mint_token(DEV_JWT_SECRET, sub="shop-1", role="seller", seller_id="shop-1")
+    }
     buyer = {"Authorization": "Bearer " + mint_token(DEV_JWT_SECRET, sub="b-1", role="buyer")}
 
     first = start(launcher_env)

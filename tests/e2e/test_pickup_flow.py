@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import httpx
+import jwt
 import pytest
 
 from services.fulfillment.app import create_fulfillment_app
@@ -45,7 +46,17 @@ async def stack(order_db, fulfillment_db, pickup_db, serve_services):
 
 
 def auth(secret: str, role: str, sub: str, **claims: str) -> dict[str, str]:
+    """A bearer header; a seller here is its own shop (`seller_id` = `sub`) unless told."""
+    if role == "seller":
+        claims.setdefault("seller_id", sub)
     return {"Authorization": "Bearer " + mint_token(secret, sub=sub, role=role, **claims)}
+
+
+def unscoped_driver(secret: str, sub: str) -> dict[str, str]:
+    """A driver token naming no provider (mint_token refuses to make one)."""
+    exp = datetime.now(UTC) + timedelta(hours=1)
+    token = jwt.encode({"sub": sub, "role": "driver", "exp": exp}, secret, algorithm="HS256")
+    return {"Authorization": f"Bearer {token}"}
 
 
 async def test_subscriptions_decide_what_labels_say(stack) -> None:
@@ -92,7 +103,7 @@ async def test_subscriptions_decide_what_labels_say(stack) -> None:
     other_driver = auth(secret, "driver", "d-x", provider="SPX")
     sid = pending["subscription_id"]
     # a driver token naming no provider is nobody's driver (refused at the edge, or a 404)
-    nobodys = auth(secret, "driver", "d-0")
+    nobodys = unscoped_driver(secret, "d-0")
     review = {"approve": True}
     for subscription_id in (sid, not_covered["subscription_id"]):
         r = await pickup.post(
@@ -437,7 +448,7 @@ async def test_the_first_mile_from_ready_to_ship_to_the_hub(stack) -> None:
         await pickup.get("/v1/pickup-tasks", params={"provider_code": "GHN"}, headers=driver)
     ).status_code == 403
     assert (await pickup.get("/v1/pickup-tasks", headers=stranger)).json()["items"] == []
-    nobodys = auth(secret, "driver", "drv-0")  # names no provider: sees no provider's runs
+    nobodys = unscoped_driver(secret, "drv-0")  # names no provider: sees no provider's runs
     assert (await pickup.get("/v1/pickup-tasks", headers=nobodys)).status_code in (401, 403)
     r = await pickup.post(f"/v1/packages/{pid}/pickup-scan", headers=nobodys)
     assert r.status_code in (401, 404), r.text

@@ -14,7 +14,8 @@ from tests.conftest import make_settings
 
 
 def bearer(settings, role: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    token = mint_token(settings.effective_jwt_secret, sub=f"{role}-1", role=role)
+    shop = "shop-1" if role == "seller" else None  # a seller's token names its shop
+    token = mint_token(settings.effective_jwt_secret, sub=f"{role}-1", role=role, seller_id=shop)
     return {"Authorization": f"Bearer {token}"}
 
 

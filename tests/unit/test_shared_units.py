@@ -68,8 +68,8 @@ def test_simulated_clock_advances_and_accelerates() -> None:
 
 def test_tokens_round_trip_and_are_checked() -> None:
     secret = "x" * 40
-    principal = decode_token(secret, mint_token(secret, sub="u1", role="seller"))
-    assert principal.role == "seller" and principal.seller_id == "u1"
+    principal = decode_token(secret, mint_token(secret, sub="u1", role="seller", seller_id="s1"))
+    assert principal.role == "seller" and principal.seller_id == "s1"
     with pytest.raises(Problem) as err:
         decode_token("y" * 40, mint_token(secret, sub="u1", role="buyer"))
     assert err.value.status == 401
