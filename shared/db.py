@@ -136,5 +136,19 @@ def is_outage(exc: BaseException) -> bool:
     return False
 
 
+def is_bad_value(exc: BaseException) -> bool:
+    """Whether the database refused a value the request carried (SQLSTATE class 22: out of
+    range, a character it cannot store, ...): the request's fault, not the service's."""
+    cause: BaseException | None = exc
+    for _ in range(10):
+        if cause is None:
+            return False
+        if isinstance(cause, asyncpg.DataError | sa_exc.DataError):
+            return True
+        orig = cause.orig if isinstance(cause, sa_exc.DBAPIError) else None
+        cause = cause.__cause__ or (orig if isinstance(orig, BaseException) else None)
+    return False
+
+
 def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), default=str)

@@ -77,7 +77,37 @@ def create_app(
     app.include_router(_operations_router(metrics_on_this_port=settings.metrics_access != "port"))
     for router in routers:
         app.include_router(router)
+    _document_idempotency_key(app)
     return app
+
+
+IDEMPOTENCY_KEY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "A retry with the same key and body (same caller, path and query) gets the "
+    "first answer and changes nothing; the same key with another request is a 422. At most "
+    "200 characters; kept for the retention period.",
+    "schema": {"type": "string", "maxLength": 200},
+}
+
+
+def _document_idempotency_key(app: FastAPI) -> None:
+    """Every write operation's OpenAPI names the Idempotency-Key header (the middleware
+    handles it, so no route declares it)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for operations in schema.get("paths", {}).values():
+                for method, operation in operations.items():
+                    if method.upper() in IDEMPOTENT_METHODS:
+                        operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 # --- errors ---------------------------------------------------------------------------------

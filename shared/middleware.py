@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import context, metrics
-from shared.db import is_outage
+from shared.db import is_bad_value, is_outage
 from shared.edge import bearer_principal, principal_key, principal_of
 from shared.problems import Problem, problem_response
 from shared.runtime import ServiceRuntime
@@ -85,6 +85,14 @@ def _unhandled(exc: Exception) -> Response:
             "the service cannot reach its database; retry shortly with the same Idempotency-Key",
             "unavailable",
             headers={"Retry-After": "1"},
+        )
+    if is_bad_value(exc):
+        log.warning("request refused: the database refused one of its values", error=repr(exc))
+        return problem_response(
+            422,
+            "Invalid value",
+            "a value of the request is out of the range or the characters the service stores",
+            "invalid-value",
         )
     log.exception("request failed", error=repr(exc))
     return problem_response(
