@@ -138,10 +138,11 @@ class Settings(BaseSettings):
         return self.jwt_secret or DEV_JWT_SECRET
 
     def carrier_secret(self, carrier: str) -> str | None:
-        """The carrier's webhook secret; in development and test a dev secret serves any
-        carrier, elsewhere a carrier without its own secret has none (its reports are refused)."""
+        """The carrier's webhook secret; in development a dev secret serves any carrier,
+        elsewhere (test included) a carrier without its own secret has none: its reports are
+        refused."""
         secret = self.carrier_secrets.get(carrier)
-        if secret is None and self.is_development:
+        if secret is None and self.environment.lower() == "development":
             return DEV_CARRIER_SECRET
         return secret
 

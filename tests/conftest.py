@@ -27,7 +27,7 @@ from shared import embedded
 from shared.clock import SimulatedClock
 from shared.migrations import upgrade
 from shared.serve import BackgroundServer, serve_in_background
-from shared.settings import Settings
+from shared.settings import DEV_CARRIER_SECRET, Settings
 
 
 @dataclass(frozen=True)
@@ -89,12 +89,17 @@ async def fresh_database(infra: Infra, service: str) -> str:
     return embedded.database_url(infra.server_url, name)
 
 
+TEST_CARRIERS = ("SPX", "GHN", "JNT", "VNPOST", "POST", "ACME", "DHL", "GHTK")
+
+
 def make_settings(infra: Infra, database_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "DATABASE_URL": database_url,
         "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap,
         "kafka_topic_prefix": f"t{uuid.uuid4().hex[:8]}.",
         "environment": "test",
+        # outside development a carrier needs its own secret; the tests' carriers sign with it
+        "carrier_secrets": {carrier: DEV_CARRIER_SECRET for carrier in TEST_CARRIERS},
         "scheduler_interval_s": 0.05,
         "relay_poll_interval_s": 0.2,
     }

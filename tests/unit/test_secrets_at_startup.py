@@ -55,8 +55,17 @@ def test_outside_development_a_carrier_without_its_own_secret_has_none() -> None
 def test_development_and_test_may_use_the_dev_secrets(environment: str) -> None:
     settings = Settings(environment=environment, carrier_secrets={"GHN": "short"})
     assert settings.effective_jwt_secret == DEV_JWT_SECRET
-    assert settings.carrier_secret("SPX") == DEV_CARRIER_SECRET
     assert settings.carrier_secret("GHN") == "short"
+
+
+@pytest.mark.parametrize(
+    "environment, fallback",
+    [("development", DEV_CARRIER_SECRET), ("Development", DEV_CARRIER_SECRET), ("test", None)],
+)
+def test_only_development_lends_a_carrier_the_dev_secret(
+    environment: str, fallback: str | None
+) -> None:
+    assert Settings(environment=environment).carrier_secret("SPX") == fallback
 
 
 def test_the_environment_refuses_at_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
