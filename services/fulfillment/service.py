@@ -22,7 +22,7 @@ from services.fulfillment.domain.fulfillment import (
 from services.fulfillment.domain.logistics import LogisticsConfig, platform_tracking_number
 from services.fulfillment.domain.package import MarkDispatchOverdue, Package, RecordTracking
 from services.fulfillment.domain.replacement import PlanReplacement
-from services.fulfillment.domain.shipping import PickupStatus, ShipPackage
+from services.fulfillment.domain.shipping import PickupStatus, ShipPackage, parcel_contents
 from services.fulfillment.domain.stock import (
     STOCK,
     AdjustStock,
@@ -203,6 +203,14 @@ class FulfillmentService:
         """Arrange shipment of a package (in every order a combined parcel serves), and take
         its units out of the stock, in one transaction."""
         shipped_from, _ = await self.warehouse(refs[0].warehouse_id)
+        parcel = None
+        if len(refs) > 1:  # a combined parcel: its label lists every order's items
+            parts = []
+            for ref in refs:
+                state, _ = await self.fulfillment(ref.order_id)
+                if ref.package_id in state.packages:
+                    parts.append((state.packages[ref.package_id], state.lines))
+            parcel = parcel_contents(parts)
         outcomes = []
         async with self.runtime.db.transaction() as conn:
             pickup = await read_model.pickup_status(
@@ -224,6 +232,7 @@ class FulfillmentService:
                     issued_tracking_number=issued,
                     config=self.logistics,
                     now=now,
+                    parcel=parcel,
                 )
                 outcome = await self.on_fulfillment(ref.order_id, command, within=conn)
                 package = outcome.state.packages[ref.package_id]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from shared.events import EventPayload, register
 from shared.events.common import Address
@@ -237,11 +237,23 @@ class Customs(Model):
     description: str = Field(min_length=1, max_length=200)
 
 
+class LabelItem(Model):
+    """A line of the parcel as the carrier checks it: what it is called and how many."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    sku: str
+    title: str = ""  # labels issued before titles were printed carry none
+    quantity: int = Field(gt=0)
+
+
 class Label(Model):
     """What the shipping label says (DOMAIN.md section 2): checked before it is issued."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    order_number: str
+    order_number: str = Field(description="every order of the parcel, comma-separated")
+    order_numbers: list[str] = Field(
+        default_factory=list, description="every order of the parcel (a combined one has several)"
+    )
     package_id: uuid.UUID
     tracking_number: str
     carrier: str
@@ -255,11 +267,24 @@ class Label(Model):
     sender_address: list[str]
     sender_postal_code: str
     sender_country: str
-    weight_g: int
-    items: list[SkuQuantity]
+    weight_g: int = Field(description="the whole parcel's")
+    items: list[LabelItem]
     cross_border: bool
     customs: Customs | None = None
     note: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _both_order_fields(cls, data: Any) -> Any:
+        """Labels stored before `order_numbers` existed had the joined `order_number` only;
+        either one gives the other."""
+        if isinstance(data, dict):
+            if not data.get("order_numbers") and data.get("order_number"):
+                numbers = [n.strip() for n in str(data["order_number"]).split(",")]
+                data = {**data, "order_numbers": [n for n in numbers if n]}
+            elif data.get("order_numbers") and not data.get("order_number"):
+                data = {**data, "order_number": ", ".join(data["order_numbers"])}
+        return data
 
 
 @register("ReadyToShip", service=SERVICE)

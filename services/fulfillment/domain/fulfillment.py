@@ -39,7 +39,7 @@ from services.fulfillment.domain.packing import (
     planned_packages,
 )
 from services.fulfillment.domain.replacement import PlanReplacement, Replacement, plan_replacement
-from services.fulfillment.domain.shipping import ShipPackage, ready_to_ship
+from services.fulfillment.domain.shipping import ShipPackage, parcel_contents, ready_to_ship
 from shared.aggregate import Aggregate, DomainError, NotFound
 from shared.events import EventPayload
 from shared.events.common import Address
@@ -252,8 +252,15 @@ def decide(state: Fulfillment, command: Command) -> list[EventPayload]:
             if state.status == "CANCELLED" or package.status != "PLANNED":
                 raise DomainError("not-shippable", f"the package is {package.status}, not PLANNED")
             assert state.shipping_address is not None
+            contents = command.parcel or parcel_contents([(package, state.lines)])
             ready = ready_to_ship(
-                order_id, state.seller_id, state.shipping_address, state.currency, package, command
+                order_id,
+                state.seller_id,
+                state.shipping_address,
+                state.currency,
+                package,
+                command,
+                contents,
             )
             return [ready]
         case MarkDispatchOverdue():

@@ -7,6 +7,8 @@ checked before the package is ready to ship. The tables are `logistics.py`."""
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,7 +24,14 @@ from services.fulfillment.domain.package import Package
 from services.fulfillment.domain.warehouse import Warehouse
 from shared.aggregate import DomainError, InvalidCommand
 from shared.events.common import Address
-from shared.events.fulfillment import Customs, Handover, Label, ReadyToShip
+from shared.events.fulfillment import (
+    Customs,
+    Handover,
+    Label,
+    LabelItem,
+    OrderLine,
+    ReadyToShip,
+)
 from shared.money import Money
 
 
@@ -33,6 +42,30 @@ class PickupStatus:
     handover: str  # PICKUP when a pickup subscription is active, else DROP_OFF
     provider_code: str
     tracking_prefix: str
+
+
+@dataclass(frozen=True)
+class ParcelContents:
+    """What the parcel holds, as its label lists it: every item with its title, the weight."""
+
+    items: tuple[LabelItem, ...]
+    weight_g: int
+
+
+def parcel_contents(parts: Sequence[tuple[Package, Sequence[OrderLine]]]) -> ParcelContents:
+    """The contents of a parcel made of each order's `Package` (one, or one per order of a
+    combined parcel), titled from that order's lines."""
+    quantities: dict[str, int] = defaultdict(int)
+    titles: dict[str, str] = {}
+    for package, lines in parts:
+        for item in package.items:
+            quantities[item.sku] += item.quantity
+        titles |= {line.sku: line.title for line in lines if line.title}
+    items = tuple(
+        LabelItem(sku=sku, title=titles.get(sku, ""), quantity=quantity)
+        for sku, quantity in sorted(quantities.items())
+    )
+    return ParcelContents(items=items, weight_g=sum(p.weight_g for p, _ in parts))
 
 
 @dataclass(frozen=True)
@@ -50,6 +83,9 @@ class ShipPackage:
     issued_tracking_number: str
     config: LogisticsConfig
     now: datetime
+    # a combined parcel's contents across all its orders, gathered by the service; a single
+    # order's package is described from the order's own lines
+    parcel: ParcelContents | None = None
 
 
 def ready_to_ship(
@@ -59,8 +95,10 @@ def ready_to_ship(
     currency: str,
     package: Package,
     cmd: ShipPackage,
+    contents: ParcelContents,
 ) -> ReadyToShip:
-    """Ship a planned `package` of the order to `address`, its fee in `currency`."""
+    """Ship a planned `package` of the order to `address`, its fee in `currency`; the label
+    lists the parcel's `contents`."""
     warehouse = cmd.warehouse
     assert warehouse.address is not None
     cross_border = warehouse.address.country != address.country
@@ -95,8 +133,10 @@ def ready_to_ship(
             raise InvalidCommand("unknown-carrier", f"carrier must be one of {known}")
         carrier, tracking, fee = cmd.carrier, cmd.tracking_number, None
         valid = carrier_tracking_valid(cmd.config, carrier, tracking)
+    order_numbers = [str(o) for o in package.combined_orders or (order_id,)]
     label = Label(
-        order_number=", ".join(str(o) for o in package.combined_orders or (order_id,)),
+        order_number=", ".join(order_numbers),
+        order_numbers=order_numbers,
         package_id=package.package_id,
         tracking_number=tracking,
         carrier=carrier,
@@ -116,8 +156,8 @@ def ready_to_ship(
         ],
         sender_postal_code=warehouse.address.postal_code,
         sender_country=warehouse.address.country,
-        weight_g=package.weight_g,
-        items=list(package.items),
+        weight_g=contents.weight_g,
+        items=list(contents.items),
         cross_border=cross_border,
         customs=cmd.customs,
         note=cmd.note,

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from services.fulfillment.domain.fulfillment import FULFILLMENT
 from services.fulfillment.domain.logistics import label_problems, platform_tracking_valid
+from services.fulfillment.domain.shipping import parcel_contents
 from shared.aggregate import DomainError, InvalidCommand
-from shared.events.fulfillment import Customs
+from shared.events.fulfillment import Customs, OrderLine, SkuQuantity
 from shared.money import Money
 from tests.unit.fulfillment.scenarios import BUYER, DROP_OFF_ONLY, T0, planned, ship
 
@@ -105,3 +107,31 @@ def test_cross_border_needs_customs_data_and_its_own_channel() -> None:
 def test_late_dispatch_is_recorded() -> None:
     state, package_id = planned()
     assert ship(state, package_id, now=T0 + timedelta(hours=73)).late
+
+
+def test_the_label_lists_the_items_by_title_and_quantity_and_the_weight() -> None:
+    state, package_id = planned()
+    label = ship(state, package_id).label
+    assert [(i.sku, i.title, i.quantity) for i in label.items] == [("BOOK", "Book", 2)]
+    assert label.weight_g == 1400 and label.order_numbers == [str(state.order_id)]
+
+
+def test_a_combined_parcel_lists_every_order_its_items_and_their_weight() -> None:
+    first, first_id = planned()
+    second, second_id = planned()
+    contents = parcel_contents(
+        [
+            (first.packages[first_id], first.lines),
+            (
+                replace(second.packages[second_id], items=(SkuQuantity(sku="PEN", quantity=3),)),
+                [OrderLine(sku="PEN", title="Bút bi", quantity=3, weight_g=10)],
+            ),
+        ]
+    )
+    assert [(i.sku, i.title, i.quantity) for i in contents.items] == [
+        ("BOOK", "Book", 2),
+        ("PEN", "Bút bi", 3),
+    ]
+    assert contents.weight_g == 1400 + second.packages[second_id].weight_g
+    label = ship(first, first_id, parcel=contents).label
+    assert label.items == list(contents.items) and label.weight_g == contents.weight_g
