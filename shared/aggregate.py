@@ -38,10 +38,11 @@ class DomainError(Exception):
     status = 409
     title = "Conflict with the current state"
 
-    def __init__(self, code: str, detail: str) -> None:
+    def __init__(self, code: str, detail: str, **extra: Any) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
+        self.extra = extra  # more members of the problem response (e.g. `errors`)
 
 
 class InvalidCommand(DomainError):

@@ -121,7 +121,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def on_domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return problem_response(exc.status, exc.title, exc.detail, exc.code)
+        return problem_response(exc.status, exc.title, exc.detail, exc.code, **exc.extra)
 
     @app.exception_handler(ConcurrencyError)
     async def on_conflict(_: Request, exc: ConcurrencyError) -> JSONResponse:

@@ -5,9 +5,15 @@ through `LogisticsConfig`."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from services.fulfillment.domain.label_rules import (
+    LabelProblem,
+    LabelRules,
+    OrderTerms,
+    content_problems,
+)
 from shared.events.fulfillment import Label
 from shared.money import Money
 
@@ -73,6 +79,7 @@ class LogisticsConfig:
             "JNT": r"^\d{12,15}$",
         }
     )
+    label_rules: LabelRules = field(default_factory=LabelRules)  # what label texts may say
 
 
 def zone(origin_country: str, origin_city: str, country: str, city: str) -> str:
@@ -120,24 +127,16 @@ def carrier_tracking_valid(config: LogisticsConfig, carrier: str, number: str) -
 
 # --- label rules ----------------------------------------------------------------------------
 
-_LINK = re.compile(r"(https?://|www\.|\b[a-z0-9-]+\.(com|net|org|io|me|vn|shop|store|ly)\b)", re.I)
-_OTHER_PLATFORMS = re.compile(
-    r"\b(shopee|lazada|tokopedia|amazon|ebay|aliexpress|taobao|temu|shein|whatsapp|wa\.me|"
-    r"telegram|t\.me|zalo|line\.me|wechat|facebook|fb\.com|instagram)\b",
-    re.I,
-)
-_QR = re.compile(r"\b(qr|scan me|scan to)\b", re.I)
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 
-
-@dataclass(frozen=True)
-class LabelProblem:
-    field: str
-    problem: str
-
-
-def label_problems(label: Label) -> list[LabelProblem]:
-    """Everything wrong with a label; empty means it may be printed."""
+def label_problems(
+    label: Label,
+    *,
+    sender_phones: Iterable[str] = (),
+    rules: LabelRules = LabelRules(),
+) -> list[LabelProblem]:
+    """Everything wrong with a label; empty means it may be printed. What its texts may say is
+    `label_rules.py`; `sender_phones` are the seller's own numbers (the recipient's is on the
+    label). A note may name the parcel's items (their SKUs and titles) and order numbers."""
     problems: list[LabelProblem] = []
     required = {
         "recipient_name": label.recipient_name,
@@ -155,19 +154,17 @@ def label_problems(label: Label) -> list[LabelProblem]:
         problems.append(LabelProblem("customs", "a cross-border package needs customs data"))
     texts = {
         "recipient_name": label.recipient_name,
-        "recipient_address": " ".join(label.recipient_address),
+        "recipient_address": " / ".join(label.recipient_address),
         "sender_name": label.sender_name,
-        "sender_address": " ".join(label.sender_address),
+        "sender_address": " / ".join(label.sender_address),
         "note": label.note or "",
         "customs.description": label.customs.description if label.customs else "",
     }
-    for name, value in texts.items():
-        if _LINK.search(value):
-            problems.append(LabelProblem(name, "contains a link"))
-        if _QR.search(value):
-            problems.append(LabelProblem(name, "refers to a QR code"))
-        if _OTHER_PLATFORMS.search(value):
-            problems.append(LabelProblem(name, "names another platform or messenger"))
-        if _EMAIL.search(value):
-            problems.append(LabelProblem(name, "contains contact details unrelated to the order"))
-    return problems
+    terms = OrderTerms(
+        order_numbers=tuple(label.order_numbers)
+        or tuple(o.strip() for o in label.order_number.split(",")),
+        skus=tuple(dict.fromkeys(i.sku for i in label.items)),
+        titles=tuple(dict.fromkeys(i.title for i in label.items if i.title.strip())),
+    )
+    own_phones = [label.recipient_phone, *sender_phones]
+    return problems + content_problems(texts, own_phones=own_phones, terms=terms, rules=rules)

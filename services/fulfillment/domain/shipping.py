@@ -162,12 +162,17 @@ def ready_to_ship(
         customs=cmd.customs,
         note=cmd.note,
     )
-    problems = label_problems(label)
+    sender_phones = [warehouse.address.phone, warehouse.contact.phone if warehouse.contact else ""]
+    problems = label_problems(label, sender_phones=sender_phones, rules=cmd.config.label_rules)
     if problems:
         raise InvalidCommand(
             "label-refused",
-            "the label fails the platform's rules: "
-            + "; ".join(f"{p.field} {p.problem}" for p in problems),
+            "the label fails the platform's rules: " + "; ".join(p.describe() for p in problems),
+            errors=[
+                {"field": p.field, "rule": p.rule or "required", "matched": p.matched}
+                | {"message": p.problem}
+                for p in problems
+            ],
         )
     return ReadyToShip(
         order_id=order_id,
