@@ -9,7 +9,9 @@ Where a rule applies. Names and addresses are real: a street may be called "Amaz
 recipient "Shein", an address line "Line 2 Apt 5", a village "淘宝村". So:
 - every text (recipient and sender name and address, note, customs description):
   - `link`: http(s)://, www, a bare domain (x.com, x。com, x点com, x(dot)com, Chinese TLDs
-    such as .中国 / .公司, shorteners such as t.cn, bit.ly), 链接 / 网址 / 网站 ("点击链接");
+    such as .中国 / .公司, shorteners such as t.cn, bit.ly; a TLD that is also a word or a
+    name, such as .me, .co or .wang, only with a path: x.co/abc), 链接 / 网址 / 网站
+    ("点击链接");
   - `qr-code`: "QR" as a word, "scan me", "scan to ...", 扫码, 扫一扫, 二维码, 扫描;
   - `contact`: e-mail addresses; 加微信, 微信号, 微信, 薇信 / 威信 / V信 / 加VX, QQ with a
     number, 扣扣, 企鹅号, 关注店铺, 关注公众号, 公众号, 加好友, 私聊, 私信, 联系我, 邮箱; t.me/...,
@@ -74,7 +76,7 @@ HANDLING_WORDS = frozenset(
         "item items pc pcs piece pieces qty quantity sku order number x g kg thank thanks you",
         "box package parcel open cold refrigerate refrigerated frozen moisture water wet damp",
         "away from sun sunlight heat caution attention warning avoid protect electronics",
-        "battery batteries",
+        "battery batteries call before delivery deliver",
         # Vietnamese
         "hàng dễ vỡ nhẹ tay quà tặng cẩn thận xin vui lòng không đè lên giữ khô cảm ơn",
         # Chinese (segmented greedily, longest phrase first)
@@ -136,9 +138,11 @@ _B = rf"(?<![{_LAT}0-9])"  # not inside a Latin word or number
 _E = rf"(?![{_LAT}0-9])"
 _BL = rf"(?<![{_LAT}])"  # not inside a Latin word (digits may follow: "qq123456")
 _EL = rf"(?![{_LAT}])"
+# top-level domains a bare domain is recognised by: common and regional ones, not those that are
+# also words or names in addresses ("Mr.Wang", "Av.De Mayo", "P.Me Linh"); with a path
+# ("x.co/abc") any two to six letters will do
 _TLDS = (
-    "com|net|org|info|biz|io|co|me|cn|hk|tw|mo|sg|my|vn|th|id|ph|jp|kr|uk|us|de|ru|shop|store|"
-    "online|site|top|xyz|app|link|ly|gl|cc|tv|vip|club|live|wang|xin|ink|ren|asia"
+    "com|net|org|info|biz|io|cn|hk|tw|sg|vn|xyz|shop|store|online|site|top|app|ly|gl|cc|tv|vip|asia"
 )
 _CN_TLDS = "中国|中國|公司|网络|網絡|在线|商城|网址|网店|移动"
 _ID = r"(?:id\b\s*[:#]?|[:@#]|号)\s*\S*"  # "ID: x", ": x", "@x", "号 x"
@@ -163,7 +167,7 @@ _PATTERNS = (
     _p("contact", rf"{_BL}(?:t|wa|line)\.me/\S*"),
     _p("contact", rf"{_BL}line{_EL}\s*{_ID}"),
     _p("contact", rf"{_BL}(?:{MESSENGERS.replace(' ', '|')}){_EL}\s*{_ID}"),
-    _p("contact", rf"{_BL}qq{_EL}\s*(?:号码|号|[:#])?\s*\d[\d \-]{{3,12}}\d"),
+    _p("contact", rf"{_BL}qq{_EL}\s*(?:号码|号)?\s*[:#]?\s*\d[\d \-]{{3,12}}\d"),
     _p(
         "contact",
         r"加微信|微信号|微信|薇信|威信|徽信|v信|加(?:vx|wx|v(?=\d))|加qq|扣扣|企鹅号",
@@ -178,6 +182,7 @@ _PATTERNS = (
     _p("qr-code", r"扫码|掃碼|扫一扫|掃一掃|二维码|二維碼|扫描|掃描", cjk=True),
     _p("link", rf"https?://\S*|{_B}www{_E}\S*"),
     _p("link", rf"(?<![\w.@-])[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*{_DOT}(?:{_TLDS}){_E}(?:/\S*)?"),
+    _p("link", r"(?<![\w.@-])[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.[a-z]{2,6}/[\w/?=&%.-]+"),
     _p("link", rf"(?<![\w.@-])[\w-]+\.(?:{_CN_TLDS})"),
     _p("link", r"点击链接|點擊鏈接|链接|鏈接|网址|網址|网站|網站", cjk=True),
     _p("contact", rf"{_BL}(?:{MESSENGERS.replace(' ', '|')}){_EL}", seller_only=True),
@@ -228,7 +233,7 @@ def _matches(
     name: str, text: str, own: list[str], terms: OrderTerms, rules: LabelRules
 ) -> tuple[list[LabelProblem], list[tuple[int, int]]]:
     base = folded(text)
-    views = {False: (base, spelled(base)), True: (compact(base),)}
+    views = {False: (base, spelled(base), spelled(base, keep=".")), True: (compact(base),)}
     problems: list[LabelProblem] = []
     spans: list[tuple[int, int]] = []
 

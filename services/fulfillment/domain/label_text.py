@@ -11,8 +11,9 @@ the seller wrote:
 - `compact`: `folded` with everything but letters and digits dropped: "加 微-信" reads
   "加微信". Used for Chinese keywords only: in Latin text it would glue words ("on line");
 - `spelled`: `folded` with runs of three or more single letters or digits joined
-  ("w h a t s a p p" reads "whatsapp", "s.h.o.p.e.e" reads "shopee"); words of two letters or
-  more are left alone, so "E Bay St" stays three words.
+  ("w h a t s a p p" reads "whatsapp", "s.h.o.p.e.e" reads "shopee", and keeping the dots
+  "w w w . x . c o m" reads "www.x.com"); words of two letters or more are left alone, so
+  "E Bay St" stays three words.
 
 Phone numbers are found in `folded` and compared by their digits (`phone_key`).
 """
@@ -68,10 +69,15 @@ def compact(view: View) -> View:
 _SPELLED = re.compile(r"(?<![^\W_])[^\W_](?:[\s\-_.·*/|+~]{1,3}[^\W_](?![^\W_])){2,}")
 
 
-def spelled(view: View) -> View:
+def spelled(view: View, keep: str = "") -> View:
+    """`keep`: separators to keep ("." reads "w w w . x . c o m" as "www.x.com")."""
     drop: set[int] = set()
     for m in _SPELLED.finditer(view.text):
-        drop.update(i for i in range(m.start(), m.end()) if not view.text[i].isalnum())
+        drop.update(
+            i
+            for i in range(m.start(), m.end())
+            if not view.text[i].isalnum() and view.text[i] not in keep
+        )
     return view.keep([i for i in range(len(view.text)) if i not in drop])
 
 
