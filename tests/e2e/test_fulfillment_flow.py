@@ -235,6 +235,61 @@ async def place_order(
     return order, await planned_packages(fulfillment, buyer, order["order_id"]), warehouse_id
 
 
+async def test_a_label_note_diverting_to_wechat_is_a_422_naming_the_text_and_changes_nothing(
+    services,
+) -> None:
+    (_, fulfillment), _, secret, _ = services
+    order, plan, _ = await place_order(services, seller_id="shop-note")
+    seller = auth(secret, "seller", "shop-note")
+    [package] = plan["packages"]
+    pid = package["package_id"]
+
+    refused = await fulfillment.post(
+        f"/v1/packages/{pid}/ship",
+        headers=seller,
+        json={"handover": "PICKUP", "note": "加微信 wx123456"},
+    )
+    assert refused.status_code == 422, refused.text
+    problem = refused.json()
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert problem["type"].endswith("/label-refused")
+    assert "加微信" in problem["detail"] and "wx123456" in problem["detail"]
+    assert problem["errors"] == [
+        {
+            "field": "note",
+            "rule": "contact",
+            "matched": "加微信",
+            "message": "contains contact details unrelated to the order",
+        },
+        {
+            "field": "note",
+            "rule": "contact",
+            "matched": "wx123456",
+            "message": "contains contact details unrelated to the order",
+        },
+    ]
+    after = (
+        await fulfillment.get(f"/v1/orders/{order['order_id']}/packages", headers=seller)
+    ).json()
+    assert after == plan  # still planned: no tracking number, no label, no stock taken
+    no_label = await fulfillment.get(
+        f"/v1/packages/{pid}/documents", params={"type": "SHIPPING_LABEL"}, headers=seller
+    )
+    assert no_label.status_code == 409
+
+    # a note of handling instructions and the order's own item passes
+    shipped = await fulfillment.post(
+        f"/v1/packages/{pid}/ship",
+        headers=seller,
+        json={"handover": "PICKUP", "note": "Truyen Kieu x2 易碎 小心轻放"},
+    )
+    assert shipped.status_code == 200, shipped.text
+    label = await fulfillment.get(
+        f"/v1/packages/{pid}/documents", headers={**seller, "Accept": "application/json"}
+    )
+    assert label.json()["note"] == "Truyen Kieu x2 易碎 小心轻放"
+
+
 async def test_ship_a_package_and_print_its_documents(services) -> None:
     (_, fulfillment), _, secret, _ = services
     order, plan, warehouse_id = await place_order(services)
