@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.simulation import post_carrier_event
+from bench.simulation import post_carrier_event, profile
 from shared import embedded
 from shared.auth import mint_token
 from shared.migrations import upgrade
@@ -170,6 +170,9 @@ class Driver:
             f"/v1/warehouses/{warehouse['warehouse_id']}/stock/LOAD",
             SELLER_H,
             {"on_hand": 1_000_000},
+        )
+        await self.call(  # the label's sender: no profile, no label
+            "fulfillment", "PUT", f"/v1/sellers/{SELLER}/profile", SELLER_H, profile(SELLER)
         )
 
     async def journey(self) -> float:

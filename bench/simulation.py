@@ -74,6 +74,24 @@ SELLERS = {  # seller: (warehouse city, expected handover) Springfield is in SPX
     "sim-shop-dropoff": ("Portland", "DROP_OFF"),
 }
 PRODUCTS = {"MUG": 1500, "TEE": 2500}
+
+
+def profile(seller_id: str) -> dict[str, Any]:
+    """A seller's profile: its registered full name is the labels' sender."""
+    return {
+        "legal_name": f"{seller_id} Trading LLC",
+        "shop_name": seller_id,
+        "address": {
+            "line1": "9 Depot Rd",
+            "city": "Springfield",
+            "region": "IL",
+            "postal_code": "12345",
+            "country": "US",
+        },
+        "contact": {"name": "Sam", "phone": "+1 555 0199"},
+    }
+
+
 SWITCHED_CITY = "Springfield"
 
 
@@ -359,6 +377,9 @@ async def set_up_sellers(w: World) -> dict[str, str]:
         )
         wid = warehouse["warehouse_id"]
         warehouses[seller_id] = wid
+        await w.call(  # the label's sender: no profile, no label
+            "fulfillment", "PUT", f"/v1/sellers/{seller_id}/profile", seller, profile(seller_id)
+        )
         for sku in PRODUCTS:
             await w.call(
                 "fulfillment",

@@ -15,8 +15,10 @@ from sqlalchemy import text
 
 from services.fulfillment import documents, read_model
 from services.fulfillment.domain.fulfillment import Fulfillment, SplitManually
+from services.fulfillment.domain.invoice import invoice
 from services.fulfillment.domain.package import RecordTracking
 from services.fulfillment.domain.packing import ManualPackage, SplitRules
+from services.fulfillment.domain.seller_profile import KeepProfile
 from services.fulfillment.domain.stock import AdjustStock
 from services.fulfillment.domain.warehouse import (
     ChangeWarehouseAddress,
@@ -30,6 +32,8 @@ from services.fulfillment.schemas import (
     CombineIn,
     PackageOut,
     PackagesOut,
+    SellerProfileIn,
+    SellerProfileOut,
     ShipRequest,
     SplitIn,
     SplitRulesIn,
@@ -164,6 +168,35 @@ async def set_split_rules(
     return SplitRulesOut(**body.model_dump(), seller_id=seller_id, version=version)
 
 
+@router.put("/sellers/{seller_id}/profile", response_model=SellerProfileOut)
+async def keep_seller_profile(
+    seller_id: str, body: SellerProfileIn, request: Request, seller: Principal = require("seller")
+) -> SellerProfileOut:
+    """The seller's registered full name (the labels' sender and the invoices' issuer), shop
+    name, registered address (region required) and contact; the same body again changes
+    nothing."""
+    if seller.seller_id != seller_id:
+        raise NotFound("seller-not-found", "no such seller")
+    svc = service(request)
+    command = KeepProfile(
+        seller_id, body.legal_name, body.shop_name, body.address, body.contact, svc.runtime.now()
+    )
+    outcome = await svc.on_seller_profile(seller_id, command)
+    return SellerProfileOut.of(outcome.state, outcome.version)
+
+
+@router.get("/sellers/{seller_id}/profile", response_model=SellerProfileOut)
+async def get_seller_profile(
+    seller_id: str, request: Request, caller: Principal = require("seller", "operator")
+) -> SellerProfileOut:
+    if not (caller.is_operator or caller.seller_id == seller_id):
+        raise NotFound("seller-not-found", "no such seller")
+    profile, version = await service(request).seller_profile(seller_id)
+    if not profile.exists:
+        raise NotFound("seller-profile-not-found", f"seller {seller_id} has no profile yet")
+    return SellerProfileOut.of(profile, version)
+
+
 # --- packages -------------------------------------------------------------------------------
 
 
@@ -269,16 +302,32 @@ async def uncombine_package(
 async def package_documents(
     package_id: uuid.UUID,
     request: Request,
-    type: Literal["SHIPPING_LABEL", "PACKING_SLIP"] = Query("SHIPPING_LABEL"),
+    type: Literal["SHIPPING_LABEL", "PACKING_SLIP", "INVOICE"] = Query("SHIPPING_LABEL"),
     caller: Principal = require("buyer", "seller", "operator"),
 ) -> Response:
-    """A PDF by default; the label's fields as JSON with `Accept: application/json`."""
+    """A PDF by default; the document's fields as JSON with `Accept: application/json`. The
+    INVOICE is the order's (one per order, the same from each of its packages)."""
     svc = service(request)
-    ref = (await visible_package(svc, package_id, caller))[0]
+    refs = await visible_package(svc, package_id, caller)
+    ref = refs[0]
     fulfillment, _ = await svc.fulfillment(ref.order_id)
     package = fulfillment.packages[package_id]
     wants_json = "application/json" in request.headers.get("accept", "")
-    if type == "PACKING_SLIP":
+    if type == "INVOICE":
+        if len({r.order_id for r in refs}) > 1:
+            raise Problem(
+                409,
+                "Conflict with the current state",
+                "a combined parcel serves several orders, each with its own invoice: ask it "
+                "from one of the order's own packages",
+                code="combined-parcel",
+            )
+        profile, _ = await svc.seller_profile(fulfillment.seller_id)
+        issued = invoice(fulfillment, profile)
+        if wants_json:
+            return JSONResponse(issued.model_dump(mode="json"))
+        pdf = documents.invoice_pdf(issued)
+    elif type == "PACKING_SLIP":
         if wants_json:
             return JSONResponse(
                 {

@@ -1,5 +1,5 @@
 """Package documents as PDF (reportlab): the A6 shipping label with a Code 128 barcode of
-the tracking number, and the packing slip listing the items.
+the tracking number, the packing slip listing the items, and the order's invoice (A4).
 
 Every script prints: the text is set in one embedded TrueType font that covers Chinese
 (Simplified and Traditional), Latin and Vietnamese (see `fonts.py`), and long lines wrap
@@ -14,12 +14,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from reportlab.graphics.barcode import code128
-from reportlab.lib.pagesizes import A6
+from reportlab.lib.pagesizes import A4, A6
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
+from services.fulfillment.domain.invoice import Invoice, InvoiceParty
 from services.fulfillment.fonts import FONT, register, width, wrap
 from shared.events.fulfillment import Label, OrderLine, SkuQuantity
+from shared.money import Money
 
 WIDTH, HEIGHT = A6
 MARGIN = 6 * mm
@@ -35,12 +37,38 @@ class Sheet:
     title: str
     y: float = HEIGHT - MARGIN
     pages: int = 1
+    page_width: float = WIDTH
+    page_height: float = HEIGHT
 
     def line(self, text: str, size: float = 9, bold: bool = False, indent: float = 0) -> None:
-        for part in wrap(text, WIDTH - 2 * MARGIN - indent, size):
+        for part in wrap(text, self.page_width - 2 * MARGIN - indent, size):
             self.room(size * LEADING)
             self.y -= size * LEADING
             draw(self.pdf, MARGIN + indent, self.y + size * 0.2, part, size, bold)
+
+    def row(self, cells: Sequence[tuple[float, str]], right: str, size: float = 9) -> None:
+        """One table row: each (x, text) cell wraps within its column (up to the next cell's
+        x, or the right-aligned last column), `right` is drawn flush right."""
+        right_width = width(right, size) + 4 * mm
+        edges = [x for x, _ in cells[1:]] + [self.page_width - MARGIN - right_width]
+        wrapped = [
+            wrap(text, edge - x - 2 * mm, size)
+            for (x, text), edge in zip(cells, edges, strict=True)
+        ]
+        for i in range(max(len(parts) for parts in wrapped)):
+            self.room(size * LEADING)
+            self.y -= size * LEADING
+            for (x, _), parts in zip(cells, wrapped, strict=True):
+                if i < len(parts):
+                    draw(self.pdf, x, self.y + size * 0.2, parts[i], size)
+            if i == 0:
+                draw(
+                    self.pdf,
+                    self.page_width - MARGIN - width(right, size),
+                    self.y + size * 0.2,
+                    right,
+                    size,
+                )
 
     def heading(self, text: str) -> None:
         self.gap(1.5 * mm)
@@ -55,7 +83,7 @@ class Sheet:
             return
         self.pdf.showPage()
         self.pages += 1
-        self.y = HEIGHT - MARGIN
+        self.y = self.page_height - MARGIN
         self.line(f"{self.title} ({self.pages})", size=7)
         self.gap(1 * mm)
 
@@ -75,12 +103,15 @@ def draw(
     pdf.restoreState()
 
 
-def _document(title: str, fill: Callable[[Sheet], None]) -> bytes:
+def _document(
+    title: str, fill: Callable[[Sheet], None], pagesize: tuple[float, float] = A6
+) -> bytes:
     register()
     buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=A6)
+    pdf = canvas.Canvas(buffer, pagesize=pagesize)
     pdf.setTitle(title)
-    fill(Sheet(pdf, title))
+    page_width, page_height = pagesize
+    fill(Sheet(pdf, title, page_height - MARGIN, 1, page_width, page_height))
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()
@@ -201,3 +232,58 @@ def packing_slip_pdf(
             sheet.line(item_line(item.quantity, titles.get(item.sku, ""), item.sku))
 
     return _document(f"Packing slip {package_id}", fill)
+
+
+# --- the invoice (A4) -------------------------------------------------------------------------
+
+
+def invoice_pdf(invoice: Invoice) -> bytes:
+    """The order's invoice: issuer (registered full name and address), buyer, the lines with
+    unit prices and line totals, shipping fee, discounts and taxes (or the notes that there
+    are none), the total."""
+
+    def fill(sheet: Sheet) -> None:
+        sheet.line("INVOICE 发票", size=16, bold=True)
+        sheet.line(f"No. {invoice.invoice_number}")
+        sheet.line(f"Date {invoice.invoice_date.isoformat()}")
+        sheet.line(f"Order {invoice.order_id}")
+        _invoice_party(sheet, "SELLER 销售方", invoice.seller, invoice.shop_name)
+        _invoice_party(sheet, "BILL TO 购买方", invoice.bill_to, None)
+        sheet.heading("ITEMS 商品")
+        columns = (MARGIN, 45 * mm, 125 * mm, 145 * mm)
+        sheet.row(
+            list(zip(columns, ("SKU", "Item 品名", "Qty", "Unit price"), strict=True)),
+            "Line total",
+            size=8,
+        )
+        for line in invoice.lines:
+            cells = (line.sku, line.title, str(line.quantity), _money(line.unit_price))
+            sheet.row(list(zip(columns, cells, strict=True)), _money(line.line_total))
+        sheet.gap(2 * mm)
+        rows = [("Subtotal 小计", invoice.subtotal), ("Shipping 运费", invoice.shipping_fee)]
+        for title, value in rows:
+            sheet.row([(125 * mm, title)], _money(value))
+        for discount in invoice.discounts:
+            sheet.row([(125 * mm, f"Discount: {discount.name}")], f"-{_money(discount.amount)}")
+        for tax in invoice.taxes:
+            sheet.row([(125 * mm, f"Tax: {tax.name}")], _money(tax.amount))
+        sheet.row([(125 * mm, "Total 合计 (minor units)")], _money(invoice.total))
+        for note in (invoice.discount_note, invoice.tax_note):
+            if note:
+                sheet.line(note, size=8)
+
+    return _document(f"Invoice {invoice.invoice_number}", fill, pagesize=A4)
+
+
+def _invoice_party(sheet: Sheet, title: str, party: InvoiceParty, shop: str | None) -> None:
+    sheet.heading(title)
+    sheet.line(party.name, size=10, bold=True)
+    if shop:
+        sheet.line(shop)
+    for line in party.address:
+        sheet.line(line)
+    sheet.line(f"{party.postal_code} {party.country}")
+
+
+def _money(value: Money) -> str:
+    return f"{value.amount} {value.currency}"

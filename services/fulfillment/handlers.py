@@ -52,6 +52,7 @@ def order_reactions(service: FulfillmentService) -> Reactions:
                     quantity=i.quantity,
                     weight_g=i.weight_g,
                     volume_cm3=_volume_cm3(i.dimensions),
+                    unit_price=i.unit_price,
                 )
                 for i in event.items
             ],
@@ -60,6 +61,10 @@ def order_reactions(service: FulfillmentService) -> Reactions:
             placed_at=event.placed_at,
             dispatch_deadline=event.dispatch_deadline,
             deliver_by=event.deliver_by,
+            subtotal=event.subtotal,
+            shipping_fee=event.shipping_fee,
+            total=event.total,
+            paid_at=event.paid_at,
         )
         command = RequestFulfillment(request, service.runtime.now())
         await service.on_fulfillment(event.order_id, command, within=conn)

@@ -9,9 +9,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.fulfillment.domain.fulfillment import Fulfillment
 from services.fulfillment.domain.package import Package
+from services.fulfillment.domain.seller_profile import SellerProfile
 from services.fulfillment.domain.warehouse import Warehouse
 from shared.events.common import Address
-from shared.events.fulfillment import CarrierStatus, Contact, Customs, Handover, SkuQuantity
+from shared.events.fulfillment import (
+    BusinessAddress,
+    CarrierStatus,
+    Contact,
+    Customs,
+    Handover,
+    SkuQuantity,
+)
 from shared.models import Body, Timestamp
 from shared.money import Money
 
@@ -36,6 +44,30 @@ class WarehouseOut(BaseModel):
     @classmethod
     def of(cls, warehouse: Warehouse, version: int) -> WarehouseOut:
         return cls.model_validate({**vars(warehouse), "version": version})
+
+
+class SellerProfileIn(Body):
+    legal_name: str = Field(
+        min_length=2,
+        max_length=200,
+        description="the registered full name (as on the business licence): the label's sender",
+    )
+    shop_name: str = Field(min_length=1, max_length=100)
+    address: BusinessAddress = Field(description="the registered address, region required")
+    contact: Contact
+
+
+class SellerProfileOut(BaseModel):
+    seller_id: str
+    legal_name: str
+    shop_name: str
+    address: BusinessAddress
+    contact: Contact
+    version: int
+
+    @classmethod
+    def of(cls, profile: SellerProfile, version: int) -> SellerProfileOut:
+        return cls.model_validate({**vars(profile), "version": version})
 
 
 class StockIn(Body):

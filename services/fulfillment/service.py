@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.fulfillment import deadlines, read_model
-from services.fulfillment.domain import fulfillment, stock, warehouse
+from services.fulfillment.domain import fulfillment, seller_profile, stock, warehouse
 from services.fulfillment.domain.allocation import shortfalls
 from services.fulfillment.domain.combining import Combine, Uncombine
 from services.fulfillment.domain.fulfillment import (
@@ -22,6 +22,7 @@ from services.fulfillment.domain.fulfillment import (
 from services.fulfillment.domain.logistics import LogisticsConfig, platform_tracking_number
 from services.fulfillment.domain.package import MarkDispatchOverdue, Package, RecordTracking
 from services.fulfillment.domain.replacement import PlanReplacement
+from services.fulfillment.domain.seller_profile import SELLER_PROFILE, SellerProfile
 from services.fulfillment.domain.shipping import PickupStatus, ShipPackage, parcel_contents
 from services.fulfillment.domain.stock import (
     STOCK,
@@ -51,7 +52,7 @@ class FulfillmentService:
         self.logistics = logistics or LogisticsConfig()
         self.replacement_dispatch_within = replacement_dispatch_within
 
-    # -- the three aggregates, one way each ------------------------------------------------
+    # -- the four aggregates, one way each -------------------------------------------------
 
     async def on_warehouse(
         self,
@@ -67,6 +68,17 @@ class FulfillmentService:
             command,
             guard=guard,
             after_append=self._project,
+        )
+
+    async def on_seller_profile(
+        self, seller_id: str, command: seller_profile.Command
+    ) -> Outcome[SellerProfile]:
+        return await execute(
+            self.runtime.db,
+            self.runtime.store,
+            SELLER_PROFILE,
+            SELLER_PROFILE.stream(seller_id),
+            command,
         )
 
     async def on_stock(
@@ -114,6 +126,12 @@ class FulfillmentService:
     async def warehouse(self, warehouse_id: uuid.UUID) -> tuple[Warehouse, int]:
         async with self.runtime.db.connect() as conn:
             return await load(conn, self.runtime.store, WAREHOUSE, WAREHOUSE.stream(warehouse_id))
+
+    async def seller_profile(self, seller_id: str) -> tuple[SellerProfile, int]:
+        async with self.runtime.db.connect() as conn:
+            return await load(
+                conn, self.runtime.store, SELLER_PROFILE, SELLER_PROFILE.stream(seller_id)
+            )
 
     async def stock(self, seller_id: str) -> Stock:
         async with self.runtime.db.connect() as conn:
@@ -203,6 +221,7 @@ class FulfillmentService:
         """Arrange shipment of a package (in every order a combined parcel serves), and take
         its units out of the stock, in one transaction."""
         shipped_from, _ = await self.warehouse(refs[0].warehouse_id)
+        profile, _ = await self.seller_profile(refs[0].seller_id)
         parcel = None
         if len(refs) > 1:  # a combined parcel: its label lists every order's items
             parts = []
@@ -233,6 +252,7 @@ class FulfillmentService:
                     config=self.logistics,
                     now=now,
                     parcel=parcel,
+                    profile=profile,
                 )
                 outcome = await self.on_fulfillment(ref.order_id, command, within=conn)
                 package = outcome.state.packages[ref.package_id]

@@ -17,6 +17,7 @@ SERVICE = "fulfillment"
 FULFILLMENT_STREAM = "fulfillment"  # fulfillment/<order id>: an order's packages
 STOCK_STREAM = "stock"  # stock/<seller id>
 WAREHOUSE_STREAM = "warehouse"
+SELLER_PROFILE_STREAM = "seller-profile"  # seller-profile/<seller id>
 
 # Every status a package can have, in the order of its way (the vocabulary of the fulfillment
 # service, the order service's package list and the analytics views).
@@ -108,6 +109,39 @@ class WarehouseAddressChanged(EventPayload):
     contact: Contact
 
 
+class BusinessAddress(Model):
+    """A seller's registered address: the region (province) is required."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    line1: str = Field(min_length=1, max_length=300)
+    line2: str | None = Field(None, max_length=300)
+    city: str = Field(min_length=1, max_length=120)
+    region: str = Field(min_length=1, max_length=120, description="province, state or region")
+    postal_code: str = Field(min_length=1, max_length=20)
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
+
+
+class SellerProfileFacts(EventPayload):
+    """Who a seller is: the registered full (legal) name printed as the label's sender and
+    on invoices, the shop's name, its registered address and a contact."""
+
+    seller_id: str
+    legal_name: str
+    shop_name: str
+    address: BusinessAddress
+    contact: Contact
+
+
+@register("SellerProfileRegistered", service=SERVICE)
+class SellerProfileRegistered(SellerProfileFacts):
+    pass
+
+
+@register("SellerProfileChanged", service=SERVICE)
+class SellerProfileChanged(SellerProfileFacts):
+    pass
+
+
 @register("StockAdjusted", service=SERVICE)
 class StockAdjusted(EventPayload):
     seller_id: str
@@ -126,6 +160,9 @@ class OrderLine(Model):
     quantity: int = Field(gt=0)
     weight_g: int = Field(ge=0)
     volume_cm3: int = Field(0, ge=0, description="per unit, 0 when the listing has no dimensions")
+    unit_price: Money | None = Field(
+        None, description="the price paid per unit (absent on orders placed before it was kept)"
+    )
 
 
 @register("FulfillmentRequested", service=SERVICE)
@@ -141,6 +178,11 @@ class FulfillmentRequested(EventPayload):
     placed_at: datetime
     dispatch_deadline: datetime
     deliver_by: datetime
+    # What the buyer paid, for the invoice (absent on orders placed before they were kept).
+    subtotal: Money | None = None
+    shipping_fee: Money | None = None
+    total: Money | None = None
+    paid_at: datetime | None = None
 
 
 @register("StockReserved", service=SERVICE)
@@ -267,6 +309,7 @@ class Label(Model):
     sender_address: list[str]
     sender_postal_code: str
     sender_country: str
+    sender_region: str | None = None  # the province of the shipping warehouse
     weight_g: int = Field(description="the whole parcel's")
     items: list[LabelItem]
     cross_border: bool

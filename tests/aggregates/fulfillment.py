@@ -29,6 +29,7 @@ from services.fulfillment.domain.package import (
 )
 from services.fulfillment.domain.packing import ManualPackage, SplitRules
 from services.fulfillment.domain.replacement import PlanReplacement
+from services.fulfillment.domain.seller_profile import SELLER_PROFILE, KeepProfile, SellerProfile
 from services.fulfillment.domain.shipping import PickupStatus, ShipPackage
 from services.fulfillment.domain.stock import (
     STOCK,
@@ -55,6 +56,7 @@ from shared.events import EventPayload
 from shared.events.common import Address
 from shared.events.fulfillment import (
     Allocation,
+    BusinessAddress,
     CarrierStatus,
     Contact,
     FulfillmentRequested,
@@ -109,6 +111,27 @@ WAREHOUSE_HISTORY = history(
     ],
 )
 SHIPPED_FROM: Warehouse = WAREHOUSE.fold(WAREHOUSE_HISTORY)
+
+# --- a seller's profile -----------------------------------------------------------------------
+
+DONGGUAN = BusinessAddress(
+    line1="洪梅镇某某路1号", city="东莞市", region="广东省", postal_code="523000", country="CN"
+)
+
+
+def keep(legal_name: str, shop_name: str, hours: int) -> Callable[[SellerProfile], KeepProfile]:
+    return lambda _: KeepProfile("s1", legal_name, shop_name, DONGGUAN, CONTACT, T0 + hours * HOUR)
+
+
+PROFILE_HISTORY = history(
+    SELLER_PROFILE,
+    [
+        keep("东莞市洪梅镇某某贸易有限公司", "小美家居", 0),
+        keep("东莞市洪梅镇某某贸易有限公司", "小美家居", 1),  # the same: nothing
+        keep("东莞市洪梅镇某某贸易有限公司", "小美家居旗舰店", 2),
+    ],
+)
+SELLER: SellerProfile = SELLER_PROFILE.fold(PROFILE_HISTORY)
 
 # --- a seller's stock ---------------------------------------------------------------------------
 
@@ -186,6 +209,7 @@ def ship(at: datetime, replacement: bool = False) -> Callable[[Fulfillment], Shi
             issued_tracking_number=platform_tracking_number("SPX", int(at.timestamp())),
             config=LogisticsConfig(),
             now=at,
+            profile=SELLER,
         )
 
     return command
@@ -275,6 +299,7 @@ CANCELLED_HISTORY = history(
 
 HISTORIES: list[tuple[Aggregate[Any], list[EventPayload]]] = [
     (WAREHOUSE, WAREHOUSE_HISTORY),
+    (SELLER_PROFILE, PROFILE_HISTORY),
     (STOCK, STOCK_HISTORY),
     (FULFILLMENT, DELIVERED_HISTORY),
     (FULFILLMENT, CANCELLED_HISTORY),

@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 
 import httpx
+import jwt
 
 from shared.auth import mint_token
 from shared.clock import SimulatedClock
@@ -34,6 +35,34 @@ async def planned_packages(
 
     result: dict = await eventually(planned, within=within)
     return result
+
+
+PROFILE = {
+    "legal_name": "东莞市洪梅镇某某贸易有限公司",
+    "shop_name": "小美家居",
+    "address": {
+        "line1": "洪梅镇某某路1号",
+        "city": "东莞市",
+        "region": "广东省",
+        "postal_code": "523000",
+        "country": "CN",
+    },
+    "contact": {"name": "王小美", "phone": "+86 769 8888 0000"},
+}
+
+
+async def keep_profile(
+    fulfillment: httpx.AsyncClient, seller: dict[str, str], **changes: object
+) -> dict:
+    """The seller (of the `seller` token) keeps its profile: no profile, no label."""
+    token = seller["Authorization"].removeprefix("Bearer ")
+    seller_id = jwt.decode(token, options={"verify_signature": False})["seller_id"]
+    r = await fulfillment.put(
+        f"/v1/sellers/{seller_id}/profile", headers=seller, json={**PROFILE, **changes}
+    )
+    assert r.status_code == 200, r.text
+    body: dict = r.json()
+    return body
 
 
 ADDRESS = {
@@ -90,6 +119,7 @@ class Journey:
             },
         )
         warehouse_id = r.json()["warehouse_id"]
+        await keep_profile(self.fulfillment, seller)
         for sku in ("BOOK", "PEN"):
             await self.fulfillment.put(
                 f"/v1/warehouses/{warehouse_id}/stock/{sku}", headers=seller, json={"on_hand": 10}

@@ -24,7 +24,7 @@ from shared.events import Envelope
 from shared.events.pickup import DispatchDeadlineExtended
 from shared.signatures import HEADER, TIMESTAMP_HEADER, signed_headers
 from tests.conftest import eventually
-from tests.e2e.journeys import pay, planned_packages
+from tests.e2e.journeys import PROFILE, keep_profile, pay, planned_packages
 
 VN_ADDRESS = {
     "recipient_name": "Lan Nguyen",
@@ -215,6 +215,7 @@ async def place_order(
         await fulfillment.put(
             f"/v1/warehouses/{warehouse_id}/stock/BOOK", headers=seller, json={"on_hand": 10}
         )
+        await keep_profile(fulfillment, seller)
     order = (
         await orders.post(
             "/v1/orders",
@@ -345,7 +346,8 @@ async def test_ship_a_package_and_print_its_documents(services) -> None:
     fields = label.json()
     assert fields["handover_mode"] == "PICK UP" and fields["tracking_number"] == tracking
     assert fields["recipient_name"] == "Lan Nguyen" and fields["recipient_postal_code"] == "100000"
-    assert fields["order_number"] == order["order_id"] and fields["sender_name"] == "Shop VN Hanoi"
+    assert fields["order_number"] == order["order_id"]
+    assert fields["sender_name"] == PROFILE["legal_name"]  # the seller, not its warehouse
 
     pdf = await fulfillment.get(
         f"/v1/packages/{pid}/documents", params={"type": "SHIPPING_LABEL"}, headers=seller

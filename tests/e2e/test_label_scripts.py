@@ -15,7 +15,7 @@ from services.fulfillment.fonts import missing_glyphs
 from services.order.app import create_order_app
 from shared.auth import mint_token
 from shared.clock import SimulatedClock
-from tests.e2e.journeys import pay, planned_packages
+from tests.e2e.journeys import keep_profile, pay, planned_packages
 
 BUYER_ADDRESS = {
     "recipient_name": "张三",
@@ -35,6 +35,7 @@ SELLER_ADDRESS = {
     "postal_code": "518102",
     "country": "CN",
 }
+SELLER_LEGAL_NAME = "深圳市宝安区优品电子商行有限公司"
 PRODUCTS = {"EAR-1": ("蓝牙耳机 无线降噪", 300), "CASE-2": ("手机壳 透明防摔", 80)}
 
 
@@ -83,6 +84,7 @@ async def test_a_combined_parcel_to_zhang_san_prints_every_field_in_chinese(serv
     )
     assert r.status_code == 201, r.text
     warehouse_id = r.json()["warehouse_id"]
+    await keep_profile(fulfillment, seller, legal_name=SELLER_LEGAL_NAME)
     for sku in PRODUCTS:
         await fulfillment.put(
             f"/v1/warehouses/{warehouse_id}/stock/{sku}", headers=seller, json={"on_hand": 10}
@@ -141,8 +143,8 @@ async def test_a_combined_parcel_to_zhang_san_prints_every_field_in_chinese(serv
         "张三",  # the buyer
         *(BUYER_ADDRESS[k] for k in ("line1", "city", "region", "postal_code")),
         *(o["order_id"] for o in placed),  # every order of the combined parcel
-        "深圳市宝安区优品电子商行",  # the seller
-        *(SELLER_ADDRESS[k] for k in ("line1", "city", "postal_code")),
+        SELLER_LEGAL_NAME,  # the sender is the seller's registered full name
+        *(SELLER_ADDRESS[k] for k in ("line1", "city", "region", "postal_code")),
         "2 x 蓝牙耳机 无线降噪 (EAR-1)",
         "3 x 手机壳 透明防摔 (CASE-2)",
         "840 g",

@@ -19,7 +19,7 @@ from services.pickup.settings import PickupSettings
 from shared.auth import mint_token
 from shared.clock import SimulatedClock
 from tests.conftest import eventually
-from tests.e2e.journeys import pay, planned_packages
+from tests.e2e.journeys import keep_profile, pay, planned_packages
 
 ADDRESS = {
     "recipient_name": "Lan",
@@ -525,6 +525,7 @@ async def stocked_warehouse(
         },
     )
     wid = str(r.json()["warehouse_id"])
+    await keep_profile(fulfillment, seller)
     if units:
         await fulfillment.put(
             f"/v1/warehouses/{wid}/stock/BOOK", headers=seller, json={"on_hand": units}

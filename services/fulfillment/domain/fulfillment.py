@@ -64,6 +64,7 @@ from shared.events.fulfillment import (
     StockShortage,
     TrackingEvent,
 )
+from shared.money import Money
 
 FulfillmentStatus = Literal["NEW", "AWAITING_STOCK", "PLANNED", "CANCELLED"]
 
@@ -84,6 +85,11 @@ class Fulfillment:
     packages: Mapping[uuid.UUID, Package] = field(default_factory=dict)
     plans: int = 0
     replacements: Mapping[uuid.UUID, Replacement] = field(default_factory=dict)
+    # what the buyer paid, as the order recorded it (the invoice's figures)
+    subtotal: Money | None = None
+    shipping_fee: Money | None = None
+    total: Money | None = None
+    paid_at: datetime | None = None
 
     @property
     def exists(self) -> bool:
@@ -322,6 +328,10 @@ def evolve(state: Fulfillment, event: EventPayload) -> Fulfillment:
                 placed_at=event.placed_at,
                 dispatch_deadline=event.dispatch_deadline,
                 deliver_by=event.deliver_by,
+                subtotal=event.subtotal,
+                shipping_fee=event.shipping_fee,
+                total=event.total,
+                paid_at=event.paid_at,
             )
         case StockShortage():
             return replace(state, status="AWAITING_STOCK", shortfalls=tuple(event.shortfalls))

@@ -21,6 +21,7 @@ from services.fulfillment.domain.logistics import (
     zone,
 )
 from services.fulfillment.domain.package import Package
+from services.fulfillment.domain.seller_profile import SellerProfile
 from services.fulfillment.domain.warehouse import Warehouse
 from shared.aggregate import DomainError, InvalidCommand
 from shared.events.common import Address
@@ -86,6 +87,7 @@ class ShipPackage:
     # a combined parcel's contents across all its orders, gathered by the service; a single
     # order's package is described from the order's own lines
     parcel: ParcelContents | None = None
+    profile: SellerProfile | None = None  # the seller's: its legal name is the label's sender
 
 
 def ready_to_ship(
@@ -101,6 +103,7 @@ def ready_to_ship(
     lists the parcel's `contents`."""
     warehouse = cmd.warehouse
     assert warehouse.address is not None
+    profile = sending_seller(cmd.profile, seller_id)
     cross_border = warehouse.address.country != address.country
     if cmd.handover == "PICKUP" and cmd.pickup.handover != "PICKUP":
         raise DomainError(
@@ -148,14 +151,11 @@ def ready_to_ship(
         ],
         recipient_postal_code=address.postal_code,
         recipient_country=address.country,
-        sender_name=warehouse.name,
-        sender_address=[
-            x
-            for x in (warehouse.address.line1, warehouse.address.line2, warehouse.address.city)
-            if x
-        ],
+        sender_name=profile.legal_name,
+        sender_address=sender_address(warehouse.address),
         sender_postal_code=warehouse.address.postal_code,
         sender_country=warehouse.address.country,
+        sender_region=warehouse.address.region,
         weight_g=contents.weight_g,
         items=list(contents.items),
         cross_border=cross_border,
@@ -190,3 +190,20 @@ def ready_to_ship(
         late=cmd.now > package.dispatch_deadline,
         label=label,
     )
+
+
+def sending_seller(profile: SellerProfile | None, seller_id: str) -> SellerProfile:
+    """The label's sender is the seller under its registered full name: no profile, no label."""
+    if profile is None or not profile.exists or profile.seller_id != seller_id:
+        raise DomainError(
+            "seller-profile-missing",
+            f"seller {seller_id} has no profile: the label's sender is the seller's registered "
+            "full name (legal_name); PUT /v1/sellers/{seller_id}/profile with legal_name, "
+            "shop_name, address (region included) and contact first",
+        )
+    return profile
+
+
+def sender_address(address: Address) -> list[str]:
+    """The shipping warehouse's complete address: street, city and region (province)."""
+    return [x for x in (address.line1, address.line2, address.city, address.region) if x]

@@ -15,11 +15,13 @@ from services.fulfillment.domain.fulfillment import (
 )
 from services.fulfillment.domain.logistics import LogisticsConfig, platform_tracking_number
 from services.fulfillment.domain.packing import SplitRules
+from services.fulfillment.domain.seller_profile import SellerProfile
 from services.fulfillment.domain.shipping import PickupStatus, ShipPackage
 from services.fulfillment.domain.warehouse import Warehouse
 from shared.events.common import Address
 from shared.events.fulfillment import (
     Allocation,
+    BusinessAddress,
     Contact,
     FulfillmentRequested,
     OrderLine,
@@ -51,6 +53,15 @@ WH_ADDRESS = Address(
 )
 WAREHOUSE = Warehouse(
     uuid.UUID(int=7), "s1", "Shop VN Hanoi", WH_ADDRESS, Contact(name="Kho", phone="+84 24 1234")
+)
+PROFILE = SellerProfile(
+    "s1",
+    "Shop VN Trading Company Limited",
+    "Shop VN",
+    BusinessAddress(
+        line1="1 Kho St", city="Hanoi", region="Ha Noi", postal_code="100000", country="VN"
+    ),
+    Contact(name="Kho", phone="+84 24 1234"),
 )
 PICKUP = PickupStatus("PICKUP", "SPX", "SPX")
 DROP_OFF_ONLY = PickupStatus("DROP_OFF", "SPX", "SPX")
@@ -113,6 +124,7 @@ def ship(state: Fulfillment, package_id: uuid.UUID, **overrides) -> ReadyToShip:
         issued_tracking_number=platform_tracking_number("SPX", 42),
         config=CONFIG,
         now=T0 + timedelta(hours=5),
+        profile=PROFILE,
     )
     values.update(overrides)
     [event] = decide(state, ShipPackage(**values))

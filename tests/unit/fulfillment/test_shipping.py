@@ -29,7 +29,7 @@ def test_ship_with_pickup_issues_a_platform_label() -> None:
     )
     assert (
         event.label.order_number == str(state.order_id)
-        and event.label.sender_name == "Shop VN Hanoi"
+        and event.label.sender_name == "Shop VN Trading Company Limited"
     )
     assert event.shipping_fee == Money(amount=150 + 1 * 50, currency="VND")  # 1.4 kg, same city
     assert not event.late
