@@ -50,6 +50,7 @@ def shipping_label_pdf(label: Label) -> bytes:
             f"{label.sender_postal_code} {label.sender_country}",
         ],
     )
+    y = hub_block(pdf, y, label)
     lines = [f"Order {label.order_number}", f"Weight {label.weight_g} g"]
     if label.customs is not None:
         value = label.customs.declared_value
@@ -94,6 +95,13 @@ def packing_slip_pdf(
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()
+
+
+def hub_block(pdf: canvas.Canvas, y: float, label: Label) -> float:
+    """A first-mile label's receiving hub ("HUB"), below the sender; nothing without one."""
+    if not label.hub_address:
+        return y
+    return _block(pdf, y - 7 * mm, "HUB", label.hub_address)
 
 
 def _block(pdf: canvas.Canvas, y: float, title: str, lines: Sequence[str]) -> float:

@@ -210,6 +210,7 @@ class FulfillmentService:
             )
             sequence = await read_model.next_tracking_sequence(conn)
             issued = platform_tracking_number(pickup.tracking_prefix, sequence)
+            hub = await read_model.receiving_hub(conn, refs[0].warehouse_id, pickup.provider_code)
             for ref in refs:
                 now = self.runtime.now()
                 command = ShipPackage(
@@ -224,6 +225,7 @@ class FulfillmentService:
                     issued_tracking_number=issued,
                     config=self.logistics,
                     now=now,
+                    receiving_hub=hub,
                 )
                 outcome = await self.on_fulfillment(ref.order_id, command, within=conn)
                 package = outcome.state.packages[ref.package_id]

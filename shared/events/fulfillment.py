@@ -260,6 +260,9 @@ class Label(Model):
     cross_border: bool
     customs: Customs | None = None
     note: str | None = None
+    hub_address: list[str] | None = Field(
+        None, description="PICK UP labels: the sorting hub the provider brings the parcel to"
+    )
 
 
 @register("ReadyToShip", service=SERVICE)

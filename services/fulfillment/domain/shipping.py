@@ -23,6 +23,7 @@ from services.fulfillment.domain.warehouse import Warehouse
 from shared.aggregate import DomainError, InvalidCommand
 from shared.events.common import Address
 from shared.events.fulfillment import Customs, Handover, Label, ReadyToShip
+from shared.events.pickup import HubAddress
 from shared.money import Money
 
 
@@ -50,6 +51,15 @@ class ShipPackage:
     issued_tracking_number: str
     config: LogisticsConfig
     now: datetime
+    receiving_hub: HubAddress | None = None  # the provider's hub for the warehouse's region
+
+
+def first_mile_hub(cmd: ShipPackage) -> list[str] | None:
+    """What a first-mile (PICK UP) label says of the hub its provider brings it to: the
+    receiving hub of the warehouse's region where the provider names one."""
+    if cmd.handover != "PICKUP" or cmd.receiving_hub is None:
+        return None
+    return cmd.receiving_hub.label_lines()
 
 
 def ready_to_ship(
@@ -121,6 +131,7 @@ def ready_to_ship(
         cross_border=cross_border,
         customs=cmd.customs,
         note=cmd.note,
+        hub_address=first_mile_hub(cmd),
     )
     problems = label_problems(label)
     if problems:
