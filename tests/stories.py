@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from shared.events import Envelope, EventPayload
 from shared.events.aftersales import AftersalesRequested, RefundIssued, RequestedItem, ReviewPosted
@@ -26,7 +27,7 @@ from shared.events.order import (
     OrderPlaced,
     OrderStatusChanged,
 )
-from shared.events.pickup import PickedUp
+from shared.events.pickup import ArrivedAtHub, LabelDefectRecorded, PickedUp, RelabelFeeCharged
 from shared.money import Money
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)
@@ -194,6 +195,31 @@ class Story:
             driver_provider="SPX",
         )
         return self.add(f"parcel/{self.package_id}", event, at)
+
+    def _parcel_facts(self, at: datetime) -> dict[str, Any]:
+        return {
+            "order_id": self.order_id,
+            "package_id": self.package_id,
+            "seller_id": self.seller,
+            "warehouse_id": uuid.uuid5(self.order_id, "wh"),
+            "tracking_number": "SPX1",
+            "provider_code": "SPX",
+            "at": at,
+        }
+
+    def at_hub(self, at: datetime, hub_id: str = "DG-HM-1") -> Story:
+        event = ArrivedAtHub(**self._parcel_facts(at), hub_id=hub_id)
+        return self.add(f"parcel/{self.package_id}", event, at)
+
+    def label_defect(self, at: datetime, reason: str = "UNREADABLE_LABEL") -> Story:
+        facts = self._parcel_facts(at)
+        defect = LabelDefectRecorded(
+            **facts, hub_id="DG-HM-1", reason_code=reason, recorded_by="op-1"
+        )
+        fee = RelabelFeeCharged(**facts, fee=Money(amount=500, currency="CNY"), reason_code=reason)
+        return self.add(f"parcel/{self.package_id}", defect, at).add(
+            f"parcel/{self.package_id}", fee, at
+        )
 
     def delivered(self, at: datetime) -> Story:
         stream = f"fulfillment/{self.order_id}"

@@ -195,11 +195,21 @@ def _note(sheet: Sheet, label: Label) -> None:
         sheet.line(label.note, size=8)
 
 
+def _hub(sheet: Sheet, label: Label) -> None:
+    """A first-mile label's receiving hub, below the sender; nothing without one."""
+    if not label.hub_address:
+        return
+    sheet.heading("HUB 收货中转站")
+    for line in label.hub_address:
+        sheet.line(line, size=8)
+
+
 LABEL_BLOCKS: Sequence[Callable[[Sheet, Label], None]] = (
     _handover,
     _barcode,
     _recipient,
     _sender,
+    _hub,
     _orders,
     _items,
     _customs,

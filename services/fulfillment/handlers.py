@@ -34,6 +34,7 @@ from shared.events.pickup import (
     PickupSubscriptionProviderSwitched,
     PickupSubscriptionRejected,
     PickupSubscriptionRequested,
+    ProviderConfigured,
     ProviderSwitchScheduled,
     SubscriptionEvent,
 )
@@ -105,8 +106,14 @@ def _volume_cm3(dimensions: Dimensions | None) -> int:
 
 
 def pickup_reactions(service: FulfillmentService) -> Reactions:
-    """Who collects from a warehouse, with which prefix (from any subscription event), and
-    the first mile's collections."""
+    """Who collects from a warehouse, with which prefix (from any subscription event), the
+    providers' receiving hubs (printed on first-mile labels), and the first mile's
+    collections."""
+
+    async def provider_configured(
+        conn: AsyncConnection, event: ProviderConfigured, envelope: Envelope
+    ) -> None:
+        await read_model.record_region_hubs(conn, event.provider_code, event.hubs)
 
     async def subscription_changed(
         conn: AsyncConnection, event: SubscriptionEvent, envelope: Envelope
@@ -137,6 +144,7 @@ def pickup_reactions(service: FulfillmentService) -> Reactions:
             await service.on_fulfillment(ref.order_id, command, within=conn)
 
     return {
+        ProviderConfigured: provider_configured,
         ProviderSwitchScheduled: switch_scheduled,
         PickedUp: collected,
         DroppedOff: collected,

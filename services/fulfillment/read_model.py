@@ -32,6 +32,7 @@ from shared.events.fulfillment import (
     WarehouseAddressChanged,
     WarehouseRegistered,
 )
+from shared.events.pickup import HubAddress, RegionHub
 
 
 async def project(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
@@ -292,6 +293,51 @@ async def pickup_status(
         row.provider_code or default.provider_code,
         row.tracking_prefix or default.tracking_prefix,
     )
+
+
+async def record_region_hubs(
+    conn: AsyncConnection, provider_code: str, hubs: Sequence[RegionHub]
+) -> None:
+    """The provider's receiving hubs by region, as its latest configuration has them."""
+    await conn.execute(
+        text("DELETE FROM region_hubs WHERE provider_code = :code"), {"code": provider_code}
+    )
+    if hubs:
+        await conn.execute(
+            text(
+                "INSERT INTO region_hubs (provider_code, country, city_key, hub) "
+                "VALUES (:code, :country, :city, CAST(:hub AS jsonb)) ON CONFLICT DO NOTHING"
+            ),
+            [
+                {
+                    "code": provider_code,
+                    "country": h.country,
+                    "city": " ".join(h.city.split()).lower(),
+                    "hub": h.hub.model_dump_json(),
+                }
+                for h in hubs
+            ],
+        )
+
+
+async def receiving_hub(
+    conn: AsyncConnection, warehouse_id: uuid.UUID, provider_code: str
+) -> HubAddress | None:
+    """The hub of `provider_code` that receives the warehouse's region's parcels, if named."""
+    row = (
+        await conn.execute(
+            text(
+                r"""
+                SELECT h.hub::text AS hub FROM warehouses w
+                JOIN region_hubs h ON h.provider_code = :code AND h.country = w.country
+                 AND h.city_key = lower(regexp_replace(trim(w.city), '\s+', ' ', 'g'))
+                WHERE w.warehouse_id = :id
+                """
+            ),
+            {"id": warehouse_id, "code": provider_code},
+        )
+    ).first()
+    return HubAddress.model_validate_json(row.hub) if row else None
 
 
 async def record_switch(

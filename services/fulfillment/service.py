@@ -237,6 +237,7 @@ class FulfillmentService:
             )
             sequence = await read_model.next_tracking_sequence(conn)
             issued = platform_tracking_number(pickup.tracking_prefix, sequence)
+            hub = await read_model.receiving_hub(conn, refs[0].warehouse_id, pickup.provider_code)
             for ref in refs:
                 now = self.runtime.now()
                 command = ShipPackage(
@@ -253,6 +254,7 @@ class FulfillmentService:
                     now=now,
                     parcel=parcel,
                     profile=profile,
+                    receiving_hub=hub,
                 )
                 outcome = await self.on_fulfillment(ref.order_id, command, within=conn)
                 package = outcome.state.packages[ref.package_id]

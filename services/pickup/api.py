@@ -11,7 +11,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Path, Query, Request
 
 from services.pickup import read_model
-from services.pickup.domain.parcel import ArriveAtHub, Parcel, ReceiveDropOff, handled_by
+from services.pickup.domain.parcel import (
+    ArriveAtHub,
+    Parcel,
+    ReceiveDropOff,
+    RecordLabelDefect,
+    handled_by,
+)
 from services.pickup.domain.provider import ConfigureProvider, Provider
 from services.pickup.domain.subscription import (
     DeclineSubscription,
@@ -23,6 +29,7 @@ from services.pickup.domain.task import AssignDriver, Task
 from services.pickup.schemas import (
     DriverIn,
     HubIn,
+    LabelDefectIn,
     ParcelOut,
     ProviderIn,
     ProviderOut,
@@ -34,6 +41,7 @@ from services.pickup.schemas import (
 from services.pickup.service import PickupService
 from shared.aggregate import NotFound
 from shared.auth import Principal, require
+from shared.events.pickup import RegionHub
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["pickup"])
@@ -58,6 +66,7 @@ async def configure_provider(
         body.tracking_prefix,
         [(a.country, a.city) for a in body.coverage],
         svc.runtime.now(),
+        [RegionHub(country=a.country, city=a.city, hub=a.hub) for a in body.coverage if a.hub],
     )
     outcome = await svc.configure_provider(command)
     return ProviderOut.of(outcome.state)
@@ -281,5 +290,26 @@ async def hub_arrival(
     svc = service(request)
     guard, _ = await handled_by_caller(svc, package_id, caller)
     command = ArriveAtHub(body.hub_id, svc.runtime.now())
+    outcome = await svc.on_parcel(package_id, command, guard=guard)
+    return ParcelOut.of(outcome.state)
+
+
+@router.post("/packages/{package_id}/label-defect", response_model=ParcelOut)
+async def label_defect(
+    package_id: uuid.UUID,
+    body: LabelDefectIn,
+    request: Request,
+    caller: Principal = require("driver", "operator"),
+) -> ParcelOut:
+    """The hub found the parcel's label wrong or unreadable (`reason_code`): recorded once,
+    after hub arrival, by a driver of the provider that holds the parcel or an operator. The
+    parcel is relabelled at the seller's cost: `LabelDefectRecorded` and `RelabelFeeCharged`
+    (the fee: SHOPFLOW_PICKUP_RELABEL_FEE_AMOUNT / _CURRENCY). The same reason again changes
+    nothing; another reason, or a parcel not at the hub, is a 409."""
+    svc = service(request)
+    guard, _ = await handled_by_caller(svc, package_id, caller)
+    command = RecordLabelDefect(
+        body.reason_code, body.note, caller.sub, svc.settings.relabel_fee, svc.runtime.now()
+    )
     outcome = await svc.on_parcel(package_id, command, guard=guard)
     return ParcelOut.of(outcome.state)

@@ -41,11 +41,13 @@ async def project(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
                 await conn.execute(
                     text(
                         """
-                        INSERT INTO providers (provider_code, name, tracking_prefix, coverage)
-                        VALUES (:code, :name, :prefix, CAST(:coverage AS jsonb))
+                        INSERT INTO providers (provider_code, name, tracking_prefix, coverage,
+                                               hubs)
+                        VALUES (:code, :name, :prefix, CAST(:coverage AS jsonb),
+                                CAST(:hubs AS jsonb))
                         ON CONFLICT (provider_code) DO UPDATE SET name = EXCLUDED.name,
                             tracking_prefix = EXCLUDED.tracking_prefix,
-                            coverage = EXCLUDED.coverage
+                            coverage = EXCLUDED.coverage, hubs = EXCLUDED.hubs
                         """
                     ),
                     {
@@ -53,6 +55,7 @@ async def project(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
                         "name": event.name,
                         "prefix": event.tracking_prefix,
                         "coverage": json.dumps(event.coverage),
+                        "hubs": json.dumps([h.model_dump(mode="json") for h in event.hubs]),
                     },
                 )
             case ProviderSwitchScheduled():
@@ -165,8 +168,8 @@ async def project(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
 async def providers(conn: AsyncConnection) -> list[Provider]:
     rows = await conn.execute(
         text(
-            "SELECT provider_code, name, tracking_prefix, coverage::text AS coverage "
-            "FROM providers ORDER BY provider_code"
+            "SELECT provider_code, name, tracking_prefix, coverage::text AS coverage, "
+            "hubs::text AS hubs FROM providers ORDER BY provider_code"
         )
     )
     return [
@@ -177,6 +180,7 @@ async def providers(conn: AsyncConnection) -> list[Provider]:
                     name=r.name,
                     tracking_prefix=r.tracking_prefix,
                     coverage=json.loads(r.coverage),
+                    hubs=json.loads(r.hubs),
                 )
             ]
         )

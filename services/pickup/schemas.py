@@ -8,14 +8,18 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from services.pickup.domain.parcel import Parcel
-from services.pickup.domain.provider import Provider
+from services.pickup.domain.provider import Provider, hub_for
 from services.pickup.domain.subscription import Subscription
+from shared.events.pickup import HubAddress, LabelDefectReason
 from shared.models import Body, Timestamp
 
 
 class Area(Body):
     country: str = Field(pattern=r"^[A-Z]{2}$")
     city: str = Field(min_length=1, max_length=120)
+    hub: HubAddress | None = Field(
+        None, description="the sorting hub receiving this region's parcels (printed on labels)"
+    )
 
 
 class ProviderIn(Body):
@@ -37,7 +41,11 @@ class ProviderOut(BaseModel):
             name=provider.name,
             tracking_prefix=provider.tracking_prefix,
             coverage=[
-                Area(country=c, city=(names or {}).get((c, city), city))
+                Area(
+                    country=c,
+                    city=(names or {}).get((c, city), city),
+                    hub=hub_for(provider, c, city),
+                )
                 for c, city in provider.coverage
             ],
         )
@@ -97,6 +105,11 @@ class HubIn(Body):
     hub_id: str = Field(min_length=1, max_length=100)
 
 
+class LabelDefectIn(Body):
+    reason_code: LabelDefectReason
+    note: str | None = Field(None, max_length=2000)
+
+
 class ParcelOut(BaseModel):
     package_id: uuid.UUID
     order_id: uuid.UUID
@@ -106,6 +119,8 @@ class ParcelOut(BaseModel):
     task_id: uuid.UUID | None
     status: str
     overdue: bool
+    hub_id: str | None = None
+    label_defect: LabelDefectReason | None = None
 
     @classmethod
     def of(cls, parcel: Parcel) -> ParcelOut:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.money import Money
 
 
 class PickupSettings(BaseSettings):
@@ -16,6 +19,12 @@ class PickupSettings(BaseSettings):
     driver_within_hours: float = 24
     run_cutoff: time = time(12, 0)  # ready before noon: today's run, else tomorrow's
     timezone: str = "UTC"  # whose calendar days the runs follow
+    relabel_fee_amount: int = Field(500, ge=0)  # minor units charged to the seller per relabel
+    relabel_fee_currency: str = Field("CNY", pattern=r"^[A-Z]{3}$")
+
+    @property
+    def relabel_fee(self) -> Money:
+        return Money(amount=self.relabel_fee_amount, currency=self.relabel_fee_currency)
 
     @property
     def review_within(self) -> timedelta:

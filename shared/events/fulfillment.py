@@ -315,6 +315,9 @@ class Label(Model):
     cross_border: bool
     customs: Customs | None = None
     note: str | None = None
+    hub_address: list[str] | None = Field(
+        None, description="PICK UP labels: the sorting hub the provider brings the parcel to"
+    )
 
     @model_validator(mode="before")
     @classmethod

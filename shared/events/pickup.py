@@ -11,7 +11,11 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Literal, get_args
 
+from pydantic import ConfigDict, Field
+
 from shared.events import EventPayload, register
+from shared.models import Model
+from shared.money import Money
 
 SERVICE = "pickup"
 
@@ -32,12 +36,53 @@ class DispatchDeadlineExtended(EventPayload):
     switch_id: uuid.UUID | None = None
 
 
+class HubAddress(Model):
+    """A provider's sorting hub: where its first-mile parcels of a region are brought."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    hub_id: str = Field(pattern=r"^[A-Za-z0-9_\-]{1,40}$")
+    name: str = Field(min_length=1, max_length=200)
+    line1: str = Field(min_length=1, max_length=300)
+    line2: str | None = Field(None, max_length=300)
+    city: str = Field(min_length=1, max_length=120)
+    region: str | None = Field(None, max_length=120)
+    postal_code: str = Field(min_length=1, max_length=20)
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
+
+    def label_lines(self) -> list[str]:
+        """The hub as a label prints it: name, street, city and region, postal code."""
+        return [
+            x
+            for x in (
+                self.name,
+                self.line1,
+                self.line2,
+                " ".join(x for x in (self.region, self.city) if x),
+                f"{self.postal_code} {self.country}",
+            )
+            if x
+        ]
+
+
+class RegionHub(Model):
+    """The hub that receives a coverage region's parcels (`city` as configured)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    country: str
+    city: str
+    hub: HubAddress
+
+
 @register("ProviderConfigured", service=SERVICE)
 class ProviderConfigured(EventPayload):
+    """A provider's whole configuration; `hubs` (added with issue 16, absent from older
+    events: no hubs) names the receiving hub of some of its coverage regions."""
+
     provider_code: str
     name: str
     tracking_prefix: str
     coverage: list[dict[str, str]]  # [{"country": "VN", "city": "Hanoi"}]
+    hubs: list[RegionHub] = Field(default_factory=list)
 
 
 class SubscriptionEvent(EventPayload):
@@ -182,6 +227,29 @@ class DroppedOff(ParcelEvent):
 @register("ArrivedAtHub", service=SERVICE)
 class ArrivedAtHub(ParcelEvent):
     hub_id: str
+
+
+LabelDefectReason = Literal["WRONG_LABEL", "UNREADABLE_LABEL", "ITEMS_MISMATCH", "WEIGHT_MISMATCH"]
+LABEL_DEFECT_REASONS: tuple[LabelDefectReason, ...] = get_args(LabelDefectReason)
+
+
+@register("LabelDefectRecorded", service=SERVICE)
+class LabelDefectRecorded(ParcelEvent):
+    """The hub found the parcel's label wrong or unreadable (or not matching the contents):
+    it is relabelled at the seller's cost (`RelabelFeeCharged`)."""
+
+    hub_id: str
+    reason_code: LabelDefectReason
+    note: str | None = None
+    recorded_by: str
+
+
+@register("RelabelFeeCharged", service=SERVICE)
+class RelabelFeeCharged(ParcelEvent):
+    """The seller is charged for relabelling a parcel whose label defect the hub recorded."""
+
+    fee: Money
+    reason_code: LabelDefectReason
 
 
 @register("PickupOverdue", service=SERVICE)

@@ -18,6 +18,7 @@ from services.pickup.domain.parcel import (
     Collect,
     FlagPickupOverdue,
     ReceiveDropOff,
+    RecordLabelDefect,
 )
 from services.pickup.domain.provider import PROVIDER, ConfigureProvider, Provider
 from services.pickup.domain.subscription import (
@@ -36,6 +37,8 @@ from services.pickup.service import PickupService
 from shared.aggregate import Aggregate
 from shared.consumer import Reaction
 from shared.events import EventPayload
+from shared.events.pickup import HubAddress, RegionHub
+from shared.money import Money
 
 S = TypeVar("S")
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -59,6 +62,20 @@ SPX = Provider("SPX", "SPX Express", "SPX", (("VN", "Hanoi"),))
 GHN = Provider("GHN", "Giao Hang Nhanh", "GHN", (("VN", "Hanoi"), ("VN", "Hue")))
 
 
+HANOI_HUB = RegionHub(
+    country="VN",
+    city="Hanoi",
+    hub=HubAddress(
+        hub_id="HN-1",
+        name="SPX Hanoi Hub",
+        line1="1 Pham Hung",
+        city="Hanoi",
+        postal_code="100000",
+        country="VN",
+    ),
+)
+
+
 def configure(p: Provider, at: datetime) -> Callable[[Provider], ConfigureProvider]:
     return lambda _: ConfigureProvider(p.provider_code, p.name, p.tracking_prefix, p.coverage, at)
 
@@ -73,6 +90,13 @@ PROVIDER_HISTORY = history(
         configure(Provider("SPX", "SPX Express VN", "SPXV", (("VN", " Hue "),)), T0 + 3 * HOUR),
         configure(Provider("SPX", "SPX", "SPXV", ()), T0 + 4 * HOUR),
         configure(SPX, T0 + 5 * HOUR),
+        lambda _: ConfigureProvider(  # a hub for Hanoi
+            "SPX", "SPX Express", "SPX", SPX.coverage, T0 + 6 * HOUR, [HANOI_HUB]
+        ),
+        lambda _: ConfigureProvider(  # the same again: nothing
+            "SPX", "SPX Express", "SPX", SPX.coverage, T0 + 7 * HOUR, [HANOI_HUB]
+        ),
+        configure(SPX, T0 + 8 * HOUR),  # the hub taken away
     ],
 )
 
@@ -162,6 +186,16 @@ DROP_OFF_PARCEL_HISTORY = history(
         awaited(uuid.UUID(int=702), "DROP_OFF"),
         lambda _: ReceiveDropOff("op-1", T0 + 5 * HOUR),
         lambda _: ArriveAtHub("HN-1", T0 + 9 * HOUR),
+        lambda _: RecordLabelDefect(
+            "UNREADABLE_LABEL",
+            "条码无法扫描",
+            "op-2",
+            Money(amount=500, currency="CNY"),
+            T0 + 10 * HOUR,
+        ),
+        lambda _: RecordLabelDefect(  # the same again: nothing
+            "UNREADABLE_LABEL", None, "op-2", Money(amount=500, currency="CNY"), T0 + 11 * HOUR
+        ),
     ],
 )
 

@@ -174,7 +174,7 @@ async def test_the_dashboard_renders_its_charts_in_a_real_browser(shop) -> None:
         finally:
             await browser.close()
     assert bars == 30 and line and line.count("L") == 29  # one per day of the last 30 days
-    assert cards == 4 and ldr == "50.0 %"
+    assert cards == 5 and ldr == "50.0 %"  # LDR, VTR, OTDR, SFCR, label defect rate
     assert actions == 1 and timeline > 5
     assert "nothing needs action" in empty  # a shop without orders renders too
     [session] = cookies  # the token itself is in no URL and no script-readable cookie

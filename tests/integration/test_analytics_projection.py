@@ -28,11 +28,18 @@ def stories() -> list[Story]:
         .paid(T0 + H)
         .shipped(T0 + 3 * H)
         .collected(T0 + 10 * H)
+        .at_hub(T0 + 12 * H)
+        .label_defect(T0 + 13 * H)
         .delivered(T0 + 40 * H)
         .aftersales(T0 + 50 * H, rating=2, refund=300),
         Story(seller="shop-a").created(T0 + H).paid(T0 + 2 * H).shipped(T0 + 80 * H, late=True),
         Story(seller="shop-a").created(T0 + H).paid(T0 + 2 * H).cancelled(T0 + 5 * H, True),
-        Story(seller="shop-b").created(T0).paid(T0 + H).shipped(T0 + 2 * H, valid=False),
+        Story(seller="shop-b")
+        .created(T0)
+        .paid(T0 + H)
+        .shipped(T0 + 2 * H, valid=False)
+        .collected(T0 + 3 * H)
+        .at_hub(T0 + 4 * H),
     ]
 
 
@@ -116,6 +123,9 @@ async def test_shuffled_topics_give_identical_views_and_metrics_and_rebuild_matc
         assert total["seller_fault_cancellation_rate"]["numerator"] == 1
         assert total["negative_review_rate"] == {"numerator": 1, "denominator": 1, "value": 1.0}
         assert a["metrics"]["shop-b"]["total"]["valid_tracking_rate"]["value"] == 0.0
+        assert total["label_defect_rate"] == {"numerator": 1, "denominator": 1, "value": 1.0}
+        assert a["metrics"]["shop-b"]["total"]["label_defect_rate"]["numerator"] == 0
+        assert a["metrics"]["shop-b"]["total"]["label_defect_rate"]["denominator"] == 1
 
         operator = auth(settings, "operator", "op")
         before = (await first.get("/v1/projections/digest", headers=operator)).json()

@@ -98,6 +98,12 @@ def _package(package: Package) -> dict[str, Any]:
         doc["pickup"] |= {"provider_code": pickup.provider_code, "run_date": pickup.run_date}
     if pickup.hub_id is not None:
         doc["pickup"] |= {"hub_id": pickup.hub_id, "at_hub_at": pickup.at_hub_at}
+    if pickup.label_defect is not None:
+        doc["pickup"] |= {
+            "label_defect": pickup.label_defect,
+            "label_defect_at": pickup.label_defect_at,
+            "relabel_fee": pickup.relabel_fee,
+        }
     if package.ready_at is not None:
         path = f"/v1/packages/{package.package_id}/documents?type="
         doc["documents"] = {

@@ -25,6 +25,8 @@ class PackageFacts:
     ready_at: datetime | None
     tracking_valid: bool
     collected_at: datetime | None
+    at_hub_at: datetime | None = None
+    label_defect: bool = False  # the hub recorded a label defect on it
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class OrderFacts:
             *(at for at, _ in self.refunds),
             *(p.ready_at for p in self.packages),
             *(p.collected_at for p in self.packages),
+            *(p.at_hub_at for p in self.packages),
         ]
         return [d for d in found if d is not None]
 
@@ -85,6 +88,7 @@ def date_span(view: OrderView) -> tuple[datetime | None, datetime | None]:
             *(refund.at for refund in view.refunded),
             *(p.ready_at for p in ready),
             *(p.pickup.collected_at for p in ready),
+            *(p.pickup.at_hub_at for p in ready),
         )
         if d is not None
     ]
@@ -132,6 +136,8 @@ def order_facts(view: Mapping[str, Any]) -> OrderFacts:
                 ready_at=_dt(p["ready_at"]),
                 tracking_valid=p["tracking_valid"] is True,
                 collected_at=_dt(p["pickup"]["collected_at"]),
+                at_hub_at=_dt(p["pickup"].get("at_hub_at")),
+                label_defect=p["pickup"].get("label_defect") is not None,
             )
             for p in view["packages"]
             if p["ready_at"] is not None
@@ -181,12 +187,16 @@ DEFINITIONS = {
     "seller's fault / orders paid in the period",
     "negative_review_rate": "NRR: orders delivered in the period whose first review has 1-2 "
     "stars / orders delivered in the period",
+    "label_defect_rate": "packages received at a sorting hub in the period on which the hub "
+    "recorded a label defect (wrong, unreadable, not matching the contents; relabelled at the "
+    "seller's cost) / packages received at a sorting hub in the period",
 }
 THRESHOLDS = {
     "late_dispatch_rate": ("<=", 0.04),
     "valid_tracking_rate": (">=", 0.95),
     "on_time_delivery_rate": (">=", 0.80),
     "seller_fault_cancellation_rate": ("<=", 0.025),
+    "label_defect_rate": ("<=", 0.01),
 }
 
 
@@ -239,6 +249,9 @@ def seller_metrics(
                 to_pickup.append(waited)
                 counts["on_time_pickup_rate"][1] += 1
                 counts["on_time_pickup_rate"][0] += waited <= pickup_window
+            if within(p.at_hub_at):
+                counts["label_defect_rate"][1] += 1
+                counts["label_defect_rate"][0] += p.label_defect
         if within(f.delivered_at):
             assert f.delivered_at is not None
             if f.dispatched_at is not None:
@@ -266,6 +279,7 @@ def seller_metrics(
         "on_time_delivery_rate",
         "seller_fault_cancellation_rate",
         "negative_review_rate",
+        "label_defect_rate",
     )
     return {
         "from": start.isoformat(),

@@ -62,10 +62,12 @@ from shared.events.pickup import (
     PARCEL_STATUS_BY_EVENT,
     ArrivedAtHub,
     DroppedOff,
+    LabelDefectRecorded,
     ParcelAwaited,
     ParcelStatus,
     PickedUp,
     PickupOverdue,
+    RelabelFeeCharged,
 )
 from shared.money import Money
 
@@ -83,6 +85,9 @@ class Pickup(NamedTuple):
     run_date: date | None = None
     hub_id: str | None = None  # set, with at_hub_at, once it arrived at a hub
     at_hub_at: datetime | None = None
+    label_defect: str | None = None  # the reason code, once the hub recorded a label defect
+    label_defect_at: datetime | None = None
+    relabel_fee: Money | None = None  # what the seller was charged for relabelling
 
 
 class Tracking(NamedTuple):
@@ -295,6 +300,16 @@ def evolve(view: OrderView, event: EventPayload) -> OrderView:
         case PickupOverdue():
             package = _package(view.packages, event.package_id)
             pickup = package.pickup._replace(overdue=True)
+            return _with_package(view, package._replace(pickup=pickup))
+        case LabelDefectRecorded():
+            package = _package(view.packages, event.package_id)
+            pickup = package.pickup._replace(
+                label_defect=event.reason_code, label_defect_at=event.at
+            )
+            return _with_package(view, package._replace(pickup=pickup))
+        case RelabelFeeCharged():
+            package = _package(view.packages, event.package_id)
+            pickup = package.pickup._replace(relabel_fee=event.fee)
             return _with_package(view, package._replace(pickup=pickup))
         case AftersalesRequested():
             requested = Case(

@@ -38,7 +38,13 @@ from shared.events.order import (
     OrderStatusChanged,
     PackageStatusRecorded,
 )
-from shared.events.pickup import ArrivedAtHub, DroppedOff, PickedUp
+from shared.events.pickup import (
+    ArrivedAtHub,
+    DroppedOff,
+    LabelDefectRecorded,
+    PickedUp,
+    RelabelFeeCharged,
+)
 from shared.money import Money
 
 
@@ -95,6 +101,10 @@ def summary(event_type: str, event: EventPayload | None) -> str:
             return f"dropped off at {event.provider_code}"
         case ArrivedAtHub():
             return f"arrived at hub {event.hub_id}"
+        case LabelDefectRecorded():
+            return f"label defect at hub {event.hub_id} ({event.reason_code})"
+        case RelabelFeeCharged():
+            return f"relabel fee {_money(event.fee)} charged to the seller"
         case AftersalesRequested():
             refund = _money(event.refund_amount)
             return f"{event.type} requested ({event.reason_code}), refund {refund}"

@@ -12,6 +12,7 @@ const STANDING = [
   ["valid_tracking_rate", "Valid tracking rate (VTR)"],
   ["on_time_delivery_rate", "On-time delivery rate (OTDR)"],
   ["seller_fault_cancellation_rate", "Seller-fault cancellation rate (SFCR)"],
+  ["label_defect_rate", "Label defect rate"],
 ];
 
 async function api(path) {

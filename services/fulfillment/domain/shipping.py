@@ -33,6 +33,7 @@ from shared.events.fulfillment import (
     OrderLine,
     ReadyToShip,
 )
+from shared.events.pickup import HubAddress
 from shared.money import Money
 
 
@@ -88,6 +89,15 @@ class ShipPackage:
     # order's package is described from the order's own lines
     parcel: ParcelContents | None = None
     profile: SellerProfile | None = None  # the seller's: its legal name is the label's sender
+    receiving_hub: HubAddress | None = None  # the provider's hub for the warehouse's region
+
+
+def first_mile_hub(cmd: ShipPackage) -> list[str] | None:
+    """What a first-mile (PICK UP) label says of the hub its provider brings it to: the
+    receiving hub of the warehouse's region where the provider names one."""
+    if cmd.handover != "PICKUP" or cmd.receiving_hub is None:
+        return None
+    return cmd.receiving_hub.label_lines()
 
 
 def ready_to_ship(
@@ -161,6 +171,7 @@ def ready_to_ship(
         cross_border=cross_border,
         customs=cmd.customs,
         note=cmd.note,
+        hub_address=first_mile_hub(cmd),
     )
     sender_phones = [warehouse.address.phone, warehouse.contact.phone if warehouse.contact else ""]
     problems = label_problems(label, sender_phones=sender_phones, rules=cmd.config.label_rules)

@@ -1,7 +1,8 @@
 """A ready-to-ship package as the first mile sees it: awaited for the day's run (PICKUP) or
 at the hub (DROP_OFF), collected by a driver of its provider (or of the region's provider
 after a switch) or received at the hub, then arrived at the hub; flagged once when it waits
-for collection longer than the SLA."""
+for collection longer than the SLA. At the hub a label defect may be recorded on it, once:
+it is relabelled at the seller's cost."""
 
 from __future__ import annotations
 
@@ -16,10 +17,14 @@ from shared.events.pickup import (
     PARCEL_STATUS_BY_EVENT,
     ArrivedAtHub,
     DroppedOff,
+    LabelDefectReason,
+    LabelDefectRecorded,
     ParcelAwaited,
     PickedUp,
     PickupOverdue,
+    RelabelFeeCharged,
 )
+from shared.money import Money
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,8 @@ class Parcel:
     status: str = ""  # a ParcelStatus once awaited
     overdue: bool = False
     collected_by: str = ""  # the provider whose driver scanned it, once collected
+    hub_id: str | None = None  # the hub it arrived at
+    label_defect: LabelDefectReason | None = None  # recorded at the hub
 
 
 def handled_by(parcel: Parcel, provider: str | None, region_provider: str | None) -> bool:
@@ -96,7 +103,21 @@ class FlagPickupOverdue:
     now: datetime
 
 
-ParcelCommand = AwaitParcel | Collect | ReceiveDropOff | ArriveAtHub | FlagPickupOverdue
+@dataclass(frozen=True)
+class RecordLabelDefect:
+    """The hub found the label wrong or unreadable: the parcel is relabelled and the seller
+    pays `relabel_fee`. Recorded once; the same reason again changes nothing."""
+
+    reason_code: LabelDefectReason
+    note: str | None
+    recorded_by: str
+    relabel_fee: Money
+    now: datetime
+
+
+ParcelCommand = (
+    AwaitParcel | Collect | ReceiveDropOff | ArriveAtHub | FlagPickupOverdue | RecordLabelDefect
+)
 
 
 def decide(state: Parcel, command: ParcelCommand) -> list[EventPayload]:
@@ -150,6 +171,32 @@ def decide(state: Parcel, command: ParcelCommand) -> list[EventPayload]:
             if state.status not in ("PICKED_UP", "DROPPED_OFF"):
                 raise DomainError("not-collected", f"the package is {state.status}")
             return [ArrivedAtHub(**facts, hub_id=command.hub_id)]
+        case RecordLabelDefect():
+            facts = _facts(state, command.now)
+            if state.label_defect == command.reason_code:
+                return []  # a repeat
+            if state.label_defect is not None:
+                raise DomainError(
+                    "label-defect-recorded",
+                    f"a label defect ({state.label_defect}) is recorded on this parcel already",
+                )
+            if state.status != "AT_HUB" or state.hub_id is None:
+                raise DomainError(
+                    "not-at-hub",
+                    f"a label defect is recorded at the hub; the parcel is {state.status}",
+                )
+            return [
+                LabelDefectRecorded(
+                    **facts,
+                    hub_id=state.hub_id,
+                    reason_code=command.reason_code,
+                    note=command.note,
+                    recorded_by=command.recorded_by,
+                ),
+                RelabelFeeCharged(
+                    **facts, fee=command.relabel_fee, reason_code=command.reason_code
+                ),
+            ]
         case FlagPickupOverdue():
             facts = _facts(state, command.now)
             ready = state.ready_at
@@ -195,8 +242,12 @@ def evolve(state: Parcel, event: EventPayload) -> Parcel:
             return replace(
                 state, status=PARCEL_STATUS_BY_EVENT[PickedUp], collected_by=event.driver_provider
             )
-        case DroppedOff() | ArrivedAtHub():
-            return replace(state, status=PARCEL_STATUS_BY_EVENT[type(event)])
+        case ArrivedAtHub():
+            return replace(state, status=PARCEL_STATUS_BY_EVENT[ArrivedAtHub], hub_id=event.hub_id)
+        case DroppedOff():
+            return replace(state, status=PARCEL_STATUS_BY_EVENT[DroppedOff])
+        case LabelDefectRecorded():
+            return replace(state, label_defect=event.reason_code)
         case PickupOverdue():
             return replace(state, overdue=True)
     return state

@@ -1,5 +1,6 @@
-"""A pickup provider: its name, the prefix of its tracking numbers and the cities it covers.
-Configuring it again with the same values changes nothing."""
+"""A pickup provider: its name, the prefix of its tracking numbers, the cities it covers and
+the hub that receives each region's parcels (where it names one). Configuring it again with
+the same values changes nothing."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.aggregate import Aggregate
+from shared.aggregate import Aggregate, InvalidCommand
 from shared.events import EventPayload
-from shared.events.pickup import ProviderConfigured
+from shared.events.pickup import HubAddress, ProviderConfigured, RegionHub
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class Provider:
     name: str = ""
     tracking_prefix: str = ""
     coverage: tuple[tuple[str, str], ...] = ()  # (country, city) as configured
+    hubs: tuple[RegionHub, ...] = ()  # the receiving hub of some of the coverage regions
 
     @property
     def exists(self) -> bool:
@@ -31,17 +33,20 @@ class ConfigureProvider:
     tracking_prefix: str
     coverage: Sequence[tuple[str, str]]
     now: datetime
+    hubs: Sequence[RegionHub] = ()  # each for a region of `coverage`
 
 
 def decide(state: Provider, command: ConfigureProvider) -> list[EventPayload]:
     match command:
         case ConfigureProvider():
             coverage = sorted({(c.upper(), city.strip()) for c, city in command.coverage})
+            hubs = _checked_hubs(coverage, command.hubs)
             unchanged = state.exists and (
                 state.name,
                 state.tracking_prefix,
                 state.coverage,
-            ) == (command.name, command.tracking_prefix, tuple(coverage))
+                state.hubs,
+            ) == (command.name, command.tracking_prefix, tuple(coverage), hubs)
             if unchanged:
                 return []
             return [
@@ -50,9 +55,43 @@ def decide(state: Provider, command: ConfigureProvider) -> list[EventPayload]:
                     name=command.name,
                     tracking_prefix=command.tracking_prefix,
                     coverage=[{"country": c, "city": city} for c, city in coverage],
+                    hubs=list(hubs),
                 )
             ]
     raise AssertionError(f"unhandled command {command!r}")
+
+
+def _checked_hubs(
+    coverage: Sequence[tuple[str, str]], hubs: Sequence[RegionHub]
+) -> tuple[RegionHub, ...]:
+    """The hubs in coverage order, their regions spelled as the coverage is; refuses a hub
+    for a region not covered, two hubs for one region, a hub abroad, and one hub id with two
+    addresses (one hub may serve several regions)."""
+    by_region: dict[tuple[str, str], RegionHub] = {}
+    addresses: dict[str, HubAddress] = {}
+    for entry in hubs:
+        region = (entry.country.upper(), entry.city.strip())
+        if region not in coverage:
+            raise InvalidCommand(
+                "hub-not-covered", f"{region[1]} ({region[0]}) is not in the coverage"
+            )
+        if region in by_region and by_region[region].hub != entry.hub:
+            raise InvalidCommand("hub-twice", f"{region[1]} ({region[0]}) has two hubs")
+        if entry.hub.country != region[0]:
+            raise InvalidCommand(
+                "hub-abroad", f"the hub of {region[1]} must be in {region[0]}, not abroad"
+            )
+        if addresses.setdefault(entry.hub.hub_id, entry.hub) != entry.hub:
+            raise InvalidCommand(
+                "hub-id-reused", f"hub {entry.hub.hub_id} is given two different addresses"
+            )
+        by_region[region] = RegionHub(country=region[0], city=region[1], hub=entry.hub)
+    return tuple(by_region[r] for r in coverage if r in by_region)
+
+
+def hub_for(provider: Provider, country: str, city: str) -> HubAddress | None:
+    """The hub receiving the parcels of the configured region (country, city), if named."""
+    return next((h.hub for h in provider.hubs if (h.country, h.city) == (country, city)), None)
 
 
 def evolve(state: Provider, event: EventPayload) -> Provider:
@@ -63,6 +102,7 @@ def evolve(state: Provider, event: EventPayload) -> Provider:
                 event.name,
                 event.tracking_prefix,
                 tuple((c["country"], c["city"]) for c in event.coverage),
+                tuple(event.hubs),
             )
     return state
 

@@ -109,6 +109,8 @@ def test_an_orders_date_span_is_that_of_the_dates_its_facts_count() -> None:
         Story().created().paid(T0).shipped(T0 + 80 * H, late=True).collected(T0 + 90 * H),
         Story().created().paid(T0).cancelled(T0 + H, seller_fault=True).aftersales(T0 + 2 * H),
         Story().created(),
+        # reaching the hub is the last of its dates (a parcel long lost on the first mile)
+        Story().created().paid(T0).shipped(T0 + H).collected(T0 + 2 * H).at_hub(T0 + 300 * H),
     ]
     for story in stories:
         view, _ = view_document(story.order_id, [recorded(e) for e in story.envelopes])
@@ -118,3 +120,32 @@ def test_an_orders_date_span_is_that_of_the_dates_its_facts_count() -> None:
     paid_only = [e for e in creation_unknown.envelopes if e.event_type != "OrderCreated"]
     view, _ = view_document(creation_unknown.order_id, [recorded(e) for e in paid_only])
     assert date_span(view) == (None, None)  # no facts are counted before the creation is known
+
+
+def test_label_defect_rate_counts_the_packages_received_at_a_hub_in_the_period() -> None:
+    defective = Story().created().paid(T0).shipped(T0 + H).collected(T0 + 2 * H)
+    defective.at_hub(T0 + 3 * H).label_defect(T0 + 4 * H)
+    clean = Story().created().paid(T0).shipped(T0 + H).collected(T0 + 2 * H).at_hub(T0 + 3 * H)
+    # the defect recorded on the next day counts for the day the parcel reached the hub
+    late_found = Story().created().paid(T0).shipped(T0 + H).collected(T0 + 2 * H)
+    late_found.at_hub(T0 + 5 * H).label_defect(T0 + 30 * H, "WRONG_LABEL")
+    not_at_hub = Story().created().paid(T0).shipped(T0 + H).collected(T0 + 2 * H)
+    next_day = Story().created().paid(T0).shipped(T0 + H).collected(T0 + 2 * H)
+    next_day.at_hub(T0 + 26 * H).label_defect(T0 + 27 * H)
+    stories = facts(defective, clean, late_found, not_at_hub, next_day)
+    m = seller_metrics(stories, *DAY)
+    assert m["label_defect_rate"] == {"numerator": 2, "denominator": 3, "value": 0.666667}
+    m = seller_metrics(stories, T0 + timedelta(days=1), T0 + timedelta(days=2))
+    assert m["label_defect_rate"] == {"numerator": 1, "denominator": 1, "value": 1.0}
+
+
+def test_the_order_view_shows_the_defect_and_the_relabel_fee() -> None:
+    story = Story().created().paid(T0).shipped(T0 + H).collected(T0 + 2 * H).at_hub(T0 + 3 * H)
+    doc = document_of(story.label_defect(T0 + 4 * H))
+    [package] = doc["packages"]
+    assert package["pickup"]["label_defect"] == "UNREADABLE_LABEL"
+    assert package["pickup"]["relabel_fee"] == {"amount": 500, "currency": "CNY"}
+    assert [t["event_type"] for t in doc["timeline"]][-2:] == [
+        "LabelDefectRecorded",
+        "RelabelFeeCharged",
+    ]
