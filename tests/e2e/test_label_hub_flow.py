@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+import asyncpg
 import pytest
 
 from services.analytics.app import create_analytics_app
@@ -17,8 +18,9 @@ from services.order.app import create_order_app
 from services.pickup.app import create_pickup_app
 from services.pickup.settings import PickupSettings
 from shared.clock import SimulatedClock
+from shared.settings import to_libpq_url
 from tests.conftest import eventually
-from tests.e2e.journeys import pay, planned_packages
+from tests.e2e.journeys import keep_profile, pay, planned_packages
 from tests.e2e.test_pickup_flow import assert_not_found, auth, subscription_of
 
 DONGGUAN = {
@@ -65,11 +67,11 @@ async def stack(order_db, fulfillment_db, pickup_db, analytics_db, serve_service
         (pickup, pickup_db),
         (create_analytics_app, analytics_db),
     )
-    return clients, clock, settings[0].effective_jwt_secret
+    return clients, clock, settings[0].effective_jwt_secret, fulfillment_db
 
 
 async def test_a_hub_configuration_is_validated_and_changes_nothing_when_refused(stack) -> None:
-    (_, _, pickup, _), _, secret = stack
+    (_, _, pickup, _), _, secret, _ = stack
     operator = auth(secret, "operator", "op")
     assert (await pickup.put("/v1/providers/ZTO", headers=operator, json=ZTO)).status_code == 200
     abroad = {
@@ -96,7 +98,7 @@ async def test_a_hub_configuration_is_validated_and_changes_nothing_when_refused
 async def test_a_first_mile_label_names_the_hub_and_a_label_defect_is_charged_and_counted(
     stack,
 ) -> None:
-    (orders, fulfillment, pickup, analytics), clock, secret = stack
+    (orders, fulfillment, pickup, analytics), clock, secret, fulfillment_db = stack
     operator = auth(secret, "operator", "op")
     seller = auth(secret, "seller", "shop-dg")
     buyer = auth(secret, "buyer", "b-dg")
@@ -114,6 +116,7 @@ async def test_a_first_mile_label_names_the_hub_and_a_label_defect_is_charged_an
         },
     )
     wid = str(r.json()["warehouse_id"])
+    await keep_profile(fulfillment, seller)
     await fulfillment.put(f"/v1/warehouses/{wid}/stock/TEA", headers=seller, json={"on_hand": 5})
     pending = await eventually(lambda: subscription_of(pickup, seller, wid), within=40)
     r = await pickup.post(
@@ -148,6 +151,15 @@ async def test_a_first_mile_label_names_the_hub_and_a_label_defect_is_charged_an
     clock.advance(timedelta(hours=1, seconds=1))
     plan = await planned_packages(fulfillment, seller, order["order_id"])
     pid = plan["packages"][0]["package_id"]
+
+    async def hub_known() -> bool:  # fulfillment has heard the provider's configuration
+        conn = await asyncpg.connect(to_libpq_url(fulfillment_db))
+        try:
+            return bool(await conn.fetchval("SELECT count(*) FROM region_hubs"))
+        finally:
+            await conn.close()
+
+    assert await eventually(hub_known, within=30)
 
     async def pickup_known() -> bool:  # fulfillment has heard the subscription's approval
         r = await fulfillment.post(
