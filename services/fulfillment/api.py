@@ -328,15 +328,19 @@ async def package_documents(
             return JSONResponse(issued.model_dump(mode="json"))
         pdf = documents.invoice_pdf(issued)
     elif type == "PACKING_SLIP":
+        contents = await svc.parcel(refs)
+        order_ids = list(dict.fromkeys(r.order_id for r in refs))
         if wants_json:
             return JSONResponse(
                 {
                     "order_id": str(ref.order_id),
+                    "order_ids": [str(o) for o in order_ids],
                     "package_id": str(package_id),
-                    "items": [i.model_dump() for i in package.items],
+                    "items": [i.model_dump() for i in contents.items],
+                    "weight_g": contents.weight_g,
                 }
             )
-        pdf = documents.packing_slip_pdf(ref.order_id, package_id, package.items, fulfillment.lines)
+        pdf = documents.packing_slip_pdf(order_ids, package_id, contents.items)
     else:
         if package.label is None:
             raise Problem(

@@ -20,7 +20,7 @@ from reportlab.pdfgen import canvas
 
 from services.fulfillment.domain.invoice import Invoice, InvoiceParty
 from services.fulfillment.fonts import FONT, register, width, wrap
-from shared.events.fulfillment import Label, OrderLine, SkuQuantity
+from shared.events.fulfillment import Label, LabelItem
 from shared.money import Money
 
 WIDTH, HEIGHT = A6
@@ -226,20 +226,19 @@ def item_line(quantity: int, title: str, sku: str) -> str:
 
 
 def packing_slip_pdf(
-    order_id: uuid.UUID,
-    package_id: uuid.UUID,
-    items: Sequence[SkuQuantity],
-    lines: Sequence[OrderLine],
+    order_ids: Sequence[uuid.UUID], package_id: uuid.UUID, items: Sequence[LabelItem]
 ) -> bytes:
-    titles = {line.sku: line.title for line in lines}
+    """What the parcel holds: every order it serves (a combined parcel has several) and every
+    item with its title and quantity."""
 
     def fill(sheet: Sheet) -> None:
         sheet.line("PACKING SLIP 装箱单", size=13, bold=True)
-        sheet.line(f"Order {order_id}", size=8)
+        for order_id in order_ids:
+            sheet.line(f"Order {order_id}", size=8)
         sheet.line(f"Package {package_id}", size=8)
         sheet.heading("ITEMS 物品")
         for item in items:
-            sheet.line(item_line(item.quantity, titles.get(item.sku, ""), item.sku))
+            sheet.line(item_line(item.quantity, item.title, item.sku))
 
     return _document(f"Packing slip {package_id}", fill)
 

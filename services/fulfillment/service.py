@@ -23,7 +23,12 @@ from services.fulfillment.domain.logistics import LogisticsConfig, platform_trac
 from services.fulfillment.domain.package import MarkDispatchOverdue, Package, RecordTracking
 from services.fulfillment.domain.replacement import PlanReplacement
 from services.fulfillment.domain.seller_profile import SELLER_PROFILE, SellerProfile
-from services.fulfillment.domain.shipping import PickupStatus, ShipPackage, parcel_contents
+from services.fulfillment.domain.shipping import (
+    ParcelContents,
+    PickupStatus,
+    ShipPackage,
+    parcel_contents,
+)
 from services.fulfillment.domain.stock import (
     STOCK,
     AdjustStock,
@@ -222,14 +227,7 @@ class FulfillmentService:
         its units out of the stock, in one transaction."""
         shipped_from, _ = await self.warehouse(refs[0].warehouse_id)
         profile, _ = await self.seller_profile(refs[0].seller_id)
-        parcel = None
-        if len(refs) > 1:  # a combined parcel: its label lists every order's items
-            parts = []
-            for ref in refs:
-                state, _ = await self.fulfillment(ref.order_id)
-                if ref.package_id in state.packages:
-                    parts.append((state.packages[ref.package_id], state.lines))
-            parcel = parcel_contents(parts)
+        parcel = await self.parcel(refs) if len(refs) > 1 else None
         outcomes = []
         async with self.runtime.db.transaction() as conn:
             pickup = await read_model.pickup_status(
@@ -308,6 +306,16 @@ class FulfillmentService:
                 command = Combine(combined_id, own, order_ids, now)
                 await self.on_fulfillment(order_id, command, within=conn)
         return combined_id
+
+    async def parcel(self, refs: Sequence[read_model.PackageRef]) -> ParcelContents:
+        """What a parcel holds across every order it serves (one, or each order of a combined
+        parcel), titled from each order's lines: for its label and its packing slip."""
+        parts = []
+        for ref in refs:
+            state, _ = await self.fulfillment(ref.order_id)
+            if ref.package_id in state.packages:
+                parts.append((state.packages[ref.package_id], state.lines))
+        return parcel_contents(parts)
 
     async def uncombine(self, refs: Sequence[read_model.PackageRef]) -> None:
         async with self.runtime.db.transaction() as conn:

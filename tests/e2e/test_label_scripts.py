@@ -160,3 +160,6 @@ async def test_a_combined_parcel_to_zhang_san_prints_every_field_in_chinese(serv
     )
     slip_text = pypdfium2.PdfDocument(slip.content)[0].get_textpage().get_text_range()
     assert "PACKING SLIP" in slip_text and missing_glyphs(slip_text) == set()
+    on_slip = [*(o["order_id"] for o in placed), "2 x 蓝牙耳机 无线降噪 (EAR-1)"]
+    on_slip.append("3 x 手机壳 透明防摔 (CASE-2)")  # the whole parcel, both orders' items
+    assert [field for field in on_slip if squeezed(field) not in squeezed(slip_text)] == []

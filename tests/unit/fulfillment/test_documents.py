@@ -12,7 +12,7 @@ import pytest
 
 from services.fulfillment import documents
 from services.fulfillment.fonts import missing_glyphs, width, wrap
-from shared.events.fulfillment import Label, OrderLine, SkuQuantity
+from shared.events.fulfillment import Label, LabelItem
 
 CHINESE = [
     "张三",
@@ -149,14 +149,17 @@ def test_a_label_too_long_for_one_page_goes_on_to_a_second() -> None:
 
 def test_the_packing_slip_prints_chinese_titles_in_full() -> None:
     title = "蓝牙耳机 无线降噪 长续航版本 附赠充电线与收纳盒 黑色 标准套装"
+    orders = [uuid.UUID(int=1), uuid.UUID(int=3)]  # a combined parcel's
     slip = documents.packing_slip_pdf(
-        uuid.UUID(int=1),
+        orders,
         uuid.UUID(int=2),
-        [SkuQuantity(sku="EAR-1", quantity=2)],
-        [OrderLine(sku="EAR-1", title=title, quantity=2, weight_g=100)],
+        [LabelItem(sku="EAR-1", title=title, quantity=2), LabelItem(sku="CASE-2", quantity=1)],
     )
     [text] = pdf_text(slip)
-    assert squeezed(f"2 x {title} (EAR-1)") in squeezed(text) and missing_glyphs(text) == set()
+    flat = squeezed(text)
+    assert squeezed(f"2 x {title} (EAR-1)") in flat and "1x(CASE-2)" not in flat
+    assert squeezed("1 x CASE-2") in flat and missing_glyphs(text) == set()
+    assert all(str(order) in text for order in orders)
 
 
 def test_a_label_stored_before_order_numbers_reads_them_from_order_number() -> None:
