@@ -21,6 +21,7 @@ from services.order.domain.order_intake import (
 )
 from services.order.domain.order_state import Order
 from services.order.domain.product import ChangeProduct, ListProduct
+from services.order.domain.seller_programme import SellerProgramme, SetProgramme
 from services.order.schemas import (
     SKU_PATTERN,
     CancelIn,
@@ -30,6 +31,8 @@ from services.order.schemas import (
     ProductChangeIn,
     ProductIn,
     ProductOut,
+    ProgrammeIn,
+    ProgrammeOut,
     RejectIn,
     ReviewIn,
 )
@@ -128,6 +131,43 @@ async def get_product(
     return ProductOut.of(product, version)
 
 
+# --- sellers' programmes --------------------------------------------------------------------
+
+
+def _programme_out(seller_id: str, state: SellerProgramme, version: int) -> ProgrammeOut:
+    return ProgrammeOut(
+        seller_id=seller_id, programme=state.programme, set_at=state.set_at, version=version
+    )
+
+
+@router.put("/sellers/{seller_id}/programme", response_model=ProgrammeOut)
+async def set_programme(
+    body: ProgrammeIn,
+    request: Request,
+    seller_id: str = Path(min_length=1, max_length=100),
+    operator: Principal = require("operator"),
+) -> ProgrammeOut:
+    """Enrol the seller in a programme (LOCAL or CROSS_BORDER): its orders created from now
+    on take that programme's dispatch SLA (SHOPFLOW_ORDER_DISPATCH_SLA_HOURS,
+    ..._CROSS_BORDER_DISPATCH_SLA_HOURS, ..._DISPATCH_SLA_HOURS_BY_MARKET)."""
+    svc = service(request)
+    command = SetProgramme(seller_id, body.programme, operator.sub, svc.runtime.now())
+    outcome = await svc.set_programme(command)
+    return _programme_out(seller_id, outcome.state, outcome.version)
+
+
+@router.get("/sellers/{seller_id}/programme", response_model=ProgrammeOut)
+async def get_programme(
+    request: Request,
+    seller_id: str = Path(min_length=1, max_length=100),
+    caller: Principal = require("seller", "operator"),
+) -> ProgrammeOut:
+    if not caller.is_operator and caller.seller_id != seller_id:
+        raise NotFound("seller-not-found", "no such seller")
+    state, version = await service(request).programme(seller_id)
+    return _programme_out(seller_id, state, version)
+
+
 # --- orders ---------------------------------------------------------------------------------
 
 
@@ -147,6 +187,7 @@ async def create_order(
         shipping_option=body.shipping_option,
         payment_method=body.payment_method,
         now=svc.runtime.now(),
+        programme=(await svc.programme(body.seller_id))[0].programme,
     )
     outcome = await svc.handle(order_id, command)
     return OrderOut.of(outcome.state, outcome.version)

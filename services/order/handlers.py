@@ -86,7 +86,10 @@ def pickup_reactions(service: OrderService) -> Reactions:
         conn: AsyncConnection, event: DispatchDeadlineExtended, envelope: Envelope
     ) -> None:
         command = ExtendDispatch(
-            hours=event.extended_by_hours, reason=event.reason, now=envelope.occurred_at
+            hours=event.extended_by_hours,
+            reason=event.reason,
+            now=envelope.occurred_at,
+            extension_id=event.switch_id,
         )
         await service.handle(event.order_id, command, within=conn)
 

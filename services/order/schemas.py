@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.order.domain.order_state import Order
 from services.order.domain.product import Product
 from shared.events.common import Address, Dimensions, LineItem
-from shared.events.order import OrderStatus, ReviewDecision, ReviewFailure
+from shared.events.order import OrderStatus, Programme, ReviewDecision, ReviewFailure
 from shared.models import Body
 from shared.money import Money
 
@@ -127,6 +127,7 @@ class OrderOut(BaseModel):
     remorse_until: datetime | None
     review_passed: bool | None
     review_failures: list[ReviewFailure]
+    programme: Programme = Field(description="the seller's programme when it was made")
     placed_at: datetime | None
     dispatch_deadline: datetime | None
     deliver_by: datetime | None
@@ -146,3 +147,14 @@ class OrderOut(BaseModel):
             "version": version,
         }
         return cls.model_validate(fields, from_attributes=True)
+
+
+class ProgrammeIn(Body):
+    programme: Programme
+
+
+class ProgrammeOut(BaseModel):
+    seller_id: str
+    programme: Programme = Field(description="LOCAL until the seller is enrolled in another")
+    set_at: datetime | None
+    version: int

@@ -12,6 +12,11 @@ from services.order.domain.order import Order, OrderCommand, order_aggregate
 from services.order.domain.order_intake import PayOrder
 from services.order.domain.order_policy import OrderPolicy
 from services.order.domain.product import PRODUCT, Product, ProductCommand
+from services.order.domain.seller_programme import (
+    SELLER_PROGRAMME,
+    SellerProgramme,
+    SetProgramme,
+)
 from shared.aggregate import DomainError, Outcome, execute, load
 from shared.events import Envelope
 from shared.runtime import ServiceRuntime
@@ -90,3 +95,20 @@ class OrderService:
                 if product.exists:
                     found[sku] = product
         return found
+
+    async def set_programme(self, command: SetProgramme) -> Outcome[SellerProgramme]:
+        return await execute(
+            self.runtime.db,
+            self.runtime.store,
+            SELLER_PROGRAMME,
+            SELLER_PROGRAMME.stream(command.seller_id),
+            command,
+            max_attempts=self.runtime.settings.command_max_attempts,
+        )
+
+    async def programme(self, seller_id: str) -> tuple[SellerProgramme, int]:
+        """The seller's programme (LOCAL, version 0, for a seller never enrolled)."""
+        async with self.runtime.db.connect() as conn:
+            return await load(
+                conn, self.runtime.store, SELLER_PROGRAMME, SELLER_PROGRAMME.stream(seller_id)
+            )

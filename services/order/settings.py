@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.order.domain.order_policy import OrderPolicy
 from services.order.domain.risk import RiskRules
+from shared.events.order import PROGRAMMES, Programme
 
 
 class OrderSettings(BaseSettings):
@@ -16,7 +19,11 @@ class OrderSettings(BaseSettings):
     unpaid_timeout_minutes: float = 30
     remorse_window_minutes: float = 60
     cancellation_auto_approve_hours: float = 24
-    dispatch_sla_hours: float = 72
+    dispatch_sla_hours: float = 72  # a LOCAL seller's
+    cross_border_dispatch_sla_hours: float = 48  # a CROSS_BORDER (first-mile) seller's
+    # "<market>/<programme>" -> hours, over the two above: {"GB/LOCAL": 48}
+    dispatch_sla_hours_by_market: dict[str, float] = Field(default_factory=dict)
+    dispatch_deadline_from: Literal["created", "placed"] = "created"
     deliver_by_days_after_dispatch: float = 6
     auto_complete_days_after_delivery: float = 7
     missed_dispatch_cancel_days: float = 5
@@ -25,12 +32,28 @@ class OrderSettings(BaseSettings):
     risk_blocked_postal_codes: list[str] = []
     risk_blocked_buyers: list[str] = []
 
+    def sla_by_market(self) -> dict[tuple[str, Programme], timedelta]:
+        """`dispatch_sla_hours_by_market` checked: a country code and a known programme."""
+        table: dict[tuple[str, Programme], timedelta] = {}
+        for key, hours in self.dispatch_sla_hours_by_market.items():
+            market, _, programme = key.upper().partition("/")
+            if len(market) != 2 or not market.isalpha() or programme not in PROGRAMMES:
+                raise ValueError(
+                    f"SHOPFLOW_ORDER_DISPATCH_SLA_HOURS_BY_MARKET: {key!r} is not "
+                    f"<country>/<{' or '.join(PROGRAMMES)}>"
+                )
+            table[market, programme] = timedelta(hours=hours)
+        return table
+
     def policy(self) -> OrderPolicy:
         return OrderPolicy(
             unpaid_timeout=timedelta(minutes=self.unpaid_timeout_minutes),
             remorse_window=timedelta(minutes=self.remorse_window_minutes),
             cancellation_auto_approve=timedelta(hours=self.cancellation_auto_approve_hours),
             dispatch_sla=timedelta(hours=self.dispatch_sla_hours),
+            cross_border_dispatch_sla=timedelta(hours=self.cross_border_dispatch_sla_hours),
+            dispatch_sla_by_market=self.sla_by_market(),
+            dispatch_deadline_from=self.dispatch_deadline_from,
             deliver_by_after_dispatch=timedelta(days=self.deliver_by_days_after_dispatch),
             auto_complete_after=timedelta(days=self.auto_complete_days_after_delivery),
             missed_dispatch_cancel_after=timedelta(days=self.missed_dispatch_cancel_days),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from shared.events import EventPayload, register
+from shared.events import REGISTRY, EventPayload, register
 from shared.events.common import Address, Dimensions, LineItem
 from shared.models import Model
 from shared.money import Money
@@ -30,6 +30,11 @@ OrderStatus = Literal[
 ]
 Actor = Literal["buyer", "seller", "operator", "system"]
 ReviewDecision = Literal["APPROVE", "REJECT"]  # an operator's decision on a held order
+# The seller's programme: a local seller ships in its own market; a cross-border seller's
+# parcels are collected by a first-mile provider (or sent to the consolidation warehouse).
+Programme = Literal["LOCAL", "CROSS_BORDER"]
+PROGRAMMES: tuple[Programme, ...] = ("LOCAL", "CROSS_BORDER")
+SELLER_PROGRAMME_STREAM = "seller-programme"  # seller-programme/<seller id>
 
 
 @register("ProductListed", service=SERVICE)
@@ -67,10 +72,19 @@ class OrderFacts(EventPayload):
     created_at: datetime
 
 
-@register("OrderCreated", service=SERVICE)
+@register("OrderCreated", service=SERVICE, version=2)
 class OrderCreated(OrderFacts):
+    """`programme` (version 2, issue 17): the seller's programme when the order was made,
+    which sets its base dispatch SLA; a version 1 event was a LOCAL seller's."""
+
     payment_method: str
     pay_by: datetime
+    programme: Programme = "LOCAL"
+
+
+@REGISTRY.upcaster("OrderCreated", from_version=1)
+def _order_created_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "programme": "LOCAL"}
 
 
 @register("OrderPaid", service=SERVICE)
@@ -179,18 +193,25 @@ class PackageStatusRecorded(EventPayload):
     recorded_at: datetime
 
 
-@register("DispatchDeadlineMoved", service=SERVICE)
+@register("DispatchDeadlineMoved", service=SERVICE, version=2)
 class DispatchDeadlineMoved(EventPayload):
     """The platform granted more time to dispatch (e.g. a pickup provider switch). Before
     the order is placed only the hours are kept, and OrderPlaced's deadline includes them;
     after it, the new deadlines are given. The order service is the one authority on the
-    order's dispatch deadline: fulfillment follows this event, not the pickup service's."""
+    order's dispatch deadline: fulfillment follows this event, not the pickup service's.
+    `extension_id` (version 2, issue 17) names the grant (the switch): a grant is taken once."""
 
     order_id: uuid.UUID
     hours: int
     reason: str
     dispatch_deadline: datetime | None = None
     deliver_by: datetime | None = None
+    extension_id: uuid.UUID | None = None  # the switch granting it: one grant per switch
+
+
+@REGISTRY.upcaster("DispatchDeadlineMoved", from_version=1)
+def _deadline_moved_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "extension_id": None}
 
 
 @register("AftersalesCaseRecorded", service=SERVICE)
@@ -215,3 +236,14 @@ class OrderRefunded(EventPayload):
     refunded_total: Money
     fully_refunded: bool
     refunded_at: datetime
+
+
+@register("SellerProgrammeSet", service=SERVICE)
+class SellerProgrammeSet(EventPayload):
+    """An operator enrolled the seller in a programme (LOCAL or CROSS_BORDER): the orders
+    created from now on take that programme's dispatch SLA."""
+
+    seller_id: str
+    programme: Programme
+    set_by: str
+    set_at: datetime

@@ -33,6 +33,7 @@ from services.order.domain.order_intake import (
     ReviewOrder,
 )
 from services.order.domain.product import PRODUCT, ChangeProduct, ListProduct, Product
+from services.order.domain.seller_programme import SELLER_PROGRAMME, SetProgramme
 from services.order.handlers import aftersales_reactions, fulfillment_reactions, pickup_reactions
 from services.order.service import OrderService
 from shared.aggregate import Aggregate
@@ -237,8 +238,20 @@ def cancelled_order_histories() -> list[list[EventPayload]]:
     ]
 
 
+def seller_programme_history() -> list[EventPayload]:
+    return decided(
+        SELLER_PROGRAMME,
+        [
+            SetProgramme("shop-1", "CROSS_BORDER", "operator-1", at(0)),
+            SetProgramme("shop-1", "CROSS_BORDER", "operator-1", at(1)),  # already so
+            SetProgramme("shop-1", "LOCAL", "operator-1", at(2)),
+        ],
+    )
+
+
 HISTORIES: list[tuple[Aggregate[Any], list[EventPayload]]] = [
     (PRODUCT, product_history()),
+    (SELLER_PROGRAMME, seller_programme_history()),
     (ORDER, shipping_order_history()),
     (ORDER, delivered_order_history()),
     *((ORDER, history) for history in cancelled_order_histories()),

@@ -619,7 +619,7 @@ async def test_an_extension_that_arrives_before_the_order_is_kept_and_applied(se
     async def extended() -> bool:
         placed = (await orders.get(f"/v1/orders/{order['order_id']}", headers=operator)).json()
         deadline = datetime.fromisoformat(placed["dispatch_deadline"])
-        if deadline - datetime.fromisoformat(placed["placed_at"]) != timedelta(hours=72 + 24):
+        if deadline - datetime.fromisoformat(placed["created_at"]) != timedelta(hours=72 + 24):
             return False  # whether it came before or after placement, 24 h are added once
         r = await fulfillment.get(f"/v1/orders/{order['order_id']}/packages", headers=operator)
         return datetime.fromisoformat(r.json()["packages"][0]["dispatch_deadline"]) == deadline

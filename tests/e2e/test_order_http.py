@@ -569,3 +569,52 @@ async def test_a_payment_transaction_pays_one_order_only(stack) -> None:
         pay(third, "买家-王", "支付-0003"), pay(fourth, "买家-赵", "支付-0003")
     )
     assert sorted(r.status_code for r in racing) == [200, 409]
+
+
+async def test_the_dispatch_deadline_counts_from_creation_by_the_sellers_programme(stack) -> None:
+    """Issue 17: "下单后72小时内" for a local seller, 2 days for a cross-border seller, both
+    from the order's creation (not from placement, an hour and more later)."""
+    api, clock, _ = stack
+    r = await api.client.post("/v1/products", headers=api.seller("shop-cb"), json=PRODUCT)
+    assert r.status_code == 201, r.text
+    assert (
+        await api.client.get("/v1/sellers/shop-cb/programme", headers=api.seller("shop-cb"))
+    ).json()["programme"] == "LOCAL"
+    assert_problem(
+        await api.client.put(
+            "/v1/sellers/shop-cb/programme",
+            headers=api.seller("shop-cb"),
+            json={"programme": "CROSS_BORDER"},
+        ),
+        403,
+    )
+    assert_problem(
+        await api.client.put(
+            "/v1/sellers/shop-cb/programme", headers=api.operator(), json={"programme": "X"}
+        ),
+        422,
+    )
+    r = await api.client.put(
+        "/v1/sellers/shop-cb/programme",
+        headers=api.operator(),
+        json={"programme": "CROSS_BORDER"},
+    )
+    assert r.status_code == 200 and r.json()["programme"] == "CROSS_BORDER", r.text
+    assert_problem(
+        await api.client.get("/v1/sellers/shop-cb/programme", headers=api.seller("shop-1")), 404
+    )
+    local = await api.order()
+    cross = await api.order(seller="shop-cb")
+    assert cross["programme"] == "CROSS_BORDER" and local["programme"] == "LOCAL"
+    clock.advance(timedelta(minutes=20))
+    for order in (local, cross):
+        assert (await api.pay(order)).status_code == 200
+    clock.advance(timedelta(hours=1, seconds=1))
+    for order, hours in ((local, 72), (cross, 48)):
+        placed = await eventually(
+            lambda order=order: _status(api, order["order_id"], "AWAITING_SHIPMENT"), within=20
+        )
+        created = datetime.fromisoformat(placed["created_at"])
+        assert datetime.fromisoformat(placed["dispatch_deadline"]) == created + timedelta(
+            hours=hours
+        )

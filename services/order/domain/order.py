@@ -149,6 +149,7 @@ def evolve(state: Order, event: EventPayload) -> Order:
                 total=event.total,
                 created_at=event.created_at,
                 pay_by=event.pay_by,
+                programme=event.programme,
             )
         case OrderPaid():
             return replace(
@@ -219,14 +220,17 @@ def evolve(state: Order, event: EventPayload) -> Order:
                 refunded=event.refunded_total,
                 fully_refunded=event.fully_refunded,
             )
-        case DispatchDeadlineMoved(dispatch_deadline=None):  # before placement
-            return replace(state, extra_dispatch_hours=state.extra_dispatch_hours + event.hours)
         case DispatchDeadlineMoved():
-            return replace(
+            taken = state.extensions | ({event.extension_id} if event.extension_id else set())
+            extended = replace(
                 state,
                 extra_dispatch_hours=state.extra_dispatch_hours + event.hours,
-                dispatch_deadline=event.dispatch_deadline,
-                deliver_by=event.deliver_by,
+                extensions=frozenset(taken),
+            )
+            if event.dispatch_deadline is None:  # before placement: the hours are kept
+                return extended
+            return replace(
+                extended, dispatch_deadline=event.dispatch_deadline, deliver_by=event.deliver_by
             )
     return state
 

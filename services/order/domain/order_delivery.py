@@ -37,6 +37,7 @@ class ExtendDispatch:
     hours: int
     reason: str
     now: datetime
+    extension_id: uuid.UUID | None = None  # the grant (a switch): taken once
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,10 @@ def extend_dispatch(
     state: Order, order_id: uuid.UUID, command: ExtendDispatch
 ) -> list[EventPayload]:
     """Before placement the hours are kept (and added when placed); after it, the deadlines
-    move."""
-    if state.status in ("CANCELLED", "COMPLETED"):
+    move. Only later, never earlier, and a grant (`extension_id`) once."""
+    if state.status in ("CANCELLED", "COMPLETED") or command.hours <= 0:
+        return []
+    if command.extension_id is not None and command.extension_id in state.extensions:
         return []
     dispatch_deadline, deliver_by = state.dispatch_deadline, state.deliver_by
     if dispatch_deadline is None or deliver_by is None:  # not placed yet
@@ -108,6 +111,7 @@ def extend_dispatch(
             reason=command.reason,
             dispatch_deadline=dispatch_deadline,
             deliver_by=deliver_by,
+            extension_id=command.extension_id,
         )
     ]
 

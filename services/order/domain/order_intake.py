@@ -24,6 +24,7 @@ from shared.events.order import (
     OrderPlaced,
     OrderPutOnHold,
     OrderReviewed,
+    Programme,
     ReviewDecision,
     ShippingAddressChanged,
 )
@@ -47,6 +48,7 @@ class CreateOrder:
     shipping_option: str
     payment_method: str
     now: datetime
+    programme: Programme = "LOCAL"  # the seller's, as enrolled (`seller_programme`)
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ def create(state: Order, command: CreateOrder, policy: OrderPolicy) -> list[Even
             total=subtotal + fee,
             created_at=command.now,
             pay_by=command.now + policy.unpaid_timeout,
+            programme=command.programme,
         )
     ]
 
@@ -220,11 +223,14 @@ def review(
 
 
 def placed(state: Order, order_id: uuid.UUID, now: datetime, policy: OrderPolicy) -> OrderPlaced:
-    """The order placed at `now`: due for dispatch after the SLA (and any extension granted
-    before), and for delivery some days after that."""
+    """The order placed at `now`: due for dispatch its programme's SLA after its creation
+    (or its placement, as the policy says), plus any extension granted before; due for
+    delivery some days after that."""
     assert state.shipping_address and state.subtotal and state.shipping_fee and state.total
     assert state.created_at and state.paid_at
-    dispatch_deadline = now + policy.dispatch_sla + timedelta(hours=state.extra_dispatch_hours)
+    sla = policy.dispatch_sla_for(state.programme, state.shipping_address.country)
+    anchor = policy.dispatch_anchor(state.created_at, now)
+    dispatch_deadline = anchor + sla + timedelta(hours=state.extra_dispatch_hours)
     return OrderPlaced(
         order_id=order_id,
         buyer_id=state.buyer_id,

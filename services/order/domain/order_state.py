@@ -10,7 +10,13 @@ from typing import Literal
 
 from shared.events.common import Address, LineItem
 from shared.events.fulfillment import PackageStatus
-from shared.events.order import OrderCancelled, OrderStatus, ReviewDecision, ReviewFailure
+from shared.events.order import (
+    OrderCancelled,
+    OrderStatus,
+    Programme,
+    ReviewDecision,
+    ReviewFailure,
+)
 from shared.money import Money
 
 # Before a package is ready to ship the order can still be cancelled or re-addressed.
@@ -69,6 +75,8 @@ class Order:
     refunded: Money | None = None  # the refunded total
     fully_refunded: bool = False
     extra_dispatch_hours: int = 0  # granted before placement, added to its deadline
+    extensions: frozenset[uuid.UUID] = frozenset()  # the grants (switches) taken, each once
+    programme: Programme = "LOCAL"  # the seller's when the order was made: its base SLA
 
     @property
     def open_aftersales_cases(self) -> int:

@@ -18,7 +18,7 @@ from services.order.domain.product import Product
 from shared.events import EventPayload
 from shared.events.common import Address
 from shared.events.fulfillment import PackageStatus
-from shared.events.order import OrderPlaced
+from shared.events.order import OrderPlaced, Programme
 from shared.money import Money
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -58,6 +58,7 @@ def created(
     listings: Mapping[str, Product] | None = None,
     address: Address = ADDRESS,
     at: datetime = T0,
+    programme: Programme = "LOCAL",
 ) -> Order:
     listings = listings or {sku: listing(sku) for sku, _ in lines}
     state, _ = run(
@@ -72,6 +73,7 @@ def created(
             shipping_option="STANDARD",
             payment_method="CARD",
             now=at,
+            programme=programme,
         ),
     )
     return state

@@ -124,7 +124,8 @@ def test_an_extension_before_placement_is_included_in_the_deadline_and_moves_it_
     assert early.remorse_until
     placed_state, events = run(early, EndRemorseWindow(now=early.remorse_until))
     placed_event = next(e for e in events if isinstance(e, OrderPlaced))
-    assert placed_event.dispatch_deadline == early.remorse_until + timedelta(hours=72 + 72)
+    assert early.created_at
+    assert placed_event.dispatch_deadline == early.created_at + timedelta(hours=72 + 72)
     later, _ = run(placed_state, ExtendDispatch(24, "switch", T0))
     assert later.dispatch_deadline == placed_event.dispatch_deadline + timedelta(hours=24)
     assert later.deliver_by == placed_event.deliver_by + timedelta(hours=24)
