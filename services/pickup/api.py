@@ -6,11 +6,11 @@ import datetime
 import uuid
 from collections.abc import Callable
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Path, Query, Request
 
 from services.pickup import read_model
+from services.pickup.domain.coverage import region_zone
 from services.pickup.domain.parcel import (
     ArriveAtHub,
     Parcel,
@@ -41,7 +41,7 @@ from services.pickup.schemas import (
 from services.pickup.service import PickupService
 from shared.aggregate import NotFound
 from shared.auth import Principal, require
-from shared.events.pickup import RegionHub
+from shared.events.pickup import RegionHub, RegionZone
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["pickup"])
@@ -67,6 +67,11 @@ async def configure_provider(
         [(a.country, a.city) for a in body.coverage],
         svc.runtime.now(),
         [RegionHub(country=a.country, city=a.city, hub=a.hub) for a in body.coverage if a.hub],
+        [
+            RegionZone(country=a.country, city=a.city, timezone=a.timezone)
+            for a in body.coverage
+            if a.timezone
+        ],
     )
     outcome = await svc.configure_provider(command)
     return ProviderOut.of(outcome.state)
@@ -159,19 +164,13 @@ async def overdue_reviews(
 async def schedule_switch(
     body: SwitchIn, request: Request, _: Principal = require("operator")
 ) -> SwitchOut:
-    """Move a region to another provider at the cutover; orders created the day before and
-    the day of it get their dispatch deadline extended."""
-    try:
-        ZoneInfo(body.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise Problem(
-            422,
-            "Validation failed",
-            f"unknown time zone {body.timezone!r}",
-            code="validation-failed",
-        ) from None
+    """Move a region to another provider at the cutover; its pickup sellers' orders created
+    the day before and the day of it (the region's calendar) get their dispatch deadline
+    extended. The region's time zone is its coverage's (`coverage[].timezone` of the
+    providers); a region without one is refused (422), never read as UTC."""
     svc = service(request)
-    provider = next((p for p in await svc.providers() if p.provider_code == body.to_provider), None)
+    providers = await svc.providers()
+    provider = next((p for p in providers if p.provider_code == body.to_provider), None)
     switch_id = uuid.uuid4()
     command = ScheduleSwitch(
         switch_id,
@@ -179,7 +178,7 @@ async def schedule_switch(
         body.city,
         provider or Provider(),
         body.cutover_at,
-        body.timezone,
+        region_zone(providers, body.country, body.city, body.to_provider),
         body.sla_extension_hours,
         svc.runtime.now(),
     )

@@ -42,12 +42,13 @@ async def project(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
                     text(
                         """
                         INSERT INTO providers (provider_code, name, tracking_prefix, coverage,
-                                               hubs)
+                                               hubs, zones)
                         VALUES (:code, :name, :prefix, CAST(:coverage AS jsonb),
-                                CAST(:hubs AS jsonb))
+                                CAST(:hubs AS jsonb), CAST(:zones AS jsonb))
                         ON CONFLICT (provider_code) DO UPDATE SET name = EXCLUDED.name,
                             tracking_prefix = EXCLUDED.tracking_prefix,
-                            coverage = EXCLUDED.coverage, hubs = EXCLUDED.hubs
+                            coverage = EXCLUDED.coverage, hubs = EXCLUDED.hubs,
+                            zones = EXCLUDED.zones
                         """
                     ),
                     {
@@ -56,6 +57,7 @@ async def project(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
                         "prefix": event.tracking_prefix,
                         "coverage": json.dumps(event.coverage),
                         "hubs": json.dumps([h.model_dump(mode="json") for h in event.hubs]),
+                        "zones": json.dumps([z.model_dump(mode="json") for z in event.zones]),
                     },
                 )
             case ProviderSwitchScheduled():
@@ -163,13 +165,17 @@ async def project(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
                         "due": getattr(event, "review_due", None),
                     },
                 )
+                await conn.execute(  # the warehouse is a pickup seller's while ACTIVE
+                    text("UPDATE warehouses SET pickup_active = :active WHERE warehouse_id = :wh"),
+                    {"wh": event.warehouse_id, "active": event.status == "ACTIVE"},
+                )
 
 
 async def providers(conn: AsyncConnection) -> list[Provider]:
     rows = await conn.execute(
         text(
             "SELECT provider_code, name, tracking_prefix, coverage::text AS coverage, "
-            "hubs::text AS hubs FROM providers ORDER BY provider_code"
+            "hubs::text AS hubs, zones::text AS zones FROM providers ORDER BY provider_code"
         )
     )
     return [
@@ -181,6 +187,7 @@ async def providers(conn: AsyncConnection) -> list[Provider]:
                     tracking_prefix=r.tracking_prefix,
                     coverage=json.loads(r.coverage),
                     hubs=json.loads(r.hubs),
+                    zones=json.loads(r.zones),
                 )
             ]
         )
@@ -275,13 +282,14 @@ async def warehouses_in(conn: AsyncConnection, country: str, city: str) -> list[
 async def orders_near(
     conn: AsyncConnection, country: str, city: str, since: datetime, until: datetime
 ) -> list[tuple[uuid.UUID, str, datetime]]:
-    """Orders created in [since, until) by sellers with a warehouse in the region."""
+    """Orders created in [since, until) by the region's pickup sellers: a warehouse there
+    collected by pickup (its subscription ACTIVE); one shipping by drop-off does not count."""
     rows = await conn.execute(
         text(
             "SELECT o.order_id, o.seller_id, o.created_at FROM recent_orders o "
             "WHERE o.created_at >= :since AND o.created_at < :until AND EXISTS ("
             " SELECT 1 FROM warehouses w WHERE w.seller_id = o.seller_id"
-            " AND w.country = :country AND w.city_key = :city)"
+            " AND w.country = :country AND w.city_key = :city AND w.pickup_active)"
         ),
         {"country": country, "city": city_key(city), "since": since, "until": until},
     )
@@ -289,10 +297,12 @@ async def orders_near(
 
 
 async def switches_for_seller(conn: AsyncConnection, seller_id: str) -> list[uuid.UUID]:
+    """The switches of the regions where the seller is collected by pickup."""
     rows = await conn.execute(
         text(
             "SELECT DISTINCT s.switch_id FROM switches s JOIN warehouses w "
-            "ON w.country = s.country AND w.city_key = s.city_key WHERE w.seller_id = :seller"
+            "ON w.country = s.country AND w.city_key = s.city_key WHERE w.seller_id = :seller "
+            "AND w.pickup_active"
         ),
         {"seller": seller_id},
     )

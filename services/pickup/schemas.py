@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from services.pickup.domain.parcel import Parcel
-from services.pickup.domain.provider import Provider, hub_for
+from services.pickup.domain.provider import Provider, hub_for, zone_for
 from services.pickup.domain.subscription import Subscription
 from shared.events.pickup import HubAddress, LabelDefectReason
 from shared.models import Body, Timestamp
@@ -19,6 +19,13 @@ class Area(Body):
     city: str = Field(min_length=1, max_length=120)
     hub: HubAddress | None = Field(
         None, description="the sorting hub receiving this region's parcels (printed on labels)"
+    )
+    timezone: str | None = Field(
+        None,
+        max_length=64,
+        description="the region's IANA time zone (Dongguan: Asia/Shanghai): its provider "
+        "switches' cutovers and calendar days are counted there; a region without one "
+        "cannot be switched",
     )
 
 
@@ -45,6 +52,7 @@ class ProviderOut(BaseModel):
                     country=c,
                     city=(names or {}).get((c, city), city),
                     hub=hub_for(provider, c, city),
+                    timezone=zone_for(provider, c, city),
                 )
                 for c, city in provider.coverage
             ],
@@ -79,7 +87,6 @@ class SwitchIn(Body):
     city: str = Field(min_length=1, max_length=120)
     to_provider: str = Field(pattern=r"^[A-Z0-9_]{2,20}$")
     cutover_at: Timestamp
-    timezone: str = Field("UTC", description="IANA zone whose calendar days count")
     sla_extension_hours: int = Field(72, ge=0, le=24 * 30)
 
 
@@ -90,7 +97,7 @@ class SwitchOut(BaseModel):
     to_provider: str
     tracking_prefix: str
     cutover_at: datetime
-    timezone: str
+    timezone: str = Field(description="the region's, from the providers' coverage")
     sla_extension_hours: int
     applied: bool
 

@@ -94,7 +94,12 @@ class PickupService:
         for p in DEFAULT_PROVIDERS:
             await self.configure_provider(
                 ConfigureProvider(
-                    p.provider_code, p.name, p.tracking_prefix, p.coverage, self.runtime.now()
+                    p.provider_code,
+                    p.name,
+                    p.tracking_prefix,
+                    p.coverage,
+                    self.runtime.now(),
+                    zones=p.zones,
                 )
             )
 
@@ -156,7 +161,8 @@ class PickupService:
         return await self._execute(SWITCH, SWITCH.stream(switch_id), command, within=within)
 
     async def schedule_switch(self, command: ScheduleSwitch) -> Switch:
-        """Schedule it, and extend the orders already created in its window."""
+        """Schedule it, and extend the region's pickup sellers' orders already created in its
+        window."""
         async with self.runtime.db.transaction() as conn:
             await read_model.lock_switch_windows(conn, exclusive=True)
             outcome = await self.on_switch(command.switch_id, command, within=conn)

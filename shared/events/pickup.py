@@ -9,11 +9,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from pydantic import ConfigDict, Field
 
-from shared.events import EventPayload, register
+from shared.events import REGISTRY, EventPayload, register
 from shared.models import Model
 from shared.money import Money
 
@@ -26,7 +26,9 @@ PARCEL_STATUSES: tuple[ParcelStatus, ...] = get_args(ParcelStatus)
 
 @register("DispatchDeadlineExtended", service=SERVICE)
 class DispatchDeadlineExtended(EventPayload):
-    """An order created around a provider switch gets more time to dispatch."""
+    """An order of one of the region's pickup sellers, created around a provider switch,
+    gets more time to dispatch; an order in the window of several switches gets the largest
+    extension once (a later, larger one tops it up), never more."""
 
     order_id: uuid.UUID
     seller_id: str
@@ -73,16 +75,33 @@ class RegionHub(Model):
     hub: HubAddress
 
 
-@register("ProviderConfigured", service=SERVICE)
+class RegionZone(Model):
+    """The IANA time zone of a coverage region (`city` as configured): its cutovers and
+    calendar days are counted there (Dongguan: Asia/Shanghai)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    country: str
+    city: str
+    timezone: str
+
+
+@register("ProviderConfigured", service=SERVICE, version=2)
 class ProviderConfigured(EventPayload):
     """A provider's whole configuration; `hubs` (added with issue 16, absent from older
-    events: no hubs) names the receiving hub of some of its coverage regions."""
+    events: no hubs) names the receiving hub of some of its coverage regions; `zones`
+    (version 2, issue 17; a version 1 event named none) the time zone of some of them."""
 
     provider_code: str
     name: str
     tracking_prefix: str
     coverage: list[dict[str, str]]  # [{"country": "VN", "city": "Hanoi"}]
     hubs: list[RegionHub] = Field(default_factory=list)
+    zones: list[RegionZone] = Field(default_factory=list)
+
+
+@REGISTRY.upcaster("ProviderConfigured", from_version=1)
+def _provider_configured_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "zones": []}
 
 
 class SubscriptionEvent(EventPayload):
@@ -135,8 +154,9 @@ class PickupSubscriptionReviewOverdue(SubscriptionEvent):
 
 @register("ProviderSwitchScheduled", service=SERVICE)
 class ProviderSwitchScheduled(EventPayload):
-    """A region moves to another pickup provider at `cutover_at`; orders created on the
-    day before and the day of the cutover (in the region's time zone) get more time."""
+    """A region moves to another pickup provider at `cutover_at`; its pickup sellers' orders
+    created on the day before and the day of the cutover get more time. `timezone` is the
+    region's own (from the providers' coverage since issue 17; an operator gave it before)."""
 
     switch_id: uuid.UUID
     country: str

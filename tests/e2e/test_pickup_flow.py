@@ -268,7 +268,8 @@ async def test_a_provider_switch_moves_new_labels_and_extends_orders_around_the_
     operator = auth(secret, "operator", "op")
     seller = auth(secret, "seller", "shop-s")
     buyer = auth(secret, "buyer", "b-s")
-    for code, coverage in (("WS", [{"country": "VN", "city": "Hanoi"}]), ("GHN", [])):
+    hanoi = {"country": "VN", "city": "Hanoi", "timezone": "Asia/Ho_Chi_Minh"}
+    for code, coverage in (("WS", [hanoi]), ("GHN", [])):
         await pickup.put(
             f"/v1/providers/{code}",
             headers=operator,
@@ -321,9 +322,29 @@ async def test_a_provider_switch_moves_new_labels_and_extends_orders_around_the_
         },
     )
     assert r.status_code == 201, r.text
-    assert (
+    assert r.json()["timezone"] == "Asia/Ho_Chi_Minh"  # the region's, from the coverage
+    unzoned = await pickup.post(  # no provider names Hue's zone: refused, not read as UTC
+        "/v1/provider-switches",
+        headers=operator,
+        json={
+            "country": "VN",
+            "city": "Hue",
+            "to_provider": "GHN",
+            "cutover_at": r.json()["cutover_at"],
+        },
+    )
+    assert unzoned.status_code == 422 and "time zone" in unzoned.json()["detail"], unzoned.text
+    assert (  # the operator does not pass one
         await pickup.post(
-            "/v1/provider-switches", headers=operator, json={**r.json(), "timezone": "Mars/Olympus"}
+            "/v1/provider-switches",
+            headers=operator,
+            json={
+                "country": "VN",
+                "city": "Hanoi",
+                "to_provider": "GHN",
+                "cutover_at": r.json()["cutover_at"],
+                "timezone": "UTC",
+            },
         )
     ).status_code == 422
     late = await create()  # the day before too, after scheduling
@@ -339,8 +360,8 @@ async def test_a_provider_switch_moves_new_labels_and_extends_orders_around_the_
             body = (await orders.get(f"/v1/orders/{order['order_id']}", headers=buyer)).json()
             if not body["placed_at"]:
                 return False
-            placed = datetime.fromisoformat(body["placed_at"])
-            return datetime.fromisoformat(body["dispatch_deadline"]) - placed == timedelta(
+            created = datetime.fromisoformat(body["created_at"])
+            return datetime.fromisoformat(body["dispatch_deadline"]) - created == timedelta(
                 hours=72 + 72
             )
 

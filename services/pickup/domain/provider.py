@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.aggregate import Aggregate, InvalidCommand
 from shared.events import EventPayload
-from shared.events.pickup import HubAddress, ProviderConfigured, RegionHub
+from shared.events.pickup import HubAddress, ProviderConfigured, RegionHub, RegionZone
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class Provider:
     tracking_prefix: str = ""
     coverage: tuple[tuple[str, str], ...] = ()  # (country, city) as configured
     hubs: tuple[RegionHub, ...] = ()  # the receiving hub of some of the coverage regions
+    zones: tuple[RegionZone, ...] = ()  # the IANA time zone of some of the coverage regions
 
     @property
     def exists(self) -> bool:
@@ -34,6 +36,7 @@ class ConfigureProvider:
     coverage: Sequence[tuple[str, str]]
     now: datetime
     hubs: Sequence[RegionHub] = ()  # each for a region of `coverage`
+    zones: Sequence[RegionZone] = ()  # each for a region of `coverage`
 
 
 def decide(state: Provider, command: ConfigureProvider) -> list[EventPayload]:
@@ -41,12 +44,14 @@ def decide(state: Provider, command: ConfigureProvider) -> list[EventPayload]:
         case ConfigureProvider():
             coverage = sorted({(c.upper(), city.strip()) for c, city in command.coverage})
             hubs = _checked_hubs(coverage, command.hubs)
+            zones = _checked_zones(coverage, command.zones)
             unchanged = state.exists and (
                 state.name,
                 state.tracking_prefix,
                 state.coverage,
                 state.hubs,
-            ) == (command.name, command.tracking_prefix, tuple(coverage), hubs)
+                state.zones,
+            ) == (command.name, command.tracking_prefix, tuple(coverage), hubs, zones)
             if unchanged:
                 return []
             return [
@@ -56,6 +61,7 @@ def decide(state: Provider, command: ConfigureProvider) -> list[EventPayload]:
                     tracking_prefix=command.tracking_prefix,
                     coverage=[{"country": c, "city": city} for c, city in coverage],
                     hubs=list(hubs),
+                    zones=list(zones),
                 )
             ]
     raise AssertionError(f"unhandled command {command!r}")
@@ -89,9 +95,40 @@ def _checked_hubs(
     return tuple(by_region[r] for r in coverage if r in by_region)
 
 
+def _checked_zones(
+    coverage: Sequence[tuple[str, str]], zones: Sequence[RegionZone]
+) -> tuple[RegionZone, ...]:
+    """The zones in coverage order, their regions spelled as the coverage is; refuses a zone
+    for a region not covered, two zones for one region, and a name that is no IANA zone."""
+    by_region: dict[tuple[str, str], RegionZone] = {}
+    for entry in zones:
+        region = (entry.country.upper(), entry.city.strip())
+        if region not in coverage:
+            raise InvalidCommand(
+                "zone-not-covered", f"{region[1]} ({region[0]}) is not in the coverage"
+            )
+        try:
+            ZoneInfo(entry.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidCommand(
+                "unknown-time-zone", f"{entry.timezone!r} is not an IANA time zone"
+            ) from None
+        if region in by_region and by_region[region].timezone != entry.timezone:
+            raise InvalidCommand("zone-twice", f"{region[1]} ({region[0]}) has two time zones")
+        by_region[region] = RegionZone(country=region[0], city=region[1], timezone=entry.timezone)
+    return tuple(by_region[r] for r in coverage if r in by_region)
+
+
 def hub_for(provider: Provider, country: str, city: str) -> HubAddress | None:
     """The hub receiving the parcels of the configured region (country, city), if named."""
     return next((h.hub for h in provider.hubs if (h.country, h.city) == (country, city)), None)
+
+
+def zone_for(provider: Provider, country: str, city: str) -> str | None:
+    """The time zone of the configured region (country, city), if named."""
+    return next(
+        (z.timezone for z in provider.zones if (z.country, z.city) == (country, city)), None
+    )
 
 
 def evolve(state: Provider, event: EventPayload) -> Provider:
@@ -103,11 +140,17 @@ def evolve(state: Provider, event: EventPayload) -> Provider:
                 event.tracking_prefix,
                 tuple((c["country"], c["city"]) for c in event.coverage),
                 tuple(event.hubs),
+                tuple(event.zones),
             )
     return state
 
 
 PROVIDER = Aggregate(name="provider", initial=Provider(), decide=decide, evolve=evolve)
+
+
+def _zones(zone: str, *regions: tuple[str, str]) -> tuple[RegionZone, ...]:
+    return tuple(RegionZone(country=c, city=city, timezone=zone) for c, city in regions)
+
 
 DEFAULT_PROVIDERS: tuple[Provider, ...] = (
     Provider(
@@ -115,7 +158,15 @@ DEFAULT_PROVIDERS: tuple[Provider, ...] = (
         "SPX Express",
         "SPX",
         (("US", "Springfield"), ("VN", "Hanoi"), ("VN", "Ho Chi Minh City")),
+        zones=_zones("America/Chicago", ("US", "Springfield"))
+        + _zones("Asia/Ho_Chi_Minh", ("VN", "Hanoi"), ("VN", "Ho Chi Minh City")),
     ),
-    Provider("GHN", "Giao Hang Nhanh", "GHN", (("VN", "Da Nang"), ("VN", "Hue"))),
+    Provider(
+        "GHN",
+        "Giao Hang Nhanh",
+        "GHN",
+        (("VN", "Da Nang"), ("VN", "Hue")),
+        zones=_zones("Asia/Ho_Chi_Minh", ("VN", "Da Nang"), ("VN", "Hue")),
+    ),
 )
 """What a fresh system is configured with (operators change it with PUT)."""

@@ -1,5 +1,7 @@
 """A provider switch: a region (country, city) moves to another pickup provider at the
-cutover; orders created around it get `sla_extension_hours` more to dispatch."""
+cutover; its pickup sellers' orders created on the day before and the day of the cutover, as
+the region's own calendar counts days, get `sla_extension_hours` more to dispatch. The
+region's time zone comes from the providers' coverage; a region without one is refused."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from services.pickup.domain.provider import Provider
-from shared.aggregate import Aggregate, DomainError, NotFound
+from shared.aggregate import Aggregate, DomainError, InvalidCommand, NotFound
 from shared.events import EventPayload
 from shared.events.pickup import ProviderSwitchApplied, ProviderSwitchScheduled
 
@@ -33,7 +35,7 @@ class ScheduleSwitch:
     city: str
     to_provider: Provider  # Provider() if there is no such provider
     cutover_at: datetime
-    timezone: str
+    timezone: str | None  # the region's, from the coverage (None: no provider names one)
     sla_extension_hours: int
     now: datetime
 
@@ -55,6 +57,12 @@ def decide(state: Switch, command: SwitchCommand) -> list[EventPayload]:
                 raise DomainError("switch-exists", "this switch is scheduled already")
             if not command.to_provider.exists:
                 raise NotFound("provider-not-found", "no such provider to switch to")
+            if not command.timezone:
+                raise InvalidCommand(
+                    "region-without-time-zone",
+                    f"no provider's coverage gives {command.city} ({command.country.upper()}) "
+                    "a time zone: configure one (coverage[].timezone) before switching it",
+                )
             return [
                 ProviderSwitchScheduled(
                     switch_id=command.switch_id,
