@@ -113,7 +113,7 @@ class Story:
         facts = {
             k: v
             for k, v in self.envelopes[0].payload.items()
-            if k not in ("payment_method", "pay_by")
+            if k not in ("payment_method", "pay_by", "programme")
         }
         placed = OrderPlaced.model_validate(
             {
