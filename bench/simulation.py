@@ -9,9 +9,11 @@ that record: every order's final status, and every seller's GMV, refunds, LDR, V
 SFCR and NRR (numerators and denominators) must be exactly what it knows it did.
 
 Fates are drawn from a seeded random mix, so a run is reproducible. Mid-run the platform
-moves Springfield's pickup from SPX to GHN: orders placed on the day before the cutover or on
-its day (Springfield's calendar) get their dispatch deadline extended, labels printed after the
-cutover are GHN's, and the record counts lateness against each order's own deadline.
+moves Springfield's pickup from SPX to GHN: its pickup sellers' orders created on the day before
+the cutover or on its day (Springfield's calendar, America/Chicago as SPX's coverage names it)
+get their dispatch deadline extended, labels printed after the cutover are GHN's, and the record
+counts lateness against each order's own deadline (72 h from its creation, both sellers being
+local ones, plus the extension).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ START = datetime(2026, 11, 2, 5, 35, tzinfo=UTC)  # 23:35 the day before, in Spr
 # Orders are placed over 50 minutes, across Springfield's midnight, so no buyer's 60-minute
 # remorse window ends (and no order is placed) before the clock jumps past them all.
 PLACING = timedelta(minutes=50)
-SWITCH_ZONE = "America/Chicago"
+SWITCH_ZONE = "America/Chicago"  # Springfield's, as SPX's default coverage names it
 CUTOVER = datetime(2026, 11, 3, 18, tzinfo=UTC)  # noon in Springfield: SPX hands over to GHN
 SWITCH_EXTENSION = timedelta(hours=72)
 DISPATCH_SLA = timedelta(hours=72)
@@ -122,9 +124,10 @@ class Truth:
 
     @property
     def dispatch_deadline(self) -> datetime:
-        assert self.placed_at is not None
+        """From the order's creation (not its placement), plus the switch's extension."""
+        assert self.placed_at is not None  # placed: it has a deadline
         extension = SWITCH_EXTENSION if self.extended else timedelta()
-        return self.placed_at + DISPATCH_SLA + extension
+        return self.created_at + DISPATCH_SLA + extension
 
     @property
     def deliver_by(self) -> datetime:
@@ -551,7 +554,7 @@ async def run_day(
     for t in shipping:
         if t.fate != "SHIPPED_LATE":
             await ship(t)  # before the cutover: SPX labels
-    w.clock.advance(timedelta(hours=73))  # past the 72 h dispatch deadline, and the cutover
+    w.clock.advance(timedelta(hours=73))  # past the 72 h (from creation) deadline, the cutover
     for t in shipping:
         if t.fate == "SHIPPED_LATE" and not t.extended:
             await ship(t)
@@ -599,21 +602,22 @@ async def schedule_switch(w: World) -> None:
             "country": "US",
             "city": SWITCHED_CITY,
             "to_provider": "GHN",
-            "cutover_at": CUTOVER.isoformat(),
-            "timezone": SWITCH_ZONE,
+            "cutover_at": CUTOVER.isoformat(),  # the region's zone: its coverage's
             "sla_extension_hours": int(SWITCH_EXTENSION.total_seconds() // 3600),
         },
     )
 
 
 def switch_extends(seller_id: str, created_at: datetime) -> bool:
-    """The rule, as the simulator knows it: orders of the switched region created on the day
-    before or the day of the cutover (its local calendar) get the extension."""
+    """The rule, as the simulator knows it: orders of the switched region's pickup sellers
+    (a drop-off seller there keeps its deadline) created on the day before or the day of the
+    cutover (the region's local calendar) get the extension."""
     zone = ZoneInfo(SWITCH_ZONE)
     day = created_at.astimezone(zone).date()
     cutover_day = CUTOVER.astimezone(zone).date()
-    in_region = SELLERS[seller_id][0] == SWITCHED_CITY
-    return in_region and cutover_day - timedelta(days=1) <= day <= cutover_day
+    city, handover = SELLERS[seller_id]
+    pickup_seller = city == SWITCHED_CITY and handover == "PICKUP"
+    return pickup_seller and cutover_day - timedelta(days=1) <= day <= cutover_day
 
 
 async def first_mile(w: World, shipping: list[Truth]) -> None:
