@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from services.pickup.domain.provider import Provider
+from services.pickup.domain.subscription import ReviewSubscription
 from services.pickup.domain.switch import ScheduleSwitch
 from services.pickup.service import PickupService
 from services.pickup.settings import PickupSettings
@@ -55,8 +56,13 @@ async def test_an_order_recorded_while_its_switch_is_scheduled_is_extended_once(
     runtime = ServiceRuntime("pickup", make_settings(infra, pickup_db), SimulatedClock(NOW))
     service = PickupService(runtime, PickupSettings())
     seller, warehouse_id, order_id = "shop-陈", uuid.uuid4(), uuid.uuid4()
+    await service.seed_default_providers()  # SPX covers Hanoi
     async with runtime.db.transaction() as conn:
         await service.request_for_warehouse(conn, warehouse_id, seller, HANOI)
+    requested, _ = await service.subscription(warehouse_id)
+    assert requested.subscription_id is not None
+    approve = ReviewSubscription(requested.subscription_id, True, "op", None, NOW)
+    await service.on_subscription(warehouse_id, approve)  # a pickup seller of the region
     switch = ScheduleSwitch(
         uuid.uuid4(),
         "VN",
