@@ -111,16 +111,19 @@ def date_range(first: str, last: str) -> list[date]:
 CHINA_2026 = WorkingCalendar(
     time_zone="Asia/Shanghai",
     holidays=dates(
-        [date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 3)]  # New Year
-        + date_range("2026-02-15", "2026-02-23")  # Spring Festival
-        + date_range("2026-04-04", "2026-04-06")  # Qingming
-        + date_range("2026-05-01", "2026-05-05")  # Labour Day
-        + date_range("2026-06-19", "2026-06-21")  # Dragon Boat
-        + date_range("2026-09-25", "2026-09-27")  # Mid-Autumn
-        + date_range("2026-10-01", "2026-10-07")  # National Day
+        [
+            *date_range("2026-01-01", "2026-01-03"),  # New Year
+            *date_range("2026-02-15", "2026-02-23"),  # Spring Festival
+            *date_range("2026-04-04", "2026-04-06"),  # Qingming
+            *date_range("2026-05-01", "2026-05-05"),  # Labour Day
+            *date_range("2026-06-19", "2026-06-21"),  # Dragon Boat
+            *date_range("2026-09-25", "2026-09-27"),  # Mid-Autumn
+            *date_range("2026-10-01", "2026-10-07"),  # National Day
+        ]
     ),
     working_days=dates(
         ["2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20", "2026-10-10"]
     ),
 )
 DEFAULT_CALENDARS: Mapping[str, WorkingCalendar] = {"CN": CHINA_2026}
+DEFAULT_DELIVERY = DeliveryCalendars(calendars=DEFAULT_CALENDARS)

@@ -8,6 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.order.domain.order_policy import OrderPolicy
 from services.order.domain.risk import RiskRules
+from shared.calendar import DEFAULT_DELIVERY, DeliveryCalendars
 
 
 class OrderSettings(BaseSettings):
@@ -17,7 +18,6 @@ class OrderSettings(BaseSettings):
     remorse_window_minutes: float = 60
     cancellation_auto_approve_hours: float = 24
     dispatch_sla_hours: float = 72
-    deliver_by_days_after_dispatch: float = 6
     auto_complete_days_after_delivery: float = 7
     missed_dispatch_cancel_days: float = 5
     risk_max_order_total: int | None = 5_000_000
@@ -25,13 +25,15 @@ class OrderSettings(BaseSettings):
     risk_blocked_postal_codes: list[str] = []
     risk_blocked_buyers: list[str] = []
 
-    def policy(self) -> OrderPolicy:
+    def policy(self, delivery: DeliveryCalendars | None = None) -> OrderPolicy:
+        """The rules' numbers; deliver-by counts working days of `delivery`'s calendars (the
+        shared `Settings.effective_delivery_calendars`: fulfillment estimates by them too)."""
         return OrderPolicy(
             unpaid_timeout=timedelta(minutes=self.unpaid_timeout_minutes),
             remorse_window=timedelta(minutes=self.remorse_window_minutes),
             cancellation_auto_approve=timedelta(hours=self.cancellation_auto_approve_hours),
             dispatch_sla=timedelta(hours=self.dispatch_sla_hours),
-            deliver_by_after_dispatch=timedelta(days=self.deliver_by_days_after_dispatch),
+            delivery=delivery or DEFAULT_DELIVERY,
             auto_complete_after=timedelta(days=self.auto_complete_days_after_delivery),
             missed_dispatch_cancel_after=timedelta(days=self.missed_dispatch_cancel_days),
             risk=RiskRules(

@@ -84,9 +84,7 @@ def test_the_working_days_are_configurable_per_country() -> None:
     calendars = DeliveryCalendars(
         calendars={"US": US}, working_days=5, working_days_by_country={"US": 2}
     )
-    assert calendars.delivery_date("US", datetime(2026, 11, 5, 18, tzinfo=UTC)) == date(
-        2026, 11, 9
-    )
+    assert calendars.delivery_date("US", datetime(2026, 11, 5, 18, tzinfo=UTC)) == date(2026, 11, 9)
     assert calendars.delivery_working_days("FR") == 5
 
 

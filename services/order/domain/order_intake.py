@@ -221,7 +221,7 @@ def review(
 
 def placed(state: Order, order_id: uuid.UUID, now: datetime, policy: OrderPolicy) -> OrderPlaced:
     """The order placed at `now`: due for dispatch after the SLA (and any extension granted
-    before), and for delivery some days after that."""
+    before), and for delivery some working days after that."""
     assert state.shipping_address and state.subtotal and state.shipping_fee and state.total
     assert state.created_at and state.paid_at
     dispatch_deadline = now + policy.dispatch_sla + timedelta(hours=state.extra_dispatch_hours)
@@ -239,7 +239,7 @@ def placed(state: Order, order_id: uuid.UUID, now: datetime, policy: OrderPolicy
         paid_at=state.paid_at,
         placed_at=now,
         dispatch_deadline=dispatch_deadline,
-        deliver_by=dispatch_deadline + policy.deliver_by_after_dispatch,
+        deliver_by=policy.delivery.deliver_by(state.shipping_address.country, dispatch_deadline),
     )
 
 

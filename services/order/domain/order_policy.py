@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from services.order.domain.fees import ShippingOption
 from services.order.domain.risk import RiskRules
+from shared.calendar import DEFAULT_DELIVERY, DeliveryCalendars
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,8 @@ class OrderPolicy:
     remorse_window: timedelta = timedelta(hours=1)
     cancellation_auto_approve: timedelta = timedelta(hours=24)
     dispatch_sla: timedelta = timedelta(hours=72)
-    deliver_by_after_dispatch: timedelta = timedelta(days=6)
+    # deliver-by: working days of the destination's calendar after the dispatch deadline
+    delivery: DeliveryCalendars = DEFAULT_DELIVERY
     auto_complete_after: timedelta = timedelta(days=7)
     missed_dispatch_cancel_after: timedelta = timedelta(days=5)
     max_lines: int = 50
