@@ -57,6 +57,7 @@ from rich.table import Table
 
 from bench.replicas import RetryStats, replica_client
 from bench.simulation import (
+    CALENDARS,
     SERVICES,
     START,
     Truth,
@@ -184,6 +185,7 @@ class Stack:
                 "SHOPFLOW_SCHEDULER_INTERVAL_S": "0.1",
                 "SHOPFLOW_RELAY_POLL_INTERVAL_S": "0.2",
                 "SHOPFLOW_LOG_LEVEL": self.log_level,
+                "SHOPFLOW_DELIVERY_CALENDARS": json.dumps(CALENDARS),
             }
         )
         return env

@@ -26,7 +26,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -52,7 +52,12 @@ SWITCH_ZONE = "America/Chicago"  # Springfield's, as SPX's default coverage name
 CUTOVER = datetime(2026, 11, 3, 18, tzinfo=UTC)  # noon in Springfield: SPX hands over to GHN
 SWITCH_EXTENSION = timedelta(hours=72)
 DISPATCH_SLA = timedelta(hours=72)
-DELIVER_BY_AFTER_DISPATCH = timedelta(days=6)
+# Deliver-by: 5 working days in the buyers' calendar (Springfield's: Saturday and Sunday off,
+# and Veterans Day, Wednesday 11 Nov 2026, a holiday) after the dispatch deadline, to the end
+# of that day. The services are told the calendar; the record counts it on its own.
+DELIVERY_WORKING_DAYS = 5
+HOLIDAYS = {date(2026, 11, 11)}
+CALENDARS = {"US": {"time_zone": SWITCH_ZONE, "holidays": sorted(d.isoformat() for d in HOLIDAYS)}}
 SERVICES = ("order", "fulfillment", "pickup", "aftersales", "analytics")
 FATES = {  # fate: weight
     "ABANDONED": 1,
@@ -121,6 +126,7 @@ class Truth:
     placed_at: datetime | None = None
     shipped_late: bool = False
     delivered_late: bool = False
+    ready_at: datetime | None = None  # when its packages were shipped (all at once)
 
     @property
     def dispatch_deadline(self) -> datetime:
@@ -131,7 +137,12 @@ class Truth:
 
     @property
     def deliver_by(self) -> datetime:
-        return self.dispatch_deadline + DELIVER_BY_AFTER_DISPATCH
+        day = delivery_date(self.dispatch_deadline)
+        return datetime.combine(day, time.max, ZoneInfo(SWITCH_ZONE)).astimezone(UTC)
+
+    @property
+    def estimated_delivery_date(self) -> date | None:
+        return delivery_date(self.ready_at) if self.ready_at else None
 
     @property
     def paid(self) -> bool:
@@ -154,6 +165,15 @@ class Truth:
     @property
     def refunded(self) -> int:
         return self.total if self.fate in ("REMORSE", "SELLER_CANCELLED") else self.returned_unit
+
+
+def delivery_date(start: datetime) -> date:
+    """The buyers' day DELIVERY_WORKING_DAYS working days after `start`'s day."""
+    day, counted = start.astimezone(ZoneInfo(SWITCH_ZONE)).date(), 0
+    while counted < DELIVERY_WORKING_DAYS:
+        day += timedelta(days=1)
+        counted += day.weekday() < 5 and day not in HOLIDAYS
+    return day
 
 
 def expected_metrics(truths: list[Truth]) -> dict[str, dict[str, Any]]:
@@ -317,6 +337,7 @@ async def start_world(server_url: str, bootstrap: str) -> World:
             scheduler_interval_s=0.05,
             relay_poll_interval_s=0.2,
             log_level="WARNING",
+            delivery_calendars=CALENDARS,
         )
     world = World(clock, settings)
     from services.aftersales.app import create_aftersales_app
@@ -549,6 +570,7 @@ async def run_day(
             t.handover = body["handover"]
             t.tracking[package_id] = (shipped["carrier"], shipped["tracking_number"])
         t.shipped_late = w.clock.now() > t.dispatch_deadline
+        t.ready_at = w.clock.now()
 
     shipping = [t for t in truths if t.shipped]
     for t in shipping:
@@ -579,7 +601,9 @@ async def run_day(
             await w.deliver(t)
     delivered = [t for t in shipping if t.fate in ("ON_TIME", "SHIPPED_LATE")]
     await after_delivery(w, delivered, rng, ensure_each=True)
-    w.clock.advance(timedelta(days=7))  # past every deliver-by date (placement + 72 h + 6 days)
+    # past every deliver-by date (the dispatch deadline + 5 working days, to the day's end)
+    due = max((t.deliver_by for t in shipping), default=w.clock.now())
+    w.clock.advance(max(due - w.clock.now(), timedelta()) + timedelta(minutes=1))
     late = [t for t in shipping if t.fate == "DELIVERED_LATE"]
     for t in late:
         await w.deliver(t)
@@ -798,6 +822,21 @@ async def check(w: World, truths: list[Truth], within: float = 120) -> list[str]
                     f"{t.order_id} (extended: {t.extended}): {source}'s dispatch deadline is "
                     f"{deadline}, expected {t.dispatch_deadline.isoformat()}"
                 )
+        for source, due in (
+            ("order service", order["deliver_by"]),
+            ("order view", view["deliver_by"]),
+        ):
+            if due is None or datetime.fromisoformat(due) != t.deliver_by:
+                differences.append(
+                    f"{t.order_id} (extended: {t.extended}): {source}'s deliver-by is {due}, "
+                    f"expected {t.deliver_by.isoformat()}"
+                )
+        estimate = t.estimated_delivery_date and t.estimated_delivery_date.isoformat()
+        if view.get("estimated_delivery_date") != estimate:
+            differences.append(
+                f"{t.order_id}: the order view estimates delivery on "
+                f"{view.get('estimated_delivery_date')}, expected {estimate}"
+            )
     window = {
         "from": (START - timedelta(days=1)).isoformat(),
         "to": (w.clock.now() + timedelta(days=1)).isoformat(),

@@ -6,13 +6,17 @@ Every service reads the same `Settings`; a per-service database URL
 
 from __future__ import annotations
 
+import json
 import os
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.calendar import DEFAULT_CALENDARS, DeliveryCalendars, WorkingCalendar
 
 DEV_JWT_SECRET = "shopflow-dev-secret-change-me-0123456789"
 DEV_CARRIER_SECRET = "shopflow-dev-carrier-secret"
@@ -27,6 +31,29 @@ SERVICE_PORTS = {
     "analytics": 8005,
 }
 SERVICES = tuple(SERVICE_PORTS)
+
+
+class MarketCalendar(BaseModel):
+    """A destination country's calendar for delivery dates (see shared/calendar.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+    time_zone: str = "UTC"
+    weekend: list[int] = Field(default_factory=lambda: [5, 6], description="0 Monday .. 6 Sunday")
+    holidays: list[date] = Field(default_factory=list)
+    working_days: list[date] = Field(
+        default_factory=list, description="make-up working days that fall on the weekend"
+    )
+    delivery_working_days: int | None = Field(
+        None, ge=0, le=60, description="this market's delivery time; else delivery_working_days"
+    )
+
+    def calendar(self) -> WorkingCalendar:
+        return WorkingCalendar(
+            time_zone=self.time_zone,
+            weekend=frozenset(self.weekend),
+            holidays=frozenset(self.holidays),
+            working_days=frozenset(self.working_days),
+        )
 
 
 class Settings(BaseSettings):
@@ -111,6 +138,23 @@ class Settings(BaseSettings):
         1000, description="in `port` mode, a service's metrics port is its port plus this"
     )
 
+    delivery_working_days: int = Field(
+        5,
+        ge=0,
+        le=60,
+        description="deliver-by and the estimated delivery date: this many working days of the "
+        "destination's calendar after the dispatch deadline (or the handover)",
+    )
+    delivery_calendars: dict[str, MarketCalendar] = Field(
+        default_factory=dict,
+        description="per destination country (ISO 3166 code, `*` for any other): time zone, "
+        "weekend, holidays, make-up working days, delivery working days; replaces the built-in "
+        "calendar of that country (CN 2026)",
+    )
+    delivery_calendars_file: Path | None = Field(
+        None, description="a JSON file of the same shape as delivery_calendars (which wins)"
+    )
+
     @property
     def is_development(self) -> bool:
         """Development or test (any case): the only environments the dev secrets serve."""
@@ -136,6 +180,29 @@ class Settings(BaseSettings):
     @cached_property
     def effective_jwt_secret(self) -> str:
         return self.jwt_secret or DEV_JWT_SECRET
+
+    @cached_property
+    def effective_delivery_calendars(self) -> DeliveryCalendars:
+        """The destinations' calendars: the built-in ones, then the file's, then the
+        environment's, each replacing a whole country."""
+        markets = dict(self.delivery_calendars)
+        if self.delivery_calendars_file is not None:
+            data = json.loads(self.delivery_calendars_file.read_text())
+            markets = {k: MarketCalendar.model_validate(v) for k, v in data.items()} | markets
+        markets = {k.upper(): v for k, v in markets.items()}
+        default = markets.pop("*", None)
+        return DeliveryCalendars(
+            calendars={**DEFAULT_CALENDARS, **{k: v.calendar() for k, v in markets.items()}},
+            working_days=default.delivery_working_days
+            if default and default.delivery_working_days is not None
+            else self.delivery_working_days,
+            working_days_by_country={
+                k: v.delivery_working_days
+                for k, v in markets.items()
+                if v.delivery_working_days is not None
+            },
+            default=default.calendar() if default else WorkingCalendar(),
+        )
 
     def carrier_secret(self, carrier: str) -> str | None:
         """The carrier's webhook secret; in development a dev secret serves any carrier,

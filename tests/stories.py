@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from shared.events import Envelope, EventPayload
@@ -127,7 +127,9 @@ class Story:
         self.add(order, placed, at)
         return self.status("UNPAID", "AWAITING_SHIPMENT", at)
 
-    def shipped(self, at: datetime, late: bool = False, valid: bool = True) -> Story:
+    def shipped(
+        self, at: datetime, late: bool = False, valid: bool = True, estimate: date | None = None
+    ) -> Story:
         stream = f"fulfillment/{self.order_id}"
         warehouse = uuid.uuid5(self.order_id, "wh")
         package = PlannedPackage(
@@ -178,6 +180,7 @@ class Story:
             ready_at=at,
             late=late,
             label=label,
+            estimated_delivery_date=estimate,
         )
         self.add(stream, ready, at)
         return self.status("AWAITING_SHIPMENT", "AWAITING_COLLECTION", at)

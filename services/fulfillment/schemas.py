@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -134,6 +134,11 @@ class PackageOut(BaseModel):
     tracking_valid: bool | None = None
     shipping_fee: Money | None = None
     ready_at: datetime | None = None
+    estimated_delivery_date: date | None = Field(
+        None,
+        description="once ready to ship: the day it is due at the latest, counted in working "
+        "days of the destination's calendar from the day it was ready",
+    )
     overdue: bool = False
     combined_orders: list[uuid.UUID] = Field(default_factory=list)
     replacement_for: uuid.UUID | None = Field(
@@ -148,6 +153,9 @@ class PackageOut(BaseModel):
 class PackagesOut(BaseModel):
     order_id: uuid.UUID
     status: str
+    deliver_by: datetime | None = Field(
+        None, description="the order's deliver-by (the order service's, working days)"
+    )
     shortfalls: list[dict[str, int | str]]
     packages: list[PackageOut]
     version: int
@@ -158,6 +166,7 @@ class PackagesOut(BaseModel):
         return cls(
             order_id=fulfillment.order_id,
             status=fulfillment.status,
+            deliver_by=fulfillment.deliver_by,
             shortfalls=[s.model_dump() for s in fulfillment.shortfalls],
             packages=[
                 PackageOut.of(fulfillment.order_id, p)

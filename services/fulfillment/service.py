@@ -253,6 +253,7 @@ class FulfillmentService:
                     parcel=parcel,
                     profile=profile,
                     receiving_hub=hub,
+                    delivery=self.runtime.settings.effective_delivery_calendars,
                 )
                 outcome = await self.on_fulfillment(ref.order_id, command, within=conn)
                 package = outcome.state.packages[ref.package_id]

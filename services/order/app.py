@@ -22,7 +22,10 @@ def create_order_app(
     order_settings: OrderSettings | None = None,
 ) -> FastAPI:
     runtime = ServiceRuntime(SERVICE, settings or Settings(), clock)
-    order_service = OrderService(runtime, (order_settings or OrderSettings()).policy())
+    policy = (order_settings or OrderSettings()).policy(
+        runtime.settings.effective_delivery_calendars
+    )
+    order_service = OrderService(runtime, policy)
     for kind, handler in deadlines.handlers(order_service.handle).items():
         runtime.on_deadline(kind, handler)
     runtime.add_consumer("fulfillment", ["fulfillment"], fulfillment_reactions(order_service))

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.order.domain.order_policy import OrderPolicy
 from services.order.domain.risk import RiskRules
+from shared.calendar import DEFAULT_DELIVERY, DeliveryCalendars
 from shared.events.order import PROGRAMMES, Programme
 
 
@@ -24,7 +25,6 @@ class OrderSettings(BaseSettings):
     # "<market>/<programme>" -> hours, over the two above: {"GB/LOCAL": 48}
     dispatch_sla_hours_by_market: dict[str, float] = Field(default_factory=dict)
     dispatch_deadline_from: Literal["created", "placed"] = "created"
-    deliver_by_days_after_dispatch: float = 6
     auto_complete_days_after_delivery: float = 7
     missed_dispatch_cancel_days: float = 5
     risk_max_order_total: int | None = 5_000_000
@@ -45,7 +45,9 @@ class OrderSettings(BaseSettings):
             table[market, programme] = timedelta(hours=hours)
         return table
 
-    def policy(self) -> OrderPolicy:
+    def policy(self, delivery: DeliveryCalendars | None = None) -> OrderPolicy:
+        """The rules' numbers; deliver-by counts working days of `delivery`'s calendars (the
+        shared `Settings.effective_delivery_calendars`: fulfillment estimates by them too)."""
         return OrderPolicy(
             unpaid_timeout=timedelta(minutes=self.unpaid_timeout_minutes),
             remorse_window=timedelta(minutes=self.remorse_window_minutes),
@@ -54,7 +56,7 @@ class OrderSettings(BaseSettings):
             cross_border_dispatch_sla=timedelta(hours=self.cross_border_dispatch_sla_hours),
             dispatch_sla_by_market=self.sla_by_market(),
             dispatch_deadline_from=self.dispatch_deadline_from,
-            deliver_by_after_dispatch=timedelta(days=self.deliver_by_days_after_dispatch),
+            delivery=delivery or DEFAULT_DELIVERY,
             auto_complete_after=timedelta(days=self.auto_complete_days_after_delivery),
             missed_dispatch_cancel_after=timedelta(days=self.missed_dispatch_cancel_days),
             risk=RiskRules(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal, get_args
 
 from pydantic import ConfigDict, Field, model_validator
@@ -349,6 +349,12 @@ class ReadyToShip(EventPayload):
     ready_at: datetime
     late: bool
     label: Label
+    estimated_delivery_date: date | None = Field(
+        None,
+        description="the day the parcel is due at the latest, in the destination's calendar: "
+        "its delivery working days after the day it was ready (absent on packages shipped "
+        "before estimates were given)",
+    )
 
 
 @register("DispatchDeadlineChanged", service=SERVICE)

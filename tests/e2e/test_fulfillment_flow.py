@@ -8,7 +8,7 @@ import hmac
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pypdfium2
@@ -22,6 +22,7 @@ from shared.auth import mint_token
 from shared.clock import SimulatedClock
 from shared.events import Envelope
 from shared.events.pickup import DispatchDeadlineExtended
+from shared.settings import MarketCalendar
 from shared.signatures import HEADER, TIMESTAMP_HEADER, signed_headers
 from tests.conftest import eventually
 from tests.e2e.journeys import PROFILE, keep_profile, pay, planned_packages
@@ -892,3 +893,52 @@ async def package_of(fulfillment: httpx.AsyncClient, seller: dict[str, str], pla
     r = await fulfillment.get(f"/v1/orders/{plan['order_id']}/packages", headers=seller)
     package: dict = r.json()["packages"][0]
     return package
+
+
+VN_CALENDAR = MarketCalendar(time_zone="Asia/Ho_Chi_Minh", holidays=[date(2026, 11, 9)])
+
+
+@pytest.fixture
+async def vn_holiday_services(order_db, fulfillment_db, serve_services):
+    """Order and fulfillment told of a (made-up) Vietnamese holiday on Monday 9 Nov 2026."""
+
+    def with_calendar(factory):  # type: ignore[no-untyped-def]
+        def create(settings, clock):  # type: ignore[no-untyped-def]
+            calendars = {"VN": VN_CALENDAR}
+            return factory(settings.model_copy(update={"delivery_calendars": calendars}), clock)
+
+        return create
+
+    clock = SimulatedClock(start=datetime(2026, 11, 2, 9, tzinfo=UTC))
+    clients, settings = await serve_services(
+        clock,
+        (with_calendar(create_order_app), order_db),
+        (with_calendar(create_fulfillment_app), fulfillment_db),
+    )
+    return tuple(clients), clock, settings[0].effective_jwt_secret, settings[1]
+
+
+async def test_deliver_by_and_the_estimate_count_working_days_of_the_buyers_calendar(
+    vn_holiday_services,
+) -> None:
+    (orders, fulfillment), _, secret, _ = vn_holiday_services
+    order, plan, _ = await place_order(vn_holiday_services)
+    seller = auth(secret, "seller", "shop-ship")
+    buyer = auth(secret, "buyer", "buyer-1")
+    # Due for dispatch on Thursday 5 Nov (afternoon in Hanoi); 5 working days: Fri 6, (Mon 9
+    # off), Tue 10, Wed 11, Thu 12, Fri 13, to the end of that day in Hanoi (UTC+7).
+    placed = (await orders.get(f"/v1/orders/{order['order_id']}", headers=buyer)).json()
+    deliver_by = datetime(2026, 11, 13, 16, 59, 59, 999999, tzinfo=UTC)
+    assert datetime.fromisoformat(placed["deliver_by"]) == deliver_by
+    assert datetime.fromisoformat(plan["deliver_by"]) == deliver_by
+    [package] = plan["packages"]
+    assert package["estimated_delivery_date"] is None  # not shipped yet
+
+    # Ready on Monday 2 Nov (evening in Hanoi): Tue 3, Wed 4, Thu 5, Fri 6, (9 off), Tue 10.
+    shipped = await fulfillment.post(
+        f"/v1/packages/{package['package_id']}/ship", headers=seller, json={"handover": "PICKUP"}
+    )
+    assert shipped.status_code == 200, shipped.text
+    assert shipped.json()["estimated_delivery_date"] == "2026-11-10"
+    view = await fulfillment.get(f"/v1/orders/{order['order_id']}/packages", headers=buyer)
+    assert view.json()["packages"][0]["estimated_delivery_date"] == "2026-11-10"

@@ -12,7 +12,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from services.analytics.domain.arrival import Recorded, applicable
-from services.analytics.domain.order_view import Case, OrderView, Package, fold
+from services.analytics.domain.order_view import (
+    Case,
+    OrderView,
+    Package,
+    estimated_delivery_date,
+    fold,
+)
 from services.analytics.domain.summary import summary
 
 
@@ -59,6 +65,7 @@ def document(view: OrderView) -> dict[str, Any]:
         "placed_at": view.placed_at,
         "dispatch_deadline": view.dispatch_deadline,
         "deliver_by": view.deliver_by,
+        "estimated_delivery_date": estimated_delivery_date(view),
         "delivered_at": view.delivered_at,
         "completed_at": view.completed_at,
         "cancellation": cancellation._asdict() if cancellation else None,
@@ -82,6 +89,7 @@ def _package(package: Package) -> dict[str, Any]:
         "tracking_number": package.tracking_number,
         "tracking_valid": package.tracking_valid,
         "ready_at": package.ready_at,
+        "estimated_delivery_date": package.estimated_delivery_date,
         "late": package.late,
         "replacement_for": package.replacement_for,
         "pickup": {

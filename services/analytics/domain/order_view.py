@@ -108,6 +108,7 @@ class Package(NamedTuple):
     tracking_valid: bool | None = None
     ready_at: datetime | None = None  # set, with its documents, once ready to ship
     late: bool | None = None
+    estimated_delivery_date: date | None = None  # fulfillment's, once ready to ship
     replacement_for: uuid.UUID | None = None  # the after-sales request it replaces goods of
     combined_orders: tuple[uuid.UUID, ...] | None = None  # a parcel combining orders' packages
     dispatch_overdue: bool = False
@@ -236,6 +237,7 @@ def evolve(view: OrderView, event: EventPayload) -> OrderView:
                 tracking_valid=event.tracking_valid,
                 ready_at=event.ready_at,
                 late=event.late,
+                estimated_delivery_date=event.estimated_delivery_date,
             )
             return _with_package(view, ready)
         case PackagesPlanned():
@@ -395,3 +397,17 @@ def _planned(
 
 def _with_case(view: OrderView, case: Case) -> OrderView:
     return view._replace(cases={**view.cases, case.request_id: case})
+
+
+def estimated_delivery_date(view: OrderView) -> date | None:
+    """When the order should have arrived: the latest estimate of its own packages shipped so
+    far (not an exchange's replacement, not a cancelled or combined-away package); None before
+    one ships."""
+    estimates = [
+        p.estimated_delivery_date
+        for p in view.packages.values()
+        if p.estimated_delivery_date is not None
+        and p.replacement_for is None
+        and p.status not in ("CANCELLED", "COMBINED")
+    ]
+    return max(estimates, default=None)

@@ -368,6 +368,7 @@ def evolve(state: Fulfillment, event: EventPayload) -> Fulfillment:
                 shipping_fee=event.shipping_fee,
                 label=event.label,
                 ready_at=event.ready_at,
+                estimated_delivery_date=event.estimated_delivery_date,
             )
             return replace(state, packages={**state.packages, event.package_id: ready})
         case DispatchOverdue():

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from shared.aggregate import InvalidCommand, NotFound
@@ -46,6 +46,7 @@ class Package:
     shipping_fee: Money | None = None
     label: Label | None = None
     ready_at: datetime | None = None
+    estimated_delivery_date: date | None = None
     overdue: bool = False
     tracked_at: datetime | None = None
     combined_into: uuid.UUID | None = None

@@ -24,6 +24,7 @@ from services.fulfillment.domain.package import Package
 from services.fulfillment.domain.seller_profile import SellerProfile
 from services.fulfillment.domain.warehouse import Warehouse
 from shared.aggregate import DomainError, InvalidCommand
+from shared.calendar import DEFAULT_DELIVERY, DeliveryCalendars
 from shared.events.common import Address
 from shared.events.fulfillment import (
     Customs,
@@ -90,6 +91,7 @@ class ShipPackage:
     parcel: ParcelContents | None = None
     profile: SellerProfile | None = None  # the seller's: its legal name is the label's sender
     receiving_hub: HubAddress | None = None  # the provider's hub for the warehouse's region
+    delivery: DeliveryCalendars = DEFAULT_DELIVERY  # the destinations' calendars: the estimate
 
 
 def first_mile_hub(cmd: ShipPackage) -> list[str] | None:
@@ -110,7 +112,8 @@ def ready_to_ship(
     contents: ParcelContents,
 ) -> ReadyToShip:
     """Ship a planned `package` of the order to `address`, its fee in `currency`; the label
-    lists the parcel's `contents`."""
+    lists the parcel's `contents`. It is estimated to arrive the destination's delivery
+    working days after today (the rule deliver-by counts from the dispatch deadline)."""
     warehouse = cmd.warehouse
     assert warehouse.address is not None
     profile = sending_seller(cmd.profile, seller_id)
@@ -200,6 +203,7 @@ def ready_to_ship(
         ready_at=cmd.now,
         late=cmd.now > package.dispatch_deadline,
         label=label,
+        estimated_delivery_date=cmd.delivery.delivery_date(address.country, cmd.now),
     )
 
 

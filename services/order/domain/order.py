@@ -121,7 +121,7 @@ def _decide(state: Order, command: OrderCommand, policy: OrderPolicy) -> list[Ev
         case RecordPackageStatus():
             return order_delivery.record_package_status(state, order_id, command)
         case ExtendDispatch():
-            return order_delivery.extend_dispatch(state, order_id, command)
+            return order_delivery.extend_dispatch(state, order_id, command, policy)
         case ConfirmReceipt():
             return order_delivery.confirm_receipt(state, order_id, command)
         case AutoComplete():

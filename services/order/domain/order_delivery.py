@@ -90,10 +90,11 @@ def record_package_status(
 
 
 def extend_dispatch(
-    state: Order, order_id: uuid.UUID, command: ExtendDispatch
+    state: Order, order_id: uuid.UUID, command: ExtendDispatch, policy: OrderPolicy
 ) -> list[EventPayload]:
     """Before placement the hours are kept (and added when placed); after it, the deadlines
-    move. Only later, never earlier, and a grant (`extension_id`) once."""
+    move: deliver-by is counted again, in working days, from the new dispatch deadline. Only
+    later, never earlier, and a grant (`extension_id`) once."""
     if state.status in ("CANCELLED", "COMPLETED") or command.hours <= 0:
         return []
     if command.extension_id is not None and command.extension_id in state.extensions:
@@ -102,8 +103,9 @@ def extend_dispatch(
     if dispatch_deadline is None or deliver_by is None:  # not placed yet
         dispatch_deadline = deliver_by = None
     else:
-        extra = timedelta(hours=command.hours)
-        dispatch_deadline, deliver_by = dispatch_deadline + extra, deliver_by + extra
+        assert state.shipping_address is not None
+        dispatch_deadline = dispatch_deadline + timedelta(hours=command.hours)
+        deliver_by = policy.delivery.deliver_by(state.shipping_address.country, dispatch_deadline)
     return [
         DispatchDeadlineMoved(
             order_id=order_id,

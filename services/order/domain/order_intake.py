@@ -225,7 +225,7 @@ def review(
 def placed(state: Order, order_id: uuid.UUID, now: datetime, policy: OrderPolicy) -> OrderPlaced:
     """The order placed at `now`: due for dispatch its programme's SLA after its creation
     (or its placement, as the policy says), plus any extension granted before; due for
-    delivery some days after that."""
+    delivery some working days after that."""
     assert state.shipping_address and state.subtotal and state.shipping_fee and state.total
     assert state.created_at and state.paid_at
     sla = policy.dispatch_sla_for(state.programme, state.shipping_address.country)
@@ -245,7 +245,7 @@ def placed(state: Order, order_id: uuid.UUID, now: datetime, policy: OrderPolicy
         paid_at=state.paid_at,
         placed_at=now,
         dispatch_deadline=dispatch_deadline,
-        deliver_by=dispatch_deadline + policy.deliver_by_after_dispatch,
+        deliver_by=policy.delivery.deliver_by(state.shipping_address.country, dispatch_deadline),
     )
 
 

@@ -9,6 +9,7 @@ from typing import Literal
 
 from services.order.domain.fees import ShippingOption
 from services.order.domain.risk import RiskRules
+from shared.calendar import DEFAULT_DELIVERY, DeliveryCalendars
 from shared.events.order import Programme
 
 DeadlineAnchor = Literal["created", "placed"]
@@ -24,7 +25,8 @@ class OrderPolicy:
     # (market: the shipping address's country, programme) -> the SLA there, over the above
     dispatch_sla_by_market: Mapping[tuple[str, Programme], timedelta] = field(default_factory=dict)
     dispatch_deadline_from: DeadlineAnchor = "created"  # the order's creation, or placement
-    deliver_by_after_dispatch: timedelta = timedelta(days=6)
+    # deliver-by: working days of the destination's calendar after the dispatch deadline
+    delivery: DeliveryCalendars = DEFAULT_DELIVERY
     auto_complete_after: timedelta = timedelta(days=7)
     missed_dispatch_cancel_after: timedelta = timedelta(days=5)
     max_lines: int = 50

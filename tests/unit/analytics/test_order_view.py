@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -139,3 +139,18 @@ def test_an_event_of_a_type_this_service_does_not_know_shows_on_the_timeline_onl
     assert {k: v for k, v in view.items() if k not in ("timeline", "events_applied")} == {
         k: v for k, v in document_of(story).items() if k not in ("timeline", "events_applied")
     }
+
+
+def test_the_view_shows_each_packages_estimated_delivery_date_and_the_orders() -> None:
+    story = Story().created(T0).paid(T0 + H).shipped(T0 + 5 * H, estimate=date(2026, 11, 9))
+    view = document_of(story)
+    assert view["packages"][0]["estimated_delivery_date"] == "2026-11-09"
+    assert view["estimated_delivery_date"] == "2026-11-09"
+
+
+def test_an_order_shipped_before_estimates_has_none_and_an_unshipped_order_neither() -> None:
+    assert (
+        document_of(Story().created(T0).paid(T0 + H).shipped(T0 + 5 * H))["estimated_delivery_date"]
+        is None
+    )
+    assert document_of(Story().created(T0).paid(T0 + H))["estimated_delivery_date"] is None

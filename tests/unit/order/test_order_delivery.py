@@ -128,4 +128,4 @@ def test_an_extension_before_placement_is_included_in_the_deadline_and_moves_it_
     assert placed_event.dispatch_deadline == early.created_at + timedelta(hours=72 + 72)
     later, _ = run(placed_state, ExtendDispatch(24, "switch", T0))
     assert later.dispatch_deadline == placed_event.dispatch_deadline + timedelta(hours=24)
-    assert later.deliver_by == placed_event.deliver_by + timedelta(hours=24)
+    assert later.deliver_by == POLICY.delivery.deliver_by("US", later.dispatch_deadline)
