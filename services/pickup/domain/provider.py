@@ -1,6 +1,6 @@
 """A pickup provider: its name, the prefix of its tracking numbers, the cities it covers and
-the hub that receives each region's parcels (where it names one). Configuring it again with
-the same values changes nothing."""
+the hub that receives each region's parcels (where it names one), and the hotline and service
+hours shown to its sellers. Configuring it again with the same values changes nothing."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import datetime
 
 from shared.aggregate import Aggregate, InvalidCommand
 from shared.events import EventPayload
-from shared.events.pickup import HubAddress, ProviderConfigured, RegionHub
+from shared.events.pickup import HubAddress, ProviderConfigured, RegionHub, ServiceHours
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,8 @@ class Provider:
     tracking_prefix: str = ""
     coverage: tuple[tuple[str, str], ...] = ()  # (country, city) as configured
     hubs: tuple[RegionHub, ...] = ()  # the receiving hub of some of the coverage regions
+    hotline: str | None = None
+    service_hours: ServiceHours | None = None
 
     @property
     def exists(self) -> bool:
@@ -34,6 +36,8 @@ class ConfigureProvider:
     coverage: Sequence[tuple[str, str]]
     now: datetime
     hubs: Sequence[RegionHub] = ()  # each for a region of `coverage`
+    hotline: str | None = None
+    service_hours: ServiceHours | None = None
 
 
 def decide(state: Provider, command: ConfigureProvider) -> list[EventPayload]:
@@ -46,7 +50,16 @@ def decide(state: Provider, command: ConfigureProvider) -> list[EventPayload]:
                 state.tracking_prefix,
                 state.coverage,
                 state.hubs,
-            ) == (command.name, command.tracking_prefix, tuple(coverage), hubs)
+                state.hotline,
+                state.service_hours,
+            ) == (
+                command.name,
+                command.tracking_prefix,
+                tuple(coverage),
+                hubs,
+                command.hotline,
+                command.service_hours,
+            )
             if unchanged:
                 return []
             return [
@@ -56,6 +69,8 @@ def decide(state: Provider, command: ConfigureProvider) -> list[EventPayload]:
                     tracking_prefix=command.tracking_prefix,
                     coverage=[{"country": c, "city": city} for c, city in coverage],
                     hubs=list(hubs),
+                    hotline=command.hotline,
+                    service_hours=command.service_hours,
                 )
             ]
     raise AssertionError(f"unhandled command {command!r}")
@@ -103,6 +118,8 @@ def evolve(state: Provider, event: EventPayload) -> Provider:
                 event.tracking_prefix,
                 tuple((c["country"], c["city"]) for c in event.coverage),
                 tuple(event.hubs),
+                event.hotline,
+                event.service_hours,
             )
     return state
 
