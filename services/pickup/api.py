@@ -289,7 +289,9 @@ async def pickup_tasks(
     date: datetime.date | None = Query(None, description="the run's day"),
     caller: Principal = require("driver", "operator"),
 ) -> dict[str, list[dict[str, Any]]]:
-    """The day's collection runs; a driver sees its own provider's."""
+    """The day's collection runs; a driver sees its own provider's. A parcel is listed on
+    the run of the provider that collects it: after a switch's cutover its waiting parcels
+    are on the new provider's runs, and the old runs say `handed_over`."""
     if caller.role == "driver":
         if not caller.provider:
             raise Problem(403, "Forbidden", "a driver's token names its provider")

@@ -320,9 +320,7 @@ async def tasks(
                 FROM tasks t LEFT JOIN parcels p ON p.task_id = t.task_id
                 WHERE (CAST(:provider AS text) IS NULL OR t.provider_code = :provider)
                   AND (CAST(:day AS date) IS NULL OR t.run_date = :day)
-                GROUP BY t.task_id
-                HAVING NOT t.handed_over OR count(p.package_id) > 0
-                ORDER BY t.run_date, t.task_id LIMIT 500
+                GROUP BY t.task_id ORDER BY t.run_date, t.task_id LIMIT 500
                 """
             ),
             {"provider": provider_code, "day": day},
@@ -341,7 +339,7 @@ async def tasks(
             if item["driver_id"]
             else None
         )
-        for key in ("driver_id", "driver_name", "driver_phone", "handed_over"):
+        for key in ("driver_id", "driver_name", "driver_phone"):
             item.pop(key)
         result.append(item)
     return result
