@@ -126,7 +126,13 @@ class PickupService:
         )
 
     async def request_for_warehouse(
-        self, conn: AsyncConnection, warehouse_id: uuid.UUID, seller_id: str, address: Address
+        self,
+        conn: AsyncConnection,
+        warehouse_id: uuid.UUID,
+        seller_id: str,
+        address: Address,
+        *,
+        after_failed_push: bool = False,
     ) -> None:
         await read_model.remember_warehouse(
             conn, warehouse_id, seller_id, address.country, address.city
@@ -136,7 +142,12 @@ class PickupService:
         provider = next((p for p in providers if p.provider_code == switched), None)
         provider = provider or covering_provider(providers, address)
         command = RequestSubscription(
-            warehouse_id, seller_id, provider, self.settings.review_within, self.runtime.now()
+            warehouse_id,
+            seller_id,
+            provider,
+            self.settings.review_within,
+            self.runtime.now(),
+            only_after_failed_push=after_failed_push,
         )
         await self.on_subscription(warehouse_id, command, within=conn)
 

@@ -69,6 +69,7 @@ class RequestSubscription:
     provider: Provider | None
     review_within: timedelta
     now: datetime
+    only_after_failed_push: bool = False  # the address was saved again unchanged
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,8 @@ SubscriptionCommand = (
 
 def decide(state: Subscription, command: SubscriptionCommand) -> list[EventPayload]:
     match command:
+        case RequestSubscription(only_after_failed_push=True) if not state.push_failed:
+            return []
         case RequestSubscription():
             return _request(state, command)
         case ReviewSubscription():

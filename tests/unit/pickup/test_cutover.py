@@ -9,6 +9,12 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+from services.fulfillment.domain import warehouse
+from services.fulfillment.domain.warehouse import (
+    WAREHOUSE,
+    ChangeWarehouseAddress,
+    RegisterWarehouse,
+)
 from services.pickup.domain import subscription
 from services.pickup.domain.collection_runs import moved_run_date, run_date, task_id_for
 from services.pickup.domain.parcel import (
@@ -30,6 +36,8 @@ from services.pickup.domain.subscription import (
 from services.pickup.domain.task import TASK, FlagDriverOverdue, HandOver, OpenTask
 from shared.aggregate import DomainError
 from shared.events import REGISTRY
+from shared.events.common import Address
+from shared.events.fulfillment import Contact, WarehouseAddressResaved
 from shared.events.pickup import (
     ParcelMovedToRun,
     PickupSubscriptionPushFailed,
@@ -133,13 +141,30 @@ def test_a_failed_push_ships_drop_off_until_the_address_is_saved_again() -> None
     state = run(moved, ReportPushFailed(sid, "d-ghn", "地址无法导入", T0))
     assert (state.status, state.handover, state.push_failed) == ("REJECTED", "DROP_OFF", True)
     assert subscription.decide(state, ReportPushFailed(sid, "d-ghn", None, T0)) == []  # repeat
-    again = run(state, RequestSubscription(WH, "s1", GHN, timedelta(hours=24), T0))
+    # the seller saves the same address again: asked again, since the push failed ...
+    resave = RequestSubscription(WH, "s1", GHN, timedelta(hours=24), T0, True)
+    assert subscription.decide(moved, resave) == []  # ... but not while the push is fine
+    again = run(state, resave)
     assert (again.status, again.provider_code, again.push_failed) == (
         "PENDING_REVIEW",
         "GHN",
         False,
     )
     assert again.subscription_id != sid and SPX.provider_code == "SPX"
+
+
+def test_saving_a_warehouse_address_again_unchanged_is_told() -> None:
+    address = Address(
+        recipient_name="王芳", phone="+86 138 0013 8000", line1="朝阳路 18 号", city="北京",
+        postal_code="100020", country="CN",
+    )  # fmt: skip
+    contact = Contact(name="王芳", phone="+86 138 0013 8000")
+    registered = warehouse.decide(
+        warehouse.Warehouse(), RegisterWarehouse(WH, "s1", "北京仓", address, contact, T0)
+    )
+    state = WAREHOUSE.fold(registered)
+    [resaved] = warehouse.decide(state, ChangeWarehouseAddress(address, T0))
+    assert isinstance(resaved, WarehouseAddressResaved) and resaved.address == address
 
 
 def test_older_events_read_as_before() -> None:
