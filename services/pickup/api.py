@@ -198,10 +198,15 @@ async def batch_review(
 ) -> dict[str, list[dict[str, Any]]]:
     """A provider reviews many subscriptions at once (after a switch: the ones pushed to
     it). Each item is `APPROVE` (with its `pickup_window`), `REJECT`, or `PUSH_FAILED` (the
-    address could not be taken in: drop-off until the seller saves the address again). Each
-    is decided on its own: the answer lists each one's subscription, or its `error` (another
-    provider's is `subscription-not-found`)."""
+    address could not be taken in: drop-off until the seller saves the address again). A
+    batch naming a subscription that is not the caller's provider's is a 404 and changes
+    nothing; otherwise each is decided on its own: the answer lists each one's subscription,
+    or its `error` (e.g. `not-pending`: reviewed already)."""
     svc = service(request)
+    guard = _visible_to(caller)
+    for item in body.items:
+        state, _ = await svc.subscription(await _warehouse_of(svc, item.subscription_id))
+        guard(state)
     results: list[dict[str, Any]] = []
     for item in body.items:
         now = svc.runtime.now()

@@ -188,7 +188,8 @@ async def test_across_a_cutover_the_new_provider_collects_and_batch_reviews_the_
 
     assert await eventually(lambda: _eq(overdue(), {main, second}), within=20)
 
-    # the batch: one approved with a new window, one whose push failed, one not GHN's
+    # the batch: one approved with a new window, one whose push failed; a batch naming a
+    # subscription that is not GHN's is a 404 and changes nothing
     by_wh = {i["warehouse_id"]: i["subscription_id"] for i in batch["items"]}
     items = [
         {
@@ -198,19 +199,17 @@ async def test_across_a_cutover_the_new_provider_collects_and_batch_reviews_the_
             "pickup_window": {"start": "16:00", "end": "19:00"},
         },
         {"subscription_id": by_wh[second], "decision": "PUSH_FAILED", "note": "地址无法导入"},
-        {"subscription_id": str(uuid.uuid4()), "decision": "APPROVE"},
     ]
-    refused = await pickup.post(
-        "/v1/pickup-subscriptions/batch-review", headers=ws, json={"items": items[:1]}
-    )
-    assert refused.json()["items"] == [
-        {"subscription_id": by_wh[main], "error": "subscription-not-found"}
-    ]
+    review = "/v1/pickup-subscriptions/batch-review"
+    assert_not_found(await pickup.post(review, headers=ws, json={"items": items}))
+    unknown = {"subscription_id": str(uuid.uuid4()), "decision": "APPROVE"}
+    assert_not_found(await pickup.post(review, headers=ghn, json={"items": [*items, unknown]}))
+    assert (await subscription_of(pickup, seller, main) or {}).get("review_pending")
     r = await pickup.post(
         "/v1/pickup-subscriptions/batch-review", headers=ghn, json={"items": items}
     )
     assert r.status_code == 200, r.text
-    approved, failed, unknown = r.json()["items"]
+    approved, failed = r.json()["items"]
     assert approved["status"] == "ACTIVE" and not approved["review_pending"]
     assert approved["pickup_window"] == {"start": "16:00:00", "end": "19:00:00"}
     assert (failed["status"], failed["handover"], failed["push_failed"]) == (
@@ -218,7 +217,8 @@ async def test_across_a_cutover_the_new_provider_collects_and_batch_reviews_the_
         "DROP_OFF",
         True,
     )
-    assert unknown["error"] == "subscription-not-found"
+    again = await pickup.post(review, headers=ghn, json={"items": items[:1]})
+    assert again.json()["items"] == [{"subscription_id": by_wh[main], "error": "not-pending"}]
     assert await eventually(lambda: _eq(overdue(), set()), within=20)
 
     scan = await pickup.post(f"/v1/packages/{pid}/pickup-scan", headers=ghn)
