@@ -82,6 +82,8 @@ class DailyHours(Model):
 
     @model_validator(mode="after")
     def _ordered(self) -> DailyHours:
+        if self.start.tzinfo is not None or self.end.tzinfo is not None:
+            raise ValueError("times are local wall-clock times, without an offset")
         if not self.start < self.end:
             raise ValueError("start must be before end")
         return self

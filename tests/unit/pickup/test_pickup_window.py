@@ -46,6 +46,8 @@ def test_a_window_starts_before_it_ends() -> None:
         PickupWindow(start=time(18), end=time(15))
     with pytest.raises(ValidationError):
         ServiceHours(start=time(9), end=time(19), days=[1, 8])
+    with pytest.raises(ValidationError):  # a wall-clock time has no offset
+        PickupWindow.model_validate({"start": "15:00+07:00", "end": "18:00+07:00"})
 
 
 def test_a_parcel_ready_after_noon_but_before_the_window_goes_the_same_day() -> None:
