@@ -224,6 +224,38 @@ async def test_across_a_cutover_the_new_provider_collects_and_batch_reviews_the_
     scan = await pickup.post(f"/v1/packages/{pid}/pickup-scan", headers=ghn)
     assert scan.status_code == 200 and scan.json()["status"] == "PICKED_UP", scan.text
 
+    # fulfillment learns the failed push: the second warehouse ships by drop-off
+    for wid, units in ((second, 5), (main, 0)):
+        await fulfillment.put(
+            f"/v1/warehouses/{wid}/stock/BOOK", headers=seller, json={"on_hand": units}
+        )
+    order = (
+        await orders.post(
+            "/v1/orders",
+            headers=buyer,
+            json={
+                "seller_id": "shop-cut",
+                "items": [{"sku": "BOOK", "quantity": 1}],
+                "shipping_address": {**ADDRESS, "city": "Hanoi"},
+                "payment_method": "COD",
+            },
+        )
+    ).json()
+    await pay(orders, buyer, order)
+    clock.advance(timedelta(hours=1, seconds=1))
+    package = (await planned_packages(fulfillment, seller, order["order_id"]))["packages"][0]
+    assert package["warehouse_id"] == second
+
+    async def shipped_drop_off() -> bool:
+        r = await fulfillment.post(
+            f"/v1/packages/{package['package_id']}/ship",
+            headers=seller,
+            json={"handover": "DROP_OFF"},
+        )
+        return r.status_code == 200
+
+    assert await eventually(shipped_drop_off, within=20)
+
     # the seller saves the second warehouse's address again, unchanged: GHN is asked again
     r = await fulfillment.put(
         f"/v1/warehouses/{second}/address", headers=seller, json={**ADDRESS, "city": "Hanoi"}
