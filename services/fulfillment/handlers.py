@@ -32,6 +32,7 @@ from shared.events.pickup import (
     PickupSubscriptionDeclined,
     PickupSubscriptionNotCovered,
     PickupSubscriptionProviderSwitched,
+    PickupSubscriptionPushFailed,
     PickupSubscriptionRejected,
     PickupSubscriptionRequested,
     ProviderConfigured,
@@ -154,6 +155,7 @@ def pickup_reactions(service: FulfillmentService) -> Reactions:
         PickupSubscriptionRejected: subscription_changed,
         PickupSubscriptionDeclined: subscription_changed,
         PickupSubscriptionProviderSwitched: subscription_changed,
+        PickupSubscriptionPushFailed: subscription_changed,  # drop-off until saved again
     }
 
 

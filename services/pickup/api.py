@@ -20,13 +20,17 @@ from services.pickup.domain.parcel import (
 )
 from services.pickup.domain.provider import ConfigureProvider, Provider
 from services.pickup.domain.subscription import (
+    ChangePickupWindow,
     DeclineSubscription,
+    ReportPushFailed,
     ReviewSubscription,
     Subscription,
+    SubscriptionCommand,
 )
 from services.pickup.domain.switch import ScheduleSwitch
 from services.pickup.domain.task import AssignDriver, Task
 from services.pickup.schemas import (
+    BatchReviewIn,
     DriverIn,
     HubIn,
     LabelDefectIn,
@@ -39,9 +43,9 @@ from services.pickup.schemas import (
     SwitchOut,
 )
 from services.pickup.service import PickupService
-from shared.aggregate import NotFound
+from shared.aggregate import DomainError, InvalidCommand, NotFound
 from shared.auth import Principal, require
-from shared.events.pickup import RegionHub, RegionZone
+from shared.events.pickup import PickupWindow, RegionHub, RegionZone
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["pickup"])
@@ -72,6 +76,8 @@ async def configure_provider(
             for a in body.coverage
             if a.timezone
         ],
+        body.hotline,
+        body.service_hours,
     )
     outcome = await svc.configure_provider(command)
     return ProviderOut.of(outcome.state)
@@ -119,7 +125,15 @@ async def get_subscription(
         caller.is_operator or state.seller_id == caller.seller_id
     ):
         raise NotFound("subscription-not-found", "no pickup subscription for this warehouse (yet)")
-    return SubscriptionOut.of(state, version)
+    return await _out(service(request), state, version)
+
+
+async def _out(svc: PickupService, state: Subscription, version: int) -> SubscriptionOut:
+    """The subscription with its provider's name, hotline and service hours."""
+    provider = next(
+        (p for p in await svc.providers() if p.provider_code == state.provider_code), None
+    )
+    return SubscriptionOut.of(state, version, provider)
 
 
 @router.post("/pickup-subscriptions/{subscription_id}/review", response_model=SubscriptionOut)
@@ -129,14 +143,97 @@ async def review_subscription(
     request: Request,
     reviewer: Principal = require("driver", "operator"),
 ) -> SubscriptionOut:
-    """The provider (its drivers) or an operator approves or rejects the request."""
+    """The provider (its drivers) or an operator approves or rejects the request (or a
+    subscription a switch moved to it); approving, it agrees the daily `pickup_window`."""
     svc = service(request)
-    warehouse_id = await _warehouse_of(svc, subscription_id)
     command = ReviewSubscription(
-        subscription_id, body.approve, reviewer.sub, body.note, svc.runtime.now()
+        subscription_id,
+        body.approve,
+        reviewer.sub,
+        body.note,
+        svc.runtime.now(),
+        body.pickup_window,
     )
-    outcome = await svc.on_subscription(warehouse_id, command, guard=_visible_to(reviewer))
-    return SubscriptionOut.of(outcome.state, outcome.version)
+    return await _run_on_subscription(svc, subscription_id, command, reviewer)
+
+
+async def _run_on_subscription(
+    svc: PickupService,
+    subscription_id: uuid.UUID,
+    command: SubscriptionCommand,
+    caller: Principal,
+) -> SubscriptionOut:
+    warehouse_id = await _warehouse_of(svc, subscription_id)
+    outcome = await svc.on_subscription(warehouse_id, command, guard=_visible_to(caller))
+    return await _out(svc, outcome.state, outcome.version)
+
+
+@router.put("/pickup-subscriptions/{subscription_id}/pickup-window", response_model=SubscriptionOut)
+async def change_pickup_window(
+    subscription_id: uuid.UUID,
+    body: PickupWindow,
+    request: Request,
+    caller: Principal = require("driver", "operator"),
+) -> SubscriptionOut:
+    """The provider changes an ACTIVE warehouse's daily pickup window (409 otherwise)."""
+    svc = service(request)
+    command = ChangePickupWindow(subscription_id, body, caller.sub, svc.runtime.now())
+    return await _run_on_subscription(svc, subscription_id, command, caller)
+
+
+@router.get("/pickup-subscriptions/pending-reviews")
+async def pending_reviews(
+    request: Request,
+    provider_code: str | None = Query(None, max_length=20),
+    caller: Principal = require("driver", "operator"),
+) -> dict[str, list[dict[str, Any]]]:
+    """What a provider has to review: new requests and the subscriptions a switch moved to
+    it (each due within 24 h); a driver sees its own provider's."""
+    if caller.role == "driver":
+        if not caller.provider:
+            raise Problem(403, "Forbidden", "a driver's token names its provider")
+        provider_code = caller.provider
+    async with service(request).runtime.db.connect() as conn:
+        return {"items": await read_model.pending_reviews(conn, provider_code)}
+
+
+@router.post("/pickup-subscriptions/batch-review")
+async def batch_review(
+    body: BatchReviewIn, request: Request, caller: Principal = require("driver", "operator")
+) -> dict[str, list[dict[str, Any]]]:
+    """A provider reviews many subscriptions at once (after a switch: the ones pushed to
+    it). Each item is `APPROVE` (with its `pickup_window`), `REJECT`, or `PUSH_FAILED` (the
+    address could not be taken in: drop-off until the seller saves the address again). A
+    batch naming a subscription that is not the caller's provider's is a 404 and changes
+    nothing; otherwise each is decided on its own: the answer lists each one's subscription,
+    or its `error` (e.g. `not-pending`: reviewed already)."""
+    svc = service(request)
+    guard = _visible_to(caller)
+    for item in body.items:
+        state, _ = await svc.subscription(await _warehouse_of(svc, item.subscription_id))
+        guard(state)
+    results: list[dict[str, Any]] = []
+    for item in body.items:
+        now = svc.runtime.now()
+        command: SubscriptionCommand = (
+            ReportPushFailed(item.subscription_id, caller.sub, item.note, now)
+            if item.decision == "PUSH_FAILED"
+            else ReviewSubscription(
+                item.subscription_id,
+                item.decision == "APPROVE",
+                caller.sub,
+                item.note,
+                now,
+                item.pickup_window,
+            )
+        )
+        try:
+            out = await _run_on_subscription(svc, item.subscription_id, command, caller)
+        except (NotFound, DomainError, InvalidCommand) as e:
+            results.append({"subscription_id": item.subscription_id, "error": e.code})
+        else:
+            results.append(out.model_dump(mode="json"))
+    return {"items": results}
 
 
 @router.post("/pickup-subscriptions/{subscription_id}/decline", response_model=SubscriptionOut)
@@ -148,7 +245,7 @@ async def decline_subscription(
     warehouse_id = await _warehouse_of(svc, subscription_id)
     command = DeclineSubscription(subscription_id, svc.runtime.now())
     outcome = await svc.on_subscription(warehouse_id, command, guard=_visible_to(seller))
-    return SubscriptionOut.of(outcome.state, outcome.version)
+    return await _out(svc, outcome.state, outcome.version)
 
 
 @router.get("/pickup-subscriptions/overdue-reviews")
@@ -196,7 +293,9 @@ async def pickup_tasks(
     date: datetime.date | None = Query(None, description="the run's day"),
     caller: Principal = require("driver", "operator"),
 ) -> dict[str, list[dict[str, Any]]]:
-    """The day's collection runs; a driver sees its own provider's."""
+    """The day's collection runs; a driver sees its own provider's. A parcel is listed on
+    the run of the provider that collects it: after a switch's cutover its waiting parcels
+    are on the new provider's runs, and the old runs say `handed_over`."""
     if caller.role == "driver":
         if not caller.provider:
             raise Problem(403, "Forbidden", "a driver's token names its provider")

@@ -1,5 +1,6 @@
-"""The pickup service's SLA timers: the provider's review of a subscription request, a
-switch's cutover, a parcel's collection and a run's driver."""
+"""The pickup service's SLA timers: the provider's review of a subscription request (or of a
+subscription a switch moved to it), a switch's cutover, a parcel's collection and a run's
+driver."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from shared.deadlines import Deadline, schedule
 from shared.events import Envelope
 from shared.events.pickup import (
     ParcelAwaited,
+    PickupSubscriptionProviderSwitched,
     PickupSubscriptionRequested,
     PickupTaskCreated,
     ProviderSwitchScheduled,
@@ -41,6 +43,9 @@ async def schedule_for(
                 await schedule(conn, DRIVER_DUE, str(event.task_id), due)
             case ProviderSwitchScheduled() as event:
                 await schedule(conn, SWITCH_CUTOVER, str(event.switch_id), event.cutover_at)
+            case PickupSubscriptionProviderSwitched(review_due=datetime() as due) as event:
+                payload = {"warehouse_id": str(event.warehouse_id)}
+                await schedule(conn, SUBSCRIPTION_REVIEW, str(event.subscription_id), due, payload)
             case PickupSubscriptionRequested() as event:
                 payload = {"warehouse_id": str(event.warehouse_id)}
                 await schedule(

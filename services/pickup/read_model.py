@@ -21,11 +21,15 @@ from shared.events.pickup import (
     DriverAssigned,
     DroppedOff,
     ParcelAwaited,
+    ParcelMovedToRun,
     PickedUp,
     PickupOverdue,
+    PickupSubscriptionProviderSwitched,
     PickupSubscriptionReviewOverdue,
     PickupTaskCreated,
     PickupTaskDriverOverdue,
+    PickupTaskHandedOver,
+    PickupWindowChanged,
     ProviderConfigured,
     ProviderSwitchApplied,
     ProviderSwitchScheduled,
@@ -42,13 +46,15 @@ async def project(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
                     text(
                         """
                         INSERT INTO providers (provider_code, name, tracking_prefix, coverage,
-                                               hubs, zones)
+                                               hubs, zones, hotline, service_hours)
                         VALUES (:code, :name, :prefix, CAST(:coverage AS jsonb),
-                                CAST(:hubs AS jsonb), CAST(:zones AS jsonb))
+                                CAST(:hubs AS jsonb), CAST(:zones AS jsonb), :hotline,
+                                CAST(:hours AS jsonb))
                         ON CONFLICT (provider_code) DO UPDATE SET name = EXCLUDED.name,
                             tracking_prefix = EXCLUDED.tracking_prefix,
                             coverage = EXCLUDED.coverage, hubs = EXCLUDED.hubs,
-                            zones = EXCLUDED.zones
+                            zones = EXCLUDED.zones, hotline = EXCLUDED.hotline,
+                            service_hours = EXCLUDED.service_hours
                         """
                     ),
                     {
@@ -58,6 +64,10 @@ async def project(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
                         "coverage": json.dumps(event.coverage),
                         "hubs": json.dumps([h.model_dump(mode="json") for h in event.hubs]),
                         "zones": json.dumps([z.model_dump(mode="json") for z in event.zones]),
+                        "hotline": event.hotline,
+                        "hours": (
+                            event.service_hours.model_dump_json() if event.service_hours else None
+                        ),
                     },
                 )
             case ProviderSwitchScheduled():
@@ -113,6 +123,16 @@ async def project(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
                     text("UPDATE tasks SET driver_overdue = true WHERE task_id = :id"),
                     {"id": event.task_id},
                 )
+            case PickupTaskHandedOver():
+                await conn.execute(
+                    text("UPDATE tasks SET handed_over = true WHERE task_id = :id"),
+                    {"id": event.task_id},
+                )
+            case ParcelMovedToRun():
+                await conn.execute(
+                    text("UPDATE parcels SET task_id = :task WHERE package_id = :id"),
+                    {"id": event.package_id, "task": event.task_id},
+                )
             case ParcelAwaited():
                 await conn.execute(
                     text(
@@ -145,26 +165,7 @@ async def project(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
                     {"id": event.subscription_id},
                 )
             case SubscriptionEvent():
-                await conn.execute(
-                    text(
-                        """
-                        INSERT INTO subscriptions (subscription_id, warehouse_id, seller_id,
-                                                   provider_code, status, review_due)
-                        VALUES (:id, :wh, :seller, :provider, :status, :due)
-                        ON CONFLICT (subscription_id) DO UPDATE
-                        SET status = EXCLUDED.status, provider_code = EXCLUDED.provider_code,
-                            updated_at = now()
-                        """
-                    ),
-                    {
-                        "id": event.subscription_id,
-                        "wh": event.warehouse_id,
-                        "seller": event.seller_id,
-                        "provider": event.provider_code,
-                        "status": event.status,
-                        "due": getattr(event, "review_due", None),
-                    },
-                )
+                await _project_subscription(conn, event)
                 await conn.execute(  # the warehouse is a pickup seller's while ACTIVE
                     text("UPDATE warehouses SET pickup_active = :active WHERE warehouse_id = :wh"),
                     {"wh": event.warehouse_id, "active": event.status == "ACTIVE"},
@@ -175,7 +176,8 @@ async def providers(conn: AsyncConnection) -> list[Provider]:
     rows = await conn.execute(
         text(
             "SELECT provider_code, name, tracking_prefix, coverage::text AS coverage, "
-            "hubs::text AS hubs, zones::text AS zones FROM providers ORDER BY provider_code"
+            "hubs::text AS hubs, zones::text AS zones, hotline, "
+            "service_hours::text AS service_hours FROM providers ORDER BY provider_code"
         )
     )
     return [
@@ -188,6 +190,8 @@ async def providers(conn: AsyncConnection) -> list[Provider]:
                     coverage=json.loads(r.coverage),
                     hubs=json.loads(r.hubs),
                     zones=json.loads(r.zones),
+                    hotline=r.hotline,
+                    service_hours=json.loads(r.service_hours) if r.service_hours else None,
                 )
             ]
         )
@@ -209,7 +213,7 @@ async def overdue_reviews(conn: AsyncConnection) -> list[dict[str, object]]:
     rows = await conn.execute(
         text(
             "SELECT subscription_id, warehouse_id, seller_id, provider_code, review_due "
-            "FROM subscriptions WHERE status = 'PENDING_REVIEW' AND review_overdue "
+            "FROM subscriptions WHERE review_pending AND review_overdue "
             "ORDER BY review_due LIMIT 500"
         )
     )
@@ -318,6 +322,7 @@ async def tasks(
                 """
                 SELECT t.task_id, t.provider_code, t.warehouse_id, t.seller_id, t.run_date,
                        t.driver_id, t.driver_name, t.driver_phone, t.driver_overdue,
+                       t.handed_over,
                        coalesce(json_agg(json_build_object(
                            'package_id', p.package_id, 'order_id', p.order_id,
                            'tracking_number', p.tracking_number, 'status', p.status,
@@ -349,3 +354,71 @@ async def tasks(
             item.pop(key)
         result.append(item)
     return result
+
+
+async def _project_subscription(conn: AsyncConnection, event: SubscriptionEvent) -> None:
+    """A subscription's row: its provider to review it while `review_pending` (a new request,
+    or a switch's move until the new provider reviewed it), by `review_due`."""
+    due = getattr(event, "review_due", None)
+    pending: bool | None = event.status == "PENDING_REVIEW"
+    if isinstance(event, PickupSubscriptionProviderSwitched):
+        pending = pending or due is not None
+    elif isinstance(event, PickupWindowChanged):
+        pending = None  # unchanged
+    await conn.execute(
+        text(
+            """
+            INSERT INTO subscriptions (subscription_id, warehouse_id, seller_id,
+                                       provider_code, status, review_due, review_pending)
+            VALUES (:id, :wh, :seller, :provider, :status, :due, coalesce(:pending, false))
+            ON CONFLICT (subscription_id) DO UPDATE
+            SET status = EXCLUDED.status, provider_code = EXCLUDED.provider_code,
+                review_pending = coalesce(:pending, subscriptions.review_pending),
+                review_due = coalesce(EXCLUDED.review_due, subscriptions.review_due),
+                review_overdue = subscriptions.review_overdue AND CAST(:due AS timestamptz) IS NULL,
+                updated_at = now()
+            """
+        ),
+        {
+            "id": event.subscription_id,
+            "wh": event.warehouse_id,
+            "seller": event.seller_id,
+            "provider": event.provider_code,
+            "status": event.status,
+            "due": due,
+            "pending": pending,
+        },
+    )
+
+
+async def pending_reviews(
+    conn: AsyncConnection, provider_code: str | None
+) -> list[dict[str, object]]:
+    """The subscriptions a provider has to review (new requests and those a switch moved to
+    it), oldest due first: what its batch review works through."""
+    rows = await conn.execute(
+        text(
+            "SELECT subscription_id, warehouse_id, seller_id, provider_code, status, review_due, "
+            "review_overdue FROM subscriptions WHERE review_pending "
+            "AND (CAST(:provider AS text) IS NULL OR provider_code = :provider) "
+            "ORDER BY review_due, subscription_id LIMIT 500"
+        ),
+        {"provider": provider_code},
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def waiting_parcels(
+    conn: AsyncConnection, warehouse_id: uuid.UUID, except_provider: str
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(package id, task id) of the warehouse's parcels waiting for pickup on another
+    provider's run than `except_provider`'s."""
+    rows = await conn.execute(
+        text(
+            "SELECT p.package_id, p.task_id FROM parcels p JOIN tasks t ON t.task_id = p.task_id "
+            "WHERE t.warehouse_id = :wh AND t.provider_code <> :provider "
+            "AND p.status = 'AWAITING_PICKUP' ORDER BY p.package_id"
+        ),
+        {"wh": warehouse_id, "provider": except_provider},
+    )
+    return [(r.package_id, r.task_id) for r in rows]

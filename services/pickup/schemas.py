@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from services.pickup.domain.parcel import Parcel
 from services.pickup.domain.provider import Provider, hub_for, zone_for
 from services.pickup.domain.subscription import Subscription
-from shared.events.pickup import HubAddress, LabelDefectReason
+from shared.events.pickup import HubAddress, LabelDefectReason, PickupWindow, ServiceHours
 from shared.models import Body, Timestamp
 
 
@@ -29,10 +30,17 @@ class Area(Body):
     )
 
 
+PHONE = r"^\+?[0-9 ()\-]{3,40}$"
+
+
 class ProviderIn(Body):
     name: str = Field(min_length=1, max_length=200)
     tracking_prefix: str = Field(pattern=r"^[A-Z]{2,5}$")
     coverage: list[Area] = Field(max_length=5000)
+    hotline: str | None = Field(None, pattern=PHONE, description="shown to its sellers")
+    service_hours: ServiceHours | None = Field(
+        None, description="when its hotline and drivers work (e.g. every day 09:00-19:00)"
+    )
 
 
 class ProviderOut(BaseModel):
@@ -40,6 +48,8 @@ class ProviderOut(BaseModel):
     name: str
     tracking_prefix: str
     coverage: list[Area]
+    hotline: str | None = None
+    service_hours: ServiceHours | None = None
 
     @classmethod
     def of(cls, provider: Provider, names: dict[tuple[str, str], str] | None = None) -> ProviderOut:
@@ -56,7 +66,18 @@ class ProviderOut(BaseModel):
                 )
                 for c, city in provider.coverage
             ],
+            hotline=provider.hotline,
+            service_hours=provider.service_hours,
         )
+
+
+class ProviderContact(BaseModel):
+    """Who collects from the warehouse, as its seller is shown it."""
+
+    provider_code: str
+    name: str
+    hotline: str | None
+    service_hours: ServiceHours | None
 
 
 class SubscriptionOut(BaseModel):
@@ -68,18 +89,60 @@ class SubscriptionOut(BaseModel):
     handover: str
     review_due: datetime | None
     review_overdue: bool
+    review_pending: bool = Field(
+        description="its provider has yet to review it (a new request, or a switch's move)"
+    )
+    push_failed: bool = Field(
+        description="a switch's new provider could not take the address in: save it again"
+    )
+    pickup_window: PickupWindow | None = Field(description="the daily window agreed at review")
+    provider: ProviderContact | None = Field(
+        None, description="the provider's name, hotline and service hours"
+    )
     version: int
 
     @classmethod
-    def of(cls, subscription: Subscription, version: int) -> SubscriptionOut:
+    def of(
+        cls, subscription: Subscription, version: int, provider: Provider | None = None
+    ) -> SubscriptionOut:
+        contact = (
+            ProviderContact(
+                provider_code=provider.provider_code,
+                name=provider.name,
+                hotline=provider.hotline,
+                service_hours=provider.service_hours,
+            )
+            if provider is not None and provider.exists
+            else None
+        )
         return cls.model_validate(
-            {**vars(subscription), "handover": subscription.handover, "version": version}
+            {
+                **vars(subscription),
+                "handover": subscription.handover,
+                "review_pending": subscription.review_pending,
+                "provider": contact,
+                "version": version,
+            }
         )
 
 
 class ReviewIn(Body):
     approve: bool
     note: str | None = Field(None, max_length=2000)
+    pickup_window: PickupWindow | None = Field(
+        None, description="approving: the daily pickup window agreed with the seller"
+    )
+
+
+class BatchReviewItem(Body):
+    subscription_id: uuid.UUID
+    decision: Literal["APPROVE", "REJECT", "PUSH_FAILED"]
+    note: str | None = Field(None, max_length=2000)
+    pickup_window: PickupWindow | None = None
+
+
+class BatchReviewIn(Body):
+    items: list[BatchReviewItem] = Field(min_length=1, max_length=500)
 
 
 class SwitchIn(Body):
@@ -105,7 +168,7 @@ class SwitchOut(BaseModel):
 class DriverIn(Body):
     driver_id: str = Field(min_length=1, max_length=100)
     name: str = Field(min_length=1, max_length=200)
-    phone: str = Field(pattern=r"^\+?[0-9 ()\-]{3,40}$")
+    phone: str = Field(pattern=PHONE)
 
 
 class HubIn(Body):

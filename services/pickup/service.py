@@ -11,7 +11,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.pickup import deadlines, read_model
-from services.pickup.domain.collection_runs import run_date, task_id_for
+from services.pickup.domain.collection_runs import moved_run_date, run_date, task_id_for
 from services.pickup.domain.coverage import covering_provider
 from services.pickup.domain.cutover import in_switch_window
 from services.pickup.domain.extensions import EXTENSIONS, ExtendDispatch
@@ -20,6 +20,7 @@ from services.pickup.domain.parcel import (
     AwaitParcel,
     Collect,
     FlagPickupOverdue,
+    MoveToRun,
     Parcel,
     ParcelCommand,
 )
@@ -38,13 +39,21 @@ from services.pickup.domain.subscription import (
     SubscriptionCommand,
 )
 from services.pickup.domain.switch import SWITCH, ApplySwitch, ScheduleSwitch, Switch, SwitchCommand
-from services.pickup.domain.task import TASK, FlagDriverOverdue, OpenTask, Task, TaskCommand
+from services.pickup.domain.task import (
+    TASK,
+    FlagDriverOverdue,
+    HandOver,
+    OpenTask,
+    Task,
+    TaskCommand,
+)
 from services.pickup.settings import PickupSettings
 from shared import metrics
 from shared.aggregate import Aggregate, Command, Outcome, execute, load
 from shared.events import Envelope
 from shared.events.common import Address
 from shared.events.fulfillment import ReadyToShip
+from shared.events.pickup import PickupWindow
 from shared.runtime import ServiceRuntime
 
 S = TypeVar("S")
@@ -122,7 +131,13 @@ class PickupService:
         )
 
     async def request_for_warehouse(
-        self, conn: AsyncConnection, warehouse_id: uuid.UUID, seller_id: str, address: Address
+        self,
+        conn: AsyncConnection,
+        warehouse_id: uuid.UUID,
+        seller_id: str,
+        address: Address,
+        *,
+        after_failed_push: bool = False,
     ) -> None:
         await read_model.remember_warehouse(
             conn, warehouse_id, seller_id, address.country, address.city
@@ -132,7 +147,12 @@ class PickupService:
         provider = next((p for p in providers if p.provider_code == switched), None)
         provider = provider or covering_provider(providers, address)
         command = RequestSubscription(
-            warehouse_id, seller_id, provider, self.settings.review_within, self.runtime.now()
+            warehouse_id,
+            seller_id,
+            provider,
+            self.settings.review_within,
+            self.runtime.now(),
+            only_after_failed_push=after_failed_push,
         )
         await self.on_subscription(warehouse_id, command, within=conn)
 
@@ -206,29 +226,74 @@ class PickupService:
         )
 
     async def apply_switch(self, switch_id: uuid.UUID, now: datetime) -> None:
-        """At the cutover the region's subscriptions move to the new provider."""
+        """At the cutover the region's subscriptions move to the new provider, which reviews
+        them in a batch; the parcels still waiting on the old provider's runs move to the
+        new provider's, and the old runs are handed over."""
         async with self.runtime.db.transaction() as conn:
             outcome = await self.on_switch(switch_id, ApplySwitch(now), within=conn)
             if not outcome.events:
                 return
             switch = outcome.state
+            follow = FollowSwitch(switch, now, self.settings.review_within)
             for warehouse_id in await read_model.warehouses_in(conn, switch.country, switch.city):
-                await self.on_subscription(warehouse_id, FollowSwitch(switch, now), within=conn)
+                moved = await self.on_subscription(warehouse_id, follow, within=conn)
+                await self._move_waiting_parcels(conn, warehouse_id, moved.state, switch, now)
+
+    async def _move_waiting_parcels(
+        self,
+        conn: AsyncConnection,
+        warehouse_id: uuid.UUID,
+        subscription: Subscription,
+        switch: Switch,
+        now: datetime,
+    ) -> None:
+        assert switch.switch_id is not None
+        start = self.pickup_window(subscription).start
+        old_tasks: set[uuid.UUID] = set()
+        for package_id, task_id in await read_model.waiting_parcels(
+            conn, warehouse_id, switch.to_provider
+        ):
+            parcel, _ = await load(conn, self.runtime.store, PARCEL, PARCEL.stream(package_id))
+            day = moved_run_date(parcel.run_date, now, start, self.settings.timezone)
+            new_task = task_id_for(switch.to_provider, warehouse_id, day)
+            opened = OpenTask(
+                new_task, switch.to_provider, warehouse_id, parcel.seller_id, day, now, now
+            )
+            await self.on_task(new_task, opened, within=conn)
+            move = MoveToRun(new_task, day, switch.to_provider, switch.switch_id, now)
+            await self.on_parcel(package_id, move, within=conn)
+            old_tasks.add(task_id)
+        for task_id in sorted(old_tasks):
+            await self.on_task(
+                task_id, HandOver(switch.to_provider, switch.switch_id, now), within=conn
+            )
+
+    def pickup_window(self, subscription: Subscription) -> PickupWindow:
+        """The warehouse's agreed daily window, or the default one."""
+        return subscription.pickup_window or self.settings.default_pickup_window
 
     # -- collection runs ---------------------------------------------------------------------
 
     async def await_parcel(self, conn: AsyncConnection, event: ReadyToShip) -> None:
-        """A package is ready to ship: a PICKUP one joins the day's run of its provider at
-        its warehouse; a DROP_OFF one waits at the hub."""
+        """A package is ready to ship: a PICKUP one joins the run of the provider serving its
+        warehouse (whatever the label says) on the first day whose pickup window had not
+        started when it was ready; a DROP_OFF one waits at the hub."""
         if event.handover == "SELLER_OWN":
             return
         task_id = day = None
+        collector = event.carrier
         if event.handover == "PICKUP":
-            day = run_date(event.ready_at, self.settings.cutoff, self.settings.timezone)
-            task_id = task_id_for(event.carrier, event.warehouse_id, day)
+            subscription, _ = await load(
+                conn, self.runtime.store, SUBSCRIPTION, SUBSCRIPTION.stream(event.warehouse_id)
+            )
+            if subscription.status == "ACTIVE" and subscription.provider_code:
+                collector = subscription.provider_code
+            start = self.pickup_window(subscription).start
+            day = run_date(event.ready_at, start, self.settings.timezone)
+            task_id = task_id_for(collector, event.warehouse_id, day)
             open_task = OpenTask(
                 task_id,
-                event.carrier,
+                collector,
                 event.warehouse_id,
                 event.seller_id,
                 day,
@@ -248,6 +313,7 @@ class PickupService:
             task_id=task_id,
             run_date=day,
             now=self.runtime.now(),
+            collector=collector,
         )
         await self.on_parcel(event.package_id, command, within=conn)
 

@@ -7,6 +7,7 @@ from datetime import time, timedelta
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.events.pickup import PickupWindow
 from shared.money import Money
 
 
@@ -17,7 +18,10 @@ class PickupSettings(BaseSettings):
     seed_default_providers: bool = True
     collect_within_hours: float = 48
     driver_within_hours: float = 24
-    run_cutoff: time = time(12, 0)  # ready before noon: today's run, else tomorrow's
+    # the daily pickup window of a warehouse whose provider agreed none (a parcel ready before
+    # its start is collected that day, else the next day)
+    default_pickup_window_start: time = time(14, 0)
+    default_pickup_window_end: time = time(18, 0)
     timezone: str = "UTC"  # whose calendar days the runs follow
     relabel_fee_amount: int = Field(500, ge=0)  # minor units charged to the seller per relabel
     relabel_fee_currency: str = Field("CNY", pattern=r"^[A-Z]{3}$")
@@ -39,5 +43,7 @@ class PickupSettings(BaseSettings):
         return timedelta(hours=self.driver_within_hours)
 
     @property
-    def cutoff(self) -> time:
-        return self.run_cutoff
+    def default_pickup_window(self) -> PickupWindow:
+        return PickupWindow(
+            start=self.default_pickup_window_start, end=self.default_pickup_window_end
+        )

@@ -109,6 +109,17 @@ class WarehouseAddressChanged(EventPayload):
     contact: Contact
 
 
+@register("WarehouseAddressResaved", service=SERVICE)
+class WarehouseAddressResaved(EventPayload):
+    """The seller saved the warehouse's address again, unchanged: what waits for a saved
+    address may act again (the pickup service asks again after a failed push to a switch's
+    new provider)."""
+
+    warehouse_id: uuid.UUID
+    seller_id: str
+    address: Address
+
+
 class BusinessAddress(Model):
     """A seller's registered address: the region (province) is required."""
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any, Literal, get_args
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from shared.events import REGISTRY, EventPayload, register
 from shared.models import Model
@@ -85,11 +85,44 @@ class RegionZone(Model):
     timezone: str
 
 
+class DailyHours(Model):
+    """A daily span of local time, `start` before `end` (e.g. 09:00-19:00)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    start: time = Field(description="local time, HH:MM")
+    end: time = Field(description="local time, HH:MM; after `start`")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DailyHours:
+        if self.start.tzinfo is not None or self.end.tzinfo is not None:
+            raise ValueError("times are local wall-clock times, without an offset")
+        if not self.start < self.end:
+            raise ValueError("start must be before end")
+        return self
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+class ServiceHours(DailyHours):
+    """When a provider's hotline and drivers work: these hours on these ISO weekdays
+    (1 = Monday; every day unless told)."""
+
+    days: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6, 7], min_length=1)
+
+    @model_validator(mode="after")
+    def _days(self) -> ServiceHours:
+        if any(d not in range(1, 8) for d in self.days) or len(set(self.days)) != len(self.days):
+            raise ValueError("days are distinct ISO weekdays 1-7")
+        return self
+
+
 @register("ProviderConfigured", service=SERVICE, version=2)
 class ProviderConfigured(EventPayload):
     """A provider's whole configuration; `hubs` (added with issue 16, absent from older
-    events: no hubs) names the receiving hub of some of its coverage regions; `zones`
-    (version 2, issue 17; a version 1 event named none) the time zone of some of them."""
+    events: no hubs) names the receiving hub of some of its coverage regions. Version 2
+    (issue 17; a version 1 event named none of them) adds `zones`, the time zone of some of
+    them, and the `hotline` and `service_hours` the seller is shown."""
 
     provider_code: str
     name: str
@@ -97,11 +130,13 @@ class ProviderConfigured(EventPayload):
     coverage: list[dict[str, str]]  # [{"country": "VN", "city": "Hanoi"}]
     hubs: list[RegionHub] = Field(default_factory=list)
     zones: list[RegionZone] = Field(default_factory=list)
+    hotline: str | None = None
+    service_hours: ServiceHours | None = None
 
 
 @REGISTRY.upcaster("ProviderConfigured", from_version=1)
 def _provider_configured_v1(payload: dict[str, Any]) -> dict[str, Any]:
-    return {**payload, "zones": []}
+    return {**payload, "zones": [], "hotline": None, "service_hours": None}
 
 
 class SubscriptionEvent(EventPayload):
@@ -128,9 +163,40 @@ class PickupSubscriptionNotCovered(SubscriptionEvent):
     pass
 
 
-@register("PickupSubscriptionApproved", service=SERVICE)
+class PickupWindow(DailyHours):
+    """The daily pickup window agreed for a warehouse: a driver comes between `start` and
+    `end` (the region's local time); a parcel ready before `start` goes the same day."""
+
+
+@register("PickupSubscriptionApproved", service=SERVICE, version=2)
 class PickupSubscriptionApproved(SubscriptionEvent):
+    """The provider approved the request (or, after a switch, took the warehouse over).
+    Version 2 (issue 17): the daily `pickup_window` agreed at review (None: none agreed)."""
+
     reviewer_id: str
+    note: str | None = None
+    pickup_window: PickupWindow | None = None
+
+
+@REGISTRY.upcaster("PickupSubscriptionApproved", from_version=1)
+def _approved_v1(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "pickup_window": None}
+
+
+@register("PickupWindowChanged", service=SERVICE)
+class PickupWindowChanged(SubscriptionEvent):
+    """The provider changed the warehouse's daily pickup window."""
+
+    pickup_window: PickupWindow
+    changed_by: str
+
+
+@register("PickupSubscriptionPushFailed", service=SERVICE)
+class PickupSubscriptionPushFailed(SubscriptionEvent):
+    """A switch's new provider could not take the pushed address in (status REJECTED,
+    drop-off): re-saving the warehouse address requests pickup again."""
+
+    reported_by: str
     note: str | None = None
 
 
@@ -174,11 +240,19 @@ class ProviderSwitchApplied(EventPayload):
     applied_at: datetime
 
 
-@register("PickupSubscriptionProviderSwitched", service=SERVICE)
+@register("PickupSubscriptionProviderSwitched", service=SERVICE, version=2)
 class PickupSubscriptionProviderSwitched(SubscriptionEvent):
-    """A provider switch moved this warehouse's subscription to the region's new provider."""
+    """A provider switch moved this warehouse's subscription to the region's new provider.
+    Version 2 (issue 17): the new provider reviews it by `review_due` (None in older events:
+    no review asked); an ACTIVE one keeps picking up meanwhile."""
 
     switch_id: uuid.UUID
+    review_due: datetime | None = None
+
+
+@REGISTRY.upcaster("PickupSubscriptionProviderSwitched", from_version=1)
+def _switched_v1(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "review_due": None}
 
 
 class ParcelEvent(EventPayload):
@@ -203,14 +277,46 @@ class PickupTaskCreated(EventPayload):
     created_at: datetime
 
 
-@register("ParcelAwaited", service=SERVICE)
+@register("ParcelAwaited", service=SERVICE, version=2)
 class ParcelAwaited(ParcelEvent):
     """A ready-to-ship package the first mile now waits for: collected on the run of
-    `task_id` (PICKUP), or brought to the hub by the seller (DROP_OFF, no task)."""
+    `task_id` (PICKUP), or brought to the hub by the seller (DROP_OFF, no task). Version 2
+    (issue 17): `collector`, the provider whose run it joined (the one serving the
+    warehouse, whatever the label says); older events: the label's `provider_code`."""
 
     handover: str
     task_id: uuid.UUID | None
     run_date: date | None
+    collector: str | None = None
+
+
+@REGISTRY.upcaster("ParcelAwaited", from_version=1)
+def _awaited_v1(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "collector": data.get("provider_code")}
+
+
+@register("ParcelMovedToRun", service=SERVICE)
+class ParcelMovedToRun(ParcelEvent):
+    """At a switch's cutover a parcel still awaiting pickup moved to the new provider's
+    run (`collector` collects it now, whatever its label says)."""
+
+    task_id: uuid.UUID
+    run_date: date
+    collector: str
+    switch_id: uuid.UUID
+
+
+@register("PickupTaskHandedOver", service=SERVICE)
+class PickupTaskHandedOver(EventPayload):
+    """At a switch's cutover the old provider's run at the warehouse was handed over: its
+    waiting parcels went to `to_provider`'s run, and no driver is chased for it."""
+
+    task_id: uuid.UUID
+    provider_code: str
+    warehouse_id: uuid.UUID
+    to_provider: str
+    switch_id: uuid.UUID
+    at: datetime
 
 
 @register("DriverAssigned", service=SERVICE)

@@ -103,7 +103,7 @@ WAREHOUSE_HISTORY = history(
     WAREHOUSE,
     [
         lambda _: RegisterWarehouse(W1, "s1", "Shop VN Hanoi", address("1 Kho St"), CONTACT, T0),
-        lambda _: ChangeWarehouseAddress(address("1 Kho St"), T0 + HOUR),  # the same: nothing
+        lambda _: ChangeWarehouseAddress(address("1 Kho St"), T0 + HOUR),  # the same: re-saved
         lambda _: ChangeWarehouseAddress(address("2 Kho St"), T0 + 2 * HOUR),
         lambda _: ChangeWarehouseAddress(address("3 Kho St", "Hue"), T0 + 3 * HOUR),
         lambda _: ChangeWarehouseAddress(address("4 Kho St", "Hue"), T0 + 4 * HOUR),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar, cast
 
 from services.pickup.domain.collection_runs import task_id_for
@@ -17,27 +17,30 @@ from services.pickup.domain.parcel import (
     AwaitParcel,
     Collect,
     FlagPickupOverdue,
+    MoveToRun,
     ReceiveDropOff,
     RecordLabelDefect,
 )
 from services.pickup.domain.provider import PROVIDER, ConfigureProvider, Provider
 from services.pickup.domain.subscription import (
     SUBSCRIPTION,
+    ChangePickupWindow,
     DeclineSubscription,
     FlagReviewOverdue,
     FollowSwitch,
+    ReportPushFailed,
     RequestSubscription,
     ReviewSubscription,
     Subscription,
 )
 from services.pickup.domain.switch import SWITCH, ApplySwitch, ScheduleSwitch, Switch
-from services.pickup.domain.task import TASK, AssignDriver, FlagDriverOverdue, OpenTask
+from services.pickup.domain.task import TASK, AssignDriver, FlagDriverOverdue, HandOver, OpenTask
 from services.pickup.handlers import fulfillment_reactions, order_reactions
 from services.pickup.service import PickupService
 from shared.aggregate import Aggregate
 from shared.consumer import Reaction
 from shared.events import EventPayload
-from shared.events.pickup import HubAddress, RegionHub
+from shared.events.pickup import HubAddress, PickupWindow, RegionHub, ServiceHours
 from shared.money import Money
 
 S = TypeVar("S")
@@ -97,10 +100,21 @@ PROVIDER_HISTORY = history(
             "SPX", "SPX Express", "SPX", SPX.coverage, T0 + 7 * HOUR, [HANOI_HUB]
         ),
         configure(SPX, T0 + 8 * HOUR),  # the hub taken away
+        lambda _: ConfigureProvider(  # its hotline and service hours
+            "SPX",
+            "SPX Express",
+            "SPX",
+            SPX.coverage,
+            T0 + 9 * HOUR,
+            hotline="+84 1900 6868",
+            service_hours=ServiceHours(start=time(9), end=time(19)),
+        ),
     ],
 )
 
 SWITCH_ID = uuid.UUID(int=503)
+WINDOW = PickupWindow(start=time(15), end=time(18))
+LATER_WINDOW = PickupWindow(start=time(16), end=time(19))
 CUTOVER = T0 + timedelta(days=2)
 SWITCH_STEPS: list[Callable[[Switch], Any]] = [
     lambda _: ScheduleSwitch(SWITCH_ID, "vn", " Hanoi ", GHN, CUTOVER, "Asia/Ho_Chi_Minh", 72, T0),
@@ -127,14 +141,22 @@ SUBSCRIPTION_HISTORY = history(
         request(SPX, T0),
         lambda s: FlagReviewOverdue(_sid(s), T0 + 23 * HOUR),  # not due: nothing
         lambda s: FlagReviewOverdue(_sid(s), T0 + 24 * HOUR),
-        lambda s: ReviewSubscription(_sid(s), True, "drv-1", "ok", T0 + 25 * HOUR),
+        lambda s: ReviewSubscription(_sid(s), True, "drv-1", "ok", T0 + 25 * HOUR, WINDOW),
+        lambda s: ChangePickupWindow(_sid(s), LATER_WINDOW, "drv-1", T0 + 26 * HOUR),
         lambda _: FollowSwitch(TO_GHN, CUTOVER + timedelta(minutes=1)),
-        lambda s: DeclineSubscription(_sid(s), CUTOVER + 2 * HOUR),
+        lambda s: FlagReviewOverdue(_sid(s), CUTOVER + 25 * HOUR),  # the new provider's review
+        lambda s: ReviewSubscription(_sid(s), True, "drv-9", "批量审核", CUTOVER + 26 * HOUR),
+        lambda s: DeclineSubscription(_sid(s), CUTOVER + 27 * HOUR),
         request(None, CUTOVER + 3 * HOUR),  # moved out of coverage
         request(GHN, CUTOVER + 4 * HOUR),  # and back
         lambda s: ReviewSubscription(_sid(s), False, "op", "no access road", CUTOVER + 5 * HOUR),
         request(GHN, CUTOVER + 6 * HOUR),
         lambda s: ReviewSubscription(_sid(s), True, "op", None, CUTOVER + 7 * HOUR),
+        request(SPX, CUTOVER + 8 * HOUR),
+        lambda s: ReviewSubscription(_sid(s), True, "op", None, CUTOVER + 9 * HOUR),
+        lambda _: FollowSwitch(TO_GHN, CUTOVER + 10 * HOUR),
+        lambda s: ReportPushFailed(_sid(s), "drv-9", "地址无法导入", CUTOVER + 11 * HOUR),
+        request(GHN, CUTOVER + 12 * HOUR),  # the address saved again
     ],
 )
 
@@ -157,6 +179,7 @@ EXTENSIONS_HISTORY = history(
 
 RUN_DAY = date(2026, 11, 2)
 TASK_ID = task_id_for("SPX", WAREHOUSE, RUN_DAY)
+GHN_TASK_ID = task_id_for("GHN", WAREHOUSE, RUN_DAY)
 
 
 def awaited(package_id: uuid.UUID, handover: str) -> Callable[[Any], AwaitParcel]:
@@ -175,6 +198,8 @@ PICKUP_PARCEL_HISTORY = history(
         awaited(uuid.UUID(int=701), "PICKUP"),  # told twice: nothing
         lambda _: FlagPickupOverdue(timedelta(hours=48), T0 + 47 * HOUR),  # not yet: nothing
         lambda _: FlagPickupOverdue(timedelta(hours=48), T0 + 48 * HOUR),
+        lambda _: MoveToRun(GHN_TASK_ID, RUN_DAY, "GHN", SWITCH_ID, T0 + 49 * HOUR),  # cutover
+        lambda _: MoveToRun(GHN_TASK_ID, RUN_DAY, "GHN", SWITCH_ID, T0 + 49 * HOUR),  # nothing
         lambda _: Collect("drv-2", "GHN", "GHN", T0 + 50 * HOUR),  # the region's new provider
         lambda _: Collect("drv-2", "GHN", "GHN", T0 + 50 * HOUR),  # a repeated scan: nothing
         lambda _: ArriveAtHub("HN-1", T0 + 53 * HOUR),
@@ -212,6 +237,15 @@ TASK_HISTORY = history(
         lambda _: AssignDriver("drv-1", "Minh", "+84 90 123", T0 + 28 * HOUR),
     ],
 )
+HANDED_OVER_TASK_HISTORY = history(
+    TASK,
+    [
+        lambda _: OpenTask(TASK_ID, "SPX", WAREHOUSE, "shop-1", RUN_DAY, T0, T0),
+        lambda _: HandOver("GHN", SWITCH_ID, T0 + 2 * HOUR),
+        lambda _: HandOver("GHN", SWITCH_ID, T0 + 3 * HOUR),  # again: nothing
+        lambda _: FlagDriverOverdue(timedelta(hours=24), T0 + 24 * HOUR),  # not chased: nothing
+    ],
+)
 
 HISTORIES: list[tuple[Aggregate[Any], list[EventPayload]]] = [
     (PROVIDER, PROVIDER_HISTORY),
@@ -221,6 +255,7 @@ HISTORIES: list[tuple[Aggregate[Any], list[EventPayload]]] = [
     (PARCEL, PICKUP_PARCEL_HISTORY),
     (PARCEL, DROP_OFF_PARCEL_HISTORY),
     (TASK, TASK_HISTORY),
+    (TASK, HANDED_OVER_TASK_HISTORY),
 ]
 
 _NO_SERVICE = cast(PickupService, None)  # the reactions are only inspected for their keys

@@ -1,5 +1,5 @@
-"""A seller's warehouse: registered once, its address changed later. Stream
-`warehouse/<warehouse id>`."""
+"""A seller's warehouse: registered once, its address changed later (or saved again unchanged,
+which changes nothing but is told). Stream `warehouse/<warehouse id>`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from shared.events.fulfillment import (
     WAREHOUSE_STREAM,
     Contact,
     WarehouseAddressChanged,
+    WarehouseAddressResaved,
     WarehouseRegistered,
 )
 
@@ -68,7 +69,13 @@ def decide(state: Warehouse, command: Command) -> list[EventPayload]:
             if state.warehouse_id is None or state.contact is None:
                 raise NotFound("warehouse-not-found", "no such warehouse")
             if command.address == state.address:
-                return []
+                return [  # saved again: nothing changes, but the save is told
+                    WarehouseAddressResaved(
+                        warehouse_id=state.warehouse_id,
+                        seller_id=state.seller_id,
+                        address=command.address,
+                    )
+                ]
             return [
                 WarehouseAddressChanged(
                     warehouse_id=state.warehouse_id,

@@ -1,8 +1,13 @@
 """A ready-to-ship package as the first mile sees it: awaited for the day's run (PICKUP) or
-at the hub (DROP_OFF), collected by a driver of its provider (or of the region's provider
-after a switch) or received at the hub, then arrived at the hub; flagged once when it waits
-for collection longer than the SLA. At the hub a label defect may be recorded on it, once:
-it is relabelled at the seller's cost."""
+at the hub (DROP_OFF), collected by a driver of its collector or received at the hub, then
+arrived at the hub; flagged once when it waits for collection longer than the SLA. At the hub
+a label defect may be recorded on it, once: it is relabelled at the seller's cost.
+
+The collector is the provider whose run the parcel is on: the one serving the warehouse when
+the parcel was ready, whatever its label says (so the old provider's driver takes a new
+provider's label printed before the takeover). At a switch's cutover a parcel still waiting
+moves to the new provider's run (`MoveToRun`): the old labels are collected by the new
+provider."""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from shared.events.pickup import (
     LabelDefectReason,
     LabelDefectRecorded,
     ParcelAwaited,
+    ParcelMovedToRun,
     PickedUp,
     PickupOverdue,
     RelabelFeeCharged,
@@ -43,17 +49,26 @@ class Parcel:
     collected_by: str = ""  # the provider whose driver scanned it, once collected
     hub_id: str | None = None  # the hub it arrived at
     label_defect: LabelDefectReason | None = None  # recorded at the hub
+    collector: str = ""  # the provider whose run it is on (not necessarily the label's)
+    run_date: date | None = None
+
+
+def collectors(parcel: Parcel, region_provider: str | None) -> set[str]:
+    """The providers whose drivers may collect the waiting parcel: its run's, and the one
+    serving the region now (a parcel that waited through a switch made before its run was
+    recorded)."""
+    return {p for p in (parcel.collector or parcel.provider_code, region_provider) if p}
 
 
 def handled_by(parcel: Parcel, provider: str | None, region_provider: str | None) -> bool:
     """Whether drivers of `provider` may see and act on the parcel: once collected, only the
-    collecting provider's; before, its own provider's or (after a switch) the region's. A
-    driver that names no provider handles nothing."""
+    collecting provider's; before, its collectors'. A driver that names no provider handles
+    nothing."""
     if parcel.package_id is None or not provider:
         return False
     if parcel.collected_by:
         return provider == parcel.collected_by
-    return provider in (parcel.provider_code, region_provider)
+    return provider in collectors(parcel, region_provider)
 
 
 @dataclass(frozen=True)
@@ -72,12 +87,24 @@ class AwaitParcel:
     task_id: uuid.UUID | None
     run_date: date | None
     now: datetime
+    collector: str | None = None  # the run's provider; None: the label's
+
+
+@dataclass(frozen=True)
+class MoveToRun:
+    """A switch's cutover: a parcel still waiting for pickup goes to the new provider's run."""
+
+    task_id: uuid.UUID
+    run_date: date
+    collector: str
+    switch_id: uuid.UUID
+    now: datetime
 
 
 @dataclass(frozen=True)
 class Collect:
-    """A driver's scan at the warehouse. `region_provider` serves the region now: after a
-    switch either provider's driver may take a parcel labelled before it."""
+    """A driver's scan at the warehouse. `region_provider` serves the region now: see
+    `collectors`."""
 
     driver_id: str
     driver_provider: str
@@ -116,7 +143,13 @@ class RecordLabelDefect:
 
 
 ParcelCommand = (
-    AwaitParcel | Collect | ReceiveDropOff | ArriveAtHub | FlagPickupOverdue | RecordLabelDefect
+    AwaitParcel
+    | Collect
+    | ReceiveDropOff
+    | ArriveAtHub
+    | FlagPickupOverdue
+    | RecordLabelDefect
+    | MoveToRun
 )
 
 
@@ -137,6 +170,20 @@ def decide(state: Parcel, command: ParcelCommand) -> list[EventPayload]:
                     handover=command.handover,
                     task_id=command.task_id,
                     run_date=command.run_date,
+                    collector=command.collector or command.provider_code,
+                )
+            ]
+        case MoveToRun():
+            facts = _facts(state, command.now)
+            if state.status != "AWAITING_PICKUP" or state.collector == command.collector:
+                return []
+            return [
+                ParcelMovedToRun(
+                    **facts,
+                    task_id=command.task_id,
+                    run_date=command.run_date,
+                    collector=command.collector,
+                    switch_id=command.switch_id,
                 )
             ]
         case Collect():
@@ -145,9 +192,7 @@ def decide(state: Parcel, command: ParcelCommand) -> list[EventPayload]:
                 return []  # a repeated scan
             if state.status != "AWAITING_PICKUP":
                 raise DomainError("not-collectable", f"the package is {state.status}")
-            allowed = {state.provider_code}
-            if command.region_provider:
-                allowed.add(command.region_provider)
+            allowed = collectors(state, command.region_provider)
             if command.driver_provider not in allowed:
                 raise DomainError(
                     "wrong-provider", f"this package is collected by {', '.join(sorted(allowed))}"
@@ -237,6 +282,12 @@ def evolve(state: Parcel, event: EventPayload) -> Parcel:
                 event.at,
                 event.task_id,
                 "AWAITING_PICKUP" if event.handover == "PICKUP" else "AWAITING_DROP_OFF",
+                collector=event.collector or event.provider_code,
+                run_date=event.run_date,
+            )
+        case ParcelMovedToRun():
+            return replace(
+                state, task_id=event.task_id, collector=event.collector, run_date=event.run_date
             )
         case PickedUp():
             return replace(

@@ -1,6 +1,6 @@
 """A pickup provider: its name, the prefix of its tracking numbers, the cities it covers and
-the hub that receives each region's parcels (where it names one). Configuring it again with
-the same values changes nothing."""
+the hub that receives each region's parcels (where it names one), and the hotline and service
+hours shown to its sellers. Configuring it again with the same values changes nothing."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.aggregate import Aggregate, InvalidCommand
 from shared.events import EventPayload
-from shared.events.pickup import HubAddress, ProviderConfigured, RegionHub, RegionZone
+from shared.events.pickup import (
+    HubAddress,
+    ProviderConfigured,
+    RegionHub,
+    RegionZone,
+    ServiceHours,
+)
 
 
 @dataclass(frozen=True)
@@ -22,6 +28,8 @@ class Provider:
     coverage: tuple[tuple[str, str], ...] = ()  # (country, city) as configured
     hubs: tuple[RegionHub, ...] = ()  # the receiving hub of some of the coverage regions
     zones: tuple[RegionZone, ...] = ()  # the IANA time zone of some of the coverage regions
+    hotline: str | None = None
+    service_hours: ServiceHours | None = None
 
     @property
     def exists(self) -> bool:
@@ -37,6 +45,8 @@ class ConfigureProvider:
     now: datetime
     hubs: Sequence[RegionHub] = ()  # each for a region of `coverage`
     zones: Sequence[RegionZone] = ()  # each for a region of `coverage`
+    hotline: str | None = None
+    service_hours: ServiceHours | None = None
 
 
 def decide(state: Provider, command: ConfigureProvider) -> list[EventPayload]:
@@ -51,7 +61,17 @@ def decide(state: Provider, command: ConfigureProvider) -> list[EventPayload]:
                 state.coverage,
                 state.hubs,
                 state.zones,
-            ) == (command.name, command.tracking_prefix, tuple(coverage), hubs, zones)
+                state.hotline,
+                state.service_hours,
+            ) == (
+                command.name,
+                command.tracking_prefix,
+                tuple(coverage),
+                hubs,
+                zones,
+                command.hotline,
+                command.service_hours,
+            )
             if unchanged:
                 return []
             return [
@@ -62,6 +82,8 @@ def decide(state: Provider, command: ConfigureProvider) -> list[EventPayload]:
                     coverage=[{"country": c, "city": city} for c, city in coverage],
                     hubs=list(hubs),
                     zones=list(zones),
+                    hotline=command.hotline,
+                    service_hours=command.service_hours,
                 )
             ]
     raise AssertionError(f"unhandled command {command!r}")
@@ -141,6 +163,8 @@ def evolve(state: Provider, event: EventPayload) -> Provider:
                 tuple((c["country"], c["city"]) for c in event.coverage),
                 tuple(event.hubs),
                 tuple(event.zones),
+                event.hotline,
+                event.service_hours,
             )
     return state
 

@@ -1,7 +1,13 @@
 """A warehouse's pickup subscription: its address asks the covering provider, whose drivers
 (or an operator) review the request; the seller may decline; a provider switch moves it. Only
 an ACTIVE subscription hands over by PICKUP, every other ships by DROP_OFF. A new request
-(the address changed) replaces the previous one under a new subscription id."""
+(the address changed) replaces the previous one under a new subscription id.
+
+At review the provider agrees the warehouse's daily pickup window (it may change it later).
+A switch moves an ACTIVE or PENDING_REVIEW subscription to the new provider, which reviews it
+in turn by its own `review_due` (an ACTIVE one keeps picking up meanwhile) or reports that the
+push of the address failed: then the warehouse ships by drop-off until its address is saved
+again."""
 
 from __future__ import annotations
 
@@ -19,9 +25,12 @@ from shared.events.pickup import (
     PickupSubscriptionDeclined,
     PickupSubscriptionNotCovered,
     PickupSubscriptionProviderSwitched,
+    PickupSubscriptionPushFailed,
     PickupSubscriptionRejected,
     PickupSubscriptionRequested,
     PickupSubscriptionReviewOverdue,
+    PickupWindow,
+    PickupWindowChanged,
     SubscriptionEvent,
 )
 
@@ -37,10 +46,18 @@ class Subscription:
     review_due: datetime | None = None
     review_overdue: bool = False
     requests: int = 0
+    pickup_window: PickupWindow | None = None  # agreed at review
+    takeover_review: bool = False  # moved by a switch, the new provider has not reviewed it
+    push_failed: bool = False  # the new provider could not take the pushed address in
 
     @property
     def handover(self) -> str:
         return "PICKUP" if self.status == "ACTIVE" else "DROP_OFF"
+
+    @property
+    def review_pending(self) -> bool:
+        """Whether its provider has yet to review it (a new request, or a switch's move)."""
+        return self.status == "PENDING_REVIEW" or self.takeover_review
 
 
 @dataclass(frozen=True)
@@ -52,13 +69,36 @@ class RequestSubscription:
     provider: Provider | None
     review_within: timedelta
     now: datetime
+    only_after_failed_push: bool = False  # the address was saved again unchanged
 
 
 @dataclass(frozen=True)
 class ReviewSubscription:
+    """The provider reviews a new request or a switch's move; approving, it agrees the daily
+    `pickup_window` (None: keep the one agreed before, if any)."""
+
     subscription_id: uuid.UUID
     approve: bool
     reviewer_id: str
+    note: str | None
+    now: datetime
+    pickup_window: PickupWindow | None = None
+
+
+@dataclass(frozen=True)
+class ChangePickupWindow:
+    subscription_id: uuid.UUID
+    pickup_window: PickupWindow
+    changed_by: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ReportPushFailed:
+    """The switch's new provider could not take the pushed address in."""
+
+    subscription_id: uuid.UUID
+    reported_by: str
     note: str | None
     now: datetime
 
@@ -82,6 +122,7 @@ class FollowSwitch:
 
     switch: Switch
     now: datetime
+    review_within: timedelta = timedelta(hours=24)  # the new provider's review
 
 
 SubscriptionCommand = (
@@ -90,16 +131,20 @@ SubscriptionCommand = (
     | DeclineSubscription
     | FlagReviewOverdue
     | FollowSwitch
+    | ChangePickupWindow
+    | ReportPushFailed
 )
 
 
 def decide(state: Subscription, command: SubscriptionCommand) -> list[EventPayload]:
     match command:
+        case RequestSubscription(only_after_failed_push=True) if not state.push_failed:
+            return []
         case RequestSubscription():
             return _request(state, command)
         case ReviewSubscription():
             current = _current(state, command.subscription_id, command.now)
-            if state.status != "PENDING_REVIEW":
+            if not state.review_pending:
                 raise DomainError("not-pending", f"the subscription is {state.status}")
             if command.approve:
                 return [
@@ -109,6 +154,7 @@ def decide(state: Subscription, command: SubscriptionCommand) -> list[EventPaylo
                         handover="PICKUP",
                         reviewer_id=command.reviewer_id,
                         note=command.note,
+                        pickup_window=command.pickup_window or state.pickup_window,
                     )
                 ]
             return [
@@ -128,17 +174,49 @@ def decide(state: Subscription, command: SubscriptionCommand) -> list[EventPaylo
         case FlagReviewOverdue():
             current = _current(state, command.subscription_id, command.now)
             due = state.review_due
-            if state.status != "PENDING_REVIEW" or state.review_overdue or due is None:
+            if not state.review_pending or state.review_overdue or due is None:
                 return []
             if command.now < due:
                 return []
             return [
                 PickupSubscriptionReviewOverdue(
-                    **current, status=state.status, handover="DROP_OFF", review_due=due
+                    **current, status=state.status, handover=state.handover, review_due=due
                 )
             ]
         case FollowSwitch():
-            return _follow(state, command.switch, command.now)
+            return _follow(state, command)
+        case ChangePickupWindow():
+            current = _current(state, command.subscription_id, command.now)
+            if state.status != "ACTIVE":
+                raise DomainError("not-active", f"the subscription is {state.status}")
+            if state.pickup_window == command.pickup_window:
+                return []
+            return [
+                PickupWindowChanged(
+                    **current,
+                    status=state.status,
+                    handover=state.handover,
+                    pickup_window=command.pickup_window,
+                    changed_by=command.changed_by,
+                )
+            ]
+        case ReportPushFailed():
+            current = _current(state, command.subscription_id, command.now)
+            if state.push_failed:
+                return []
+            if not state.takeover_review:
+                raise DomainError(
+                    "not-pushed", "only a subscription a switch moved is pushed to a provider"
+                )
+            return [
+                PickupSubscriptionPushFailed(
+                    **current,
+                    status="REJECTED",
+                    handover="DROP_OFF",
+                    reported_by=command.reported_by,
+                    note=command.note,
+                )
+            ]
     raise AssertionError(f"unhandled command {command!r}")
 
 
@@ -187,7 +265,8 @@ def _current(state: Subscription, subscription_id: uuid.UUID, now: datetime) -> 
     }
 
 
-def _follow(state: Subscription, switch: Switch, now: datetime) -> list[EventPayload]:
+def _follow(state: Subscription, command: FollowSwitch) -> list[EventPayload]:
+    switch, now = command.switch, command.now
     if (
         state.subscription_id is None
         or state.warehouse_id is None
@@ -207,6 +286,7 @@ def _follow(state: Subscription, switch: Switch, now: datetime) -> list[EventPay
             tracking_prefix=switch.tracking_prefix,
             at=now,
             switch_id=switch.switch_id,
+            review_due=now + command.review_within,
         )
     ]
 
@@ -215,22 +295,35 @@ def evolve(state: Subscription, event: EventPayload) -> Subscription:
     match event:
         case PickupSubscriptionReviewOverdue():
             return replace(state, review_overdue=True)
-        case PickupSubscriptionRequested():
+        case PickupSubscriptionRequested() | PickupSubscriptionNotCovered():
             return replace(
                 _holds(state, event),
-                review_due=event.review_due,
+                review_due=getattr(event, "review_due", None),
                 review_overdue=False,
                 requests=state.requests + 1,
+                pickup_window=None,
+                takeover_review=False,
+                push_failed=False,
             )
-        case PickupSubscriptionNotCovered():
-            return replace(_holds(state, event), review_overdue=False, requests=state.requests + 1)
-        case (
-            PickupSubscriptionApproved()
-            | PickupSubscriptionRejected()
-            | PickupSubscriptionDeclined()
-            | PickupSubscriptionProviderSwitched()
-        ):
-            return _holds(state, event)
+        case PickupSubscriptionProviderSwitched():
+            return replace(
+                _holds(state, event),
+                review_due=event.review_due or state.review_due,
+                review_overdue=False if event.review_due else state.review_overdue,
+                takeover_review=event.review_due is not None,
+            )
+        case PickupSubscriptionApproved():
+            return replace(
+                _holds(state, event),
+                pickup_window=event.pickup_window or state.pickup_window,
+                takeover_review=False,
+            )
+        case PickupWindowChanged():
+            return replace(_holds(state, event), pickup_window=event.pickup_window)
+        case PickupSubscriptionPushFailed():
+            return replace(_holds(state, event), takeover_review=False, push_failed=True)
+        case PickupSubscriptionRejected() | PickupSubscriptionDeclined():
+            return replace(_holds(state, event), takeover_review=False)
     return state
 
 

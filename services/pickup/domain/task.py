@@ -1,6 +1,7 @@
 """A collection run: one provider's pickup at one warehouse on one day, opened by the first
 parcel that joins it; a driver is assigned, and the run is flagged once when nobody took it
-within the deadline."""
+within the deadline. At a switch's cutover the old provider's run is handed over (its waiting
+parcels go to the new provider's run): nobody is chased for it any more."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ from datetime import date, datetime, timedelta
 
 from shared.aggregate import Aggregate, NotFound
 from shared.events import EventPayload
-from shared.events.pickup import DriverAssigned, PickupTaskCreated, PickupTaskDriverOverdue
+from shared.events.pickup import (
+    DriverAssigned,
+    PickupTaskCreated,
+    PickupTaskDriverOverdue,
+    PickupTaskHandedOver,
+)
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,7 @@ class Task:
     created_at: datetime | None = None
     driver_id: str | None = None
     driver_overdue: bool = False
+    handed_over: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,7 +60,14 @@ class FlagDriverOverdue:
     now: datetime
 
 
-TaskCommand = OpenTask | AssignDriver | FlagDriverOverdue
+@dataclass(frozen=True)
+class HandOver:
+    to_provider: str
+    switch_id: uuid.UUID
+    now: datetime
+
+
+TaskCommand = OpenTask | AssignDriver | FlagDriverOverdue | HandOver
 
 
 def decide(state: Task, command: TaskCommand) -> list[EventPayload]:
@@ -88,7 +102,9 @@ def decide(state: Task, command: TaskCommand) -> list[EventPayload]:
         case FlagDriverOverdue():
             task_id, warehouse_id, created_at = _opened(state)
             due = created_at + command.within
-            if state.driver_id is not None or state.driver_overdue or command.now < due:
+            if state.driver_id is not None or state.driver_overdue or state.handed_over:
+                return []
+            if command.now < due:
                 return []
             return [
                 PickupTaskDriverOverdue(
@@ -96,6 +112,20 @@ def decide(state: Task, command: TaskCommand) -> list[EventPayload]:
                     provider_code=state.provider_code,
                     warehouse_id=warehouse_id,
                     due=due,
+                )
+            ]
+        case HandOver():
+            task_id, warehouse_id, _ = _opened(state)
+            if state.handed_over or state.provider_code == command.to_provider:
+                return []
+            return [
+                PickupTaskHandedOver(
+                    task_id=task_id,
+                    provider_code=state.provider_code,
+                    warehouse_id=warehouse_id,
+                    to_provider=command.to_provider,
+                    switch_id=command.switch_id,
+                    at=command.now,
                 )
             ]
     raise AssertionError(f"unhandled command {command!r}")
@@ -122,6 +152,8 @@ def evolve(state: Task, event: EventPayload) -> Task:
             return replace(state, driver_id=event.driver_id)
         case PickupTaskDriverOverdue():
             return replace(state, driver_overdue=True)
+        case PickupTaskHandedOver():
+            return replace(state, handed_over=True)
     return state
 
 
