@@ -90,8 +90,8 @@ async def test_a_hub_configuration_is_validated_and_changes_nothing_when_refused
     assert (await pickup.put("/v1/providers/ZTO", headers=seller, json=ZTO)).status_code == 403
     [provider] = (await pickup.get("/v1/providers", headers=seller)).json()
     assert provider["coverage"] == [
-        {"country": "CN", "city": "东莞市", "hub": {**HUB, "line2": None}},
-        {"country": "CN", "city": "佛山市", "hub": None},
+        {"country": "CN", "city": "东莞市", "hub": {**HUB, "line2": None}, "timezone": None},
+        {"country": "CN", "city": "佛山市", "hub": None, "timezone": None},
     ]
 
 

@@ -27,7 +27,11 @@ GHN_HOURS = {"start": "08:00", "end": "20:00"}
 
 async def providers(pickup: httpx.AsyncClient, operator: dict[str, str]) -> None:
     for code, coverage, hotline in (
-        ("WS", [{"country": "VN", "city": "Hanoi"}], "+84 24 3999 0000"),
+        (
+            "WS",
+            [{"country": "VN", "city": "Hanoi", "timezone": "Asia/Ho_Chi_Minh"}],
+            "+84 24 3999 0000",
+        ),
         ("GHN", [], "1900 2045"),
     ):
         r = await pickup.put(
