@@ -220,6 +220,19 @@ async def overdue_reviews(conn: AsyncConnection) -> list[dict[str, object]]:
     return [dict(r._mapping) for r in rows]
 
 
+async def warehouse_region(
+    conn: AsyncConnection, warehouse_id: uuid.UUID
+) -> tuple[str, str] | None:
+    """The warehouse's (country, city key), as its last address said."""
+    row = (
+        await conn.execute(
+            text("SELECT country, city_key FROM warehouses WHERE warehouse_id = :id"),
+            {"id": warehouse_id},
+        )
+    ).first()
+    return None if row is None else (row.country, row.city_key)
+
+
 async def remember_warehouse(
     conn: AsyncConnection, warehouse_id: uuid.UUID, seller_id: str, country: str, city: str
 ) -> None:

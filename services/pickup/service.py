@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.pickup import deadlines, read_model
 from services.pickup.domain.collection_runs import moved_run_date, run_date, task_id_for
-from services.pickup.domain.coverage import covering_provider
+from services.pickup.domain.coverage import covering_provider, region_zone
 from services.pickup.domain.cutover import in_switch_window
 from services.pickup.domain.extensions import EXTENSIONS, ExtendDispatch
 from services.pickup.domain.parcel import (
@@ -254,7 +254,7 @@ class PickupService:
             conn, warehouse_id, switch.to_provider
         ):
             parcel, _ = await load(conn, self.runtime.store, PARCEL, PARCEL.stream(package_id))
-            day = moved_run_date(parcel.run_date, now, start, self.settings.timezone)
+            day = moved_run_date(parcel.run_date, now, start, switch.timezone)
             new_task = task_id_for(switch.to_provider, warehouse_id, day)
             opened = OpenTask(
                 new_task, switch.to_provider, warehouse_id, parcel.seller_id, day, now, now
@@ -267,6 +267,15 @@ class PickupService:
             await self.on_task(
                 task_id, HandOver(switch.to_provider, switch.switch_id, now), within=conn
             )
+
+    async def run_zone(self, conn: AsyncConnection, warehouse_id: uuid.UUID, provider: str) -> str:
+        """Whose calendar days a warehouse's runs follow: its region's time zone as the
+        coverage names it (the collecting provider's first), else `SHOPFLOW_PICKUP_TIMEZONE`."""
+        region = await read_model.warehouse_region(conn, warehouse_id)
+        if region is None:
+            return self.settings.timezone
+        zone = region_zone(await read_model.providers(conn), *region, prefer=provider)
+        return zone or self.settings.timezone
 
     def pickup_window(self, subscription: Subscription) -> PickupWindow:
         """The warehouse's agreed daily window, or the default one."""
@@ -289,7 +298,8 @@ class PickupService:
             if subscription.status == "ACTIVE" and subscription.provider_code:
                 collector = subscription.provider_code
             start = self.pickup_window(subscription).start
-            day = run_date(event.ready_at, start, self.settings.timezone)
+            zone = await self.run_zone(conn, event.warehouse_id, collector)
+            day = run_date(event.ready_at, start, zone)
             task_id = task_id_for(collector, event.warehouse_id, day)
             open_task = OpenTask(
                 task_id,

@@ -7,7 +7,8 @@ again), and a parcel ready after noon but before the agreed window goes the same
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -23,6 +24,9 @@ from tests.e2e.test_pickup_flow import (
 )
 
 GHN_HOURS = {"start": "08:00", "end": "20:00"}
+
+
+HANOI = ZoneInfo("Asia/Ho_Chi_Minh")  # the zone WS's coverage gives Hanoi
 
 
 async def providers(pickup: httpx.AsyncClient, operator: dict[str, str]) -> None:
@@ -145,7 +149,11 @@ async def test_across_a_cutover_the_new_provider_collects_and_batch_reviews_the_
 
     # the WS-labelled parcel is on GHN's run now; WS's run is handed over, empty
     new_run = await eventually(lambda: run_of(pickup, ghn, pid), within=30)
-    assert new_run["provider_code"] == "GHN" and new_run["run_date"] == cutover.date().isoformat()
+    # Hanoi's calendar: the cutover came after that day's window opened (14:00), so the next day
+    local_cutover = cutover.astimezone(HANOI)
+    assert local_cutover.time() >= time(14)
+    expected_day = local_cutover.date() + timedelta(days=1)
+    assert new_run["provider_code"] == "GHN" and new_run["run_date"] == expected_day.isoformat()
     ws_runs = (await pickup.get("/v1/pickup-tasks", headers=ws)).json()["items"]
     [handed] = [t for t in ws_runs if t["task_id"] == old_run["task_id"]]
     assert handed["handed_over"] and handed["packages"] == []
@@ -320,11 +328,10 @@ async def test_a_parcel_ready_after_noon_before_the_agreed_window_goes_the_same_
     r = await pickup.put(change, headers=ws, json={"start": "14:00", "end": "17:00"})
     assert r.status_code == 200 and r.json()["pickup_window"]["start"] == "14:00:00", r.text
 
-    # ready at 13:30, after the old noon cut-off, before the window: today's run
-    today = clock.now().date()
-    ship_at = datetime.combine(today, datetime.min.time(), clock.now().tzinfo) + timedelta(
-        hours=13, minutes=30
-    )
+    # ready at 13:30 Hanoi time (the region's zone), after the old noon cut-off, before the
+    # window: that day's run
+    day = clock.now().astimezone(HANOI).date() + timedelta(days=1)
+    ship_at = datetime.combine(day, time(13, 30), HANOI)
     label = await ready_parcel(orders, fulfillment, seller, buyer, "shop-win", clock, ship_at)
     task = await eventually(lambda: run_of(pickup, ws, label["package_id"]), within=30)
-    assert task["run_date"] == today.isoformat()
+    assert task["run_date"] == day.isoformat()
