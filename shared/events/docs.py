@@ -12,6 +12,7 @@ from shared.events import aftersales as _aftersales  # noqa: F401  (registers ev
 from shared.events import fulfillment as _fulfillment  # noqa: F401
 from shared.events import order as _order  # noqa: F401
 from shared.events import pickup as _pickup  # noqa: F401
+from shared.events import webhooks as _webhooks  # noqa: F401
 from shared.settings import SERVICES
 
 
