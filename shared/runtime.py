@@ -39,6 +39,7 @@ class ServiceRuntime:
         )
         self.consumers: dict[str, ConsumerRunner] = {}
         self.startup: list[Callable[[], Awaitable[None]]] = []
+        self.loops: dict[str, Callable[[asyncio.Event], Awaitable[None]]] = {}
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -58,6 +59,11 @@ class ServiceRuntime:
         self.consumers[group] = runner
         return runner
 
+    def add_loop(self, name: str, loop: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+        """A background loop of the service's own (e.g. a sender), started with the relay and
+        the consumers, restarted after a crash, and told to stop with them."""
+        self.loops[name] = loop
+
     def on_deadline(self, kind: str, handler: DeadlineHandler) -> None:
         self.scheduler.handlers[kind] = handler
 
@@ -71,6 +77,8 @@ class ServiceRuntime:
         self._spawn("scheduler", self.scheduler.run)
         for name, consumer in self.consumers.items():
             self._spawn(name, consumer.run)
+        for name, loop in self.loops.items():
+            self._spawn(name, loop)
         # The long-lived objects made so far (modules, app, routes) leave the collector's
         # generations, so collections only walk what the work creates: a third of the
         # projection's parse time was full collections over them.

@@ -8,6 +8,8 @@ from fastapi.staticfiles import StaticFiles
 from services.analytics import api, dashboard
 from services.analytics.service import SOURCES, AnalyticsService
 from services.analytics.settings import AnalyticsSettings
+from services.analytics.webhooks.settings import WebhookSettings
+from services.analytics.webhooks.wiring import install as install_webhooks
 from shared.clock import Clock
 from shared.http import create_app
 from shared.runtime import ServiceRuntime
@@ -20,6 +22,7 @@ def create_analytics_app(
     settings: Settings | None = None,
     clock: Clock | None = None,
     analytics_settings: AnalyticsSettings | None = None,
+    webhook_settings: WebhookSettings | None = None,
 ) -> FastAPI:
     runtime = ServiceRuntime(SERVICE, settings or Settings(), clock)
     analytics = analytics_settings or AnalyticsSettings()
@@ -31,15 +34,17 @@ def create_analytics_app(
         batch_handler=analytics_service.apply,
     )
     runtime.startup.append(analytics_service.abandon_interrupted_rebuild)
+    webhooks = install_webhooks(runtime, webhook_settings)
     app = create_app(
         runtime,
-        [api.router, dashboard.router],
+        [api.router, dashboard.router, webhooks.router],
         title="shopflow analytics service",
         description="Order views, seller metrics, projection operations and the seller "
-        "dashboard (CONTRACT.md).",
+        "dashboard (CONTRACT.md), and the sellers' webhooks (README).",
     )
     app.mount("/dashboard/static", StaticFiles(directory=dashboard.STATIC), name="dashboard-static")
     app.add_middleware(dashboard.DashboardHeaders)
     app.state.analytics_service = analytics_service
     app.state.analytics_settings = analytics
+    app.state.webhook_settings = webhooks.settings
     return app

@@ -77,9 +77,7 @@ def recipients(
     subscribed to the kind; an event whose seller is unknown goes nowhere."""
     if seller_id is None:
         return []
-    return sorted(
-        e.webhook_id for e in endpoints if e.seller_id == seller_id and kind in e.kinds
-    )
+    return sorted(e.webhook_id for e in endpoints if e.seller_id == seller_id and kind in e.kinds)
 
 
 def body(kind: str, envelope: Envelope, seller_id: str) -> str:
@@ -101,7 +99,12 @@ def body(kind: str, envelope: Envelope, seller_id: str) -> str:
 
 
 def delivery_headers(
-    secret: str, raw_body: bytes, at: datetime, event_id: uuid.UUID, delivery_id: uuid.UUID, kind: str
+    secret: str,
+    raw_body: bytes,
+    at: datetime,
+    event_id: uuid.UUID,
+    delivery_id: uuid.UUID,
+    kind: str,
 ) -> dict[str, str]:
     """A delivery's headers: signed like carrier reports (`shared.signatures`), signed at the
     time of each attempt, so a retry carries a fresh timestamp."""
@@ -195,7 +198,9 @@ class Backoff:
         exponent = min(max(failures - 1, 0), 40)
         return min(self.first * (2**exponent), self.longest)
 
-    def next_attempt(self, failures: int, first_attempt: datetime, now: datetime) -> datetime | None:
+    def next_attempt(
+        self, failures: int, first_attempt: datetime, now: datetime
+    ) -> datetime | None:
         """When to try again after a failure at `now`; None once the window is over."""
         at = now + self.delay(failures)
         return at if at <= first_attempt + self.give_up_after else None

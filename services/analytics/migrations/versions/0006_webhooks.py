@@ -51,6 +51,7 @@ def upgrade() -> None:
             status text NOT NULL CHECK (status IN ('PENDING', 'DELIVERED', 'FAILED')),
             attempts integer NOT NULL DEFAULT 0,
             next_attempt_at timestamptz NOT NULL,
+            first_attempt_at timestamptz,
             lease_until timestamptz,
             last_status_code integer,
             last_error text,
