@@ -177,7 +177,7 @@ async def page(
     limit: int,
     cursor: str | None,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """The endpoint's deliveries, oldest first, each with its attempts."""
+    """The endpoint's deliveries in the order they were queued, each with its attempts."""
     position = decode_cursor(cursor)
     rows = (
         await conn.execute(
@@ -185,15 +185,14 @@ async def page(
                 """
                 SELECT * FROM webhook_deliveries
                 WHERE webhook_id = :id AND (CAST(:status AS text) IS NULL OR status = :status)
-                  AND (CAST(:after_at AS timestamptz) IS NULL
-                       OR (created_at, delivery_id) > (:after_at, :after_id))
-                ORDER BY created_at, delivery_id LIMIT :limit
+                  AND (CAST(:after_id AS uuid) IS NULL OR seq > (
+                      SELECT seq FROM webhook_deliveries WHERE delivery_id = :after_id))
+                ORDER BY seq LIMIT :limit
                 """
             ),
             {
                 "id": webhook_id,
                 "status": status,
-                "after_at": position[0] if position else None,
                 "after_id": position[1] if position else None,
                 "limit": limit + 1,
             },
