@@ -38,6 +38,7 @@ class ServiceRuntime:
             self.db, self.clock, service, {}, interval_s=settings.scheduler_interval_s
         )
         self.consumers: dict[str, ConsumerRunner] = {}
+        self.loops: dict[str, Callable[[asyncio.Event], Awaitable[None]]] = {}
         self.startup: list[Callable[[], Awaitable[None]]] = []
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -58,6 +59,11 @@ class ServiceRuntime:
         self.consumers[group] = runner
         return runner
 
+    def add_loop(self, name: str, loop: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+        """A background loop of the service (e.g. a sender), run until stop, restarted after
+        a crash like the relay and the consumers."""
+        self.loops[name] = loop
+
     def on_deadline(self, kind: str, handler: DeadlineHandler) -> None:
         self.scheduler.handlers[kind] = handler
 
@@ -71,6 +77,8 @@ class ServiceRuntime:
         self._spawn("scheduler", self.scheduler.run)
         for name, consumer in self.consumers.items():
             self._spawn(name, consumer.run)
+        for name, loop in self.loops.items():
+            self._spawn(name, loop)
         # The long-lived objects made so far (modules, app, routes) leave the collector's
         # generations, so collections only walk what the work creates: a third of the
         # projection's parse time was full collections over them.

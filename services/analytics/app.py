@@ -6,6 +6,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from services.analytics import api, dashboard
+from services.analytics.notifications import wiring as notifications
+from services.analytics.notifications.settings import MailSettings
 from services.analytics.service import SOURCES, AnalyticsService
 from services.analytics.settings import AnalyticsSettings
 from shared.clock import Clock
@@ -20,6 +22,7 @@ def create_analytics_app(
     settings: Settings | None = None,
     clock: Clock | None = None,
     analytics_settings: AnalyticsSettings | None = None,
+    mail_settings: MailSettings | None = None,
 ) -> FastAPI:
     runtime = ServiceRuntime(SERVICE, settings or Settings(), clock)
     analytics = analytics_settings or AnalyticsSettings()
@@ -31,6 +34,7 @@ def create_analytics_app(
         batch_handler=analytics_service.apply,
     )
     runtime.startup.append(analytics_service.abandon_interrupted_rebuild)
+    mail_sender = notifications.install(runtime, mail_settings or MailSettings())
     app = create_app(
         runtime,
         [api.router, dashboard.router],
@@ -42,4 +46,5 @@ def create_analytics_app(
     app.add_middleware(dashboard.DashboardHeaders)
     app.state.analytics_service = analytics_service
     app.state.analytics_settings = analytics
+    app.state.mail_sender = mail_sender
     return app
