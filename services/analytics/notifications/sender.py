@@ -97,9 +97,9 @@ class MailSender:
         message["Subject"] = subject
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = f"<{due.event_id}.{due.recipient}@shopflow>"
-        message["Content-Language"] = language_of(due.language)
         message["X-Shopflow-Template"] = due.template
         message.set_content(body)
+        message["Content-Language"] = language_of(due.language)  # set_content drops Content-*
         return message
 
     async def send_due(self) -> int:

@@ -22,14 +22,22 @@ def upgrade() -> None:
             email text,
             language text,
             updated_at timestamptz NOT NULL DEFAULT now()
-        );
+        )
+        """
+    )
+    op.execute(
+        """
         CREATE TABLE mail_orders (
             order_id uuid PRIMARY KEY,
             seller_id text NOT NULL,
             buyer_id text NOT NULL,
             buyer_email text,
             buyer_language text
-        );
+        )
+        """
+    )
+    op.execute(
+        """
         CREATE TABLE mail_outbox (
             id bigserial PRIMARY KEY,
             event_id uuid NOT NULL,
@@ -50,11 +58,16 @@ def upgrade() -> None:
             message_id text,
             sent_at timestamptz,
             CONSTRAINT mail_outbox_once UNIQUE (event_id, recipient)
-        );
-        CREATE INDEX mail_outbox_due ON mail_outbox (due_at, id) WHERE status = 'PENDING';
+        )
+        """
+    )
+    op.execute(
+        """
+        CREATE INDEX mail_outbox_due ON mail_outbox (due_at, id) WHERE status = 'PENDING'
         """
     )
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE mail_outbox; DROP TABLE mail_orders; DROP TABLE mail_sellers;")
+    for table in ("mail_outbox", "mail_orders", "mail_sellers"):
+        op.execute(f"DROP TABLE {table}")
