@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -85,9 +86,13 @@ def kept(directory: Path, to: str | None = None) -> list[KeptMail]:
         recipients = str(message.get("X-Envelope-To") or message.get("To") or "")
         if to is not None and to.lower() not in recipients.lower():
             continue
+        # when it arrived (its name), else its Date header
         date = str(message.get("Date") or "")
         with contextlib.suppress(TypeError, ValueError):
             date = parsedate_to_datetime(date).strftime("%Y-%m-%d %H:%M:%S %z")
+        with contextlib.suppress(ValueError):
+            arrived = datetime.fromtimestamp(int(path.name.split("-")[0]) / 1e9, UTC)
+            date = arrived.strftime("%Y-%m-%d %H:%M:%S UTC")
         found.append(
             KeptMail(path, recipients, str(message.get("From", "")), str(message["Subject"]), date)
         )
