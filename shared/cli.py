@@ -46,6 +46,7 @@ COLORS = {
     "aftersales": "magenta",
     "analytics": "blue",
     "tansu": "white",
+    "mail": "bright_black",
 }
 
 
@@ -83,7 +84,7 @@ def up(
     env = dict(os.environ)
 
     def restarted(name: str, process: Process) -> None:
-        if name in ("tansu", "postgres"):
+        if name in ("tansu", "postgres", "mail"):
             state[name] = process.pid
         else:
             state["services"][name]["pid"] = process.pid  # type: ignore[index]
@@ -126,6 +127,24 @@ def up(
             bootstrap = f"127.0.0.1:{port}"
             state["tansu"] = tansu.pid
         env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
+        if os.environ.get("SHOPFLOW_MAIL_SMTP_HOST"):
+            console.print(f"[bold]SMTP[/] external at {os.environ['SHOPFLOW_MAIL_SMTP_HOST']}")
+        else:
+            smtp_port = settings.embedded_smtp_port
+            mail_dir = data_dir / "mail"
+            console.print(
+                f"[bold]SMTP[/] embedded on 127.0.0.1:{smtp_port}, mail kept in {mail_dir} "
+                "(`shopflow mail`)"
+            )
+            mail = supervisor.start(
+                "mail",
+                functools.partial(_start_mailbox, smtp_port, mail_dir),
+                ready=functools.partial(_accepts_connections, "127.0.0.1", smtp_port),
+            )
+            state["mail"] = mail.pid
+            env["SHOPFLOW_MAIL_SMTP_HOST"] = "127.0.0.1"
+            env["SHOPFLOW_MAIL_SMTP_PORT"] = str(smtp_port)
+            env["SHOPFLOW_MAIL_SMTP_TLS"] = "none"
         for name in names:
             var = f"SHOPFLOW_{name.upper()}_DATABASE_URL"
             url = os.environ.get(var) or embedded.ensure_database(server_url, f"shopflow_{name}")
@@ -171,6 +190,19 @@ def _start_service(name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
     assert process.stdout is not None
     threading.Thread(target=_pump, args=(name, process.stdout), daemon=True).start()
+    return process
+
+
+def _start_mailbox(port: int, directory: Path) -> subprocess.Popen[bytes]:
+    """The development SMTP server (`shared.mailbox`), its output under the name `mail`."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shared.mailbox", "--port", str(port), "--dir", str(directory)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    threading.Thread(target=_pump, args=("mail", process.stdout), daemon=True).start()
     return process
 
 
@@ -223,7 +255,8 @@ def down() -> None:
     try:
         os.kill(state["launcher"], signal.SIGTERM)
     except ProcessLookupError:
-        pids = [s["pid"] for s in state["services"].values()] + [state.get("tansu")]
+        pids = [s["pid"] for s in state["services"].values()]
+        pids += [state.get("tansu"), state.get("mail")]
         for pid in filter(None, pids):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
@@ -248,9 +281,47 @@ def status() -> None:
         except httpx.HTTPError as exc:
             body = {"status": f"unreachable ({exc.__class__.__name__})"}
         console.print(f"{name:>11}  pid {info['pid']:>7}  port {info['port']}  {body}")
-    for name in ("postgres", "tansu"):
+    for name in ("postgres", "tansu", "mail"):
         if state.get(name):
             console.print(f"{name:>11}  pid {state[name]:>7}")
+
+
+@app.command()
+def mail(
+    which: str = typer.Argument(
+        None, help="show this mail whole: its number in the list (1 = newest) or file name"
+    ),
+    to: str = typer.Option(None, "--to", help="only mails to this address"),
+    limit: int = typer.Option(20, help="list at most this many"),
+) -> None:
+    """The mail `shopflow up`'s development SMTP server received, newest first; with a
+    number, that mail's headers and text."""
+    from shared import mailbox
+
+    directory = Settings().data_dir.resolve() / "mail"
+    mails = mailbox.kept(directory, to)
+    if which is None:
+        if not mails:
+            console.print(f"no mail in {directory}")
+            return
+        for number, kept in enumerate(mails[:limit], start=1):
+            console.print(
+                f"{number:>3}  {kept.date:<25} {escape(kept.to):<32} {escape(kept.subject)}",
+                highlight=False,
+            )
+        return
+    chosen = [m for m in mails if m.name == which]
+    if not chosen and which.isdigit() and 0 < int(which) <= len(mails):
+        chosen = [mails[int(which) - 1]]
+    if not chosen:
+        console.print(f"no mail {which} in {directory}")
+        raise typer.Exit(1)
+    message = mailbox.read(chosen[0].path)
+    for header in ("Date", "From", "To", "Subject", "Message-ID", "Content-Language"):
+        if message.get(header):
+            console.print(f"{header}: {escape(str(message[header]))}", highlight=False)
+    console.print(f"File: {chosen[0].path}\n", highlight=False)
+    console.print(escape(mailbox.text_of(message)), highlight=False)
 
 
 @app.command()

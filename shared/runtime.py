@@ -38,8 +38,8 @@ class ServiceRuntime:
             self.db, self.clock, service, {}, interval_s=settings.scheduler_interval_s
         )
         self.consumers: dict[str, ConsumerRunner] = {}
-        self.startup: list[Callable[[], Awaitable[None]]] = []
         self.loops: dict[str, Callable[[asyncio.Event], Awaitable[None]]] = {}
+        self.startup: list[Callable[[], Awaitable[None]]] = []
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 

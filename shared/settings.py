@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     data_dir: Path = Path(".shopflow")
     embedded_kafka_port: int = 9092
+    embedded_smtp_port: int = Field(
+        8025,
+        description="`shopflow up`'s development SMTP server (unless SHOPFLOW_MAIL_SMTP_HOST "
+        "names a real one); it keeps the mail under <data_dir>/mail for `shopflow mail`",
+    )
     clock_speed: float = Field(1.0, description="1 = real time; >1 runs the simulated clock faster")
     clock_file: Path | None = Field(
         None,

@@ -76,7 +76,9 @@ class Story:
         )
         return self.add(f"order/{self.order_id}", event, at)
 
-    def created(self, at: datetime = T0) -> Story:
+    def created(
+        self, at: datetime = T0, buyer_email: str | None = None, buyer_language: str | None = None
+    ) -> Story:
         money = Money(amount=self.total - 100, currency="USD")
         return self.add(
             f"order/{self.order_id}",
@@ -101,6 +103,8 @@ class Story:
                 created_at=at,
                 payment_method="CARD",
                 pay_by=at + timedelta(minutes=30),
+                buyer_email=buyer_email,
+                buyer_language=buyer_language,
             ),
             at,
         )
@@ -113,7 +117,7 @@ class Story:
         facts = {
             k: v
             for k, v in self.envelopes[0].payload.items()
-            if k not in ("payment_method", "pay_by", "programme")
+            if k not in ("payment_method", "pay_by", "programme", "buyer_email", "buyer_language")
         }
         placed = OrderPlaced.model_validate(
             {

@@ -6,6 +6,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from services.analytics import api, dashboard
+from services.analytics.notifications import wiring as notifications
+from services.analytics.notifications.settings import MailSettings
 from services.analytics.service import SOURCES, AnalyticsService
 from services.analytics.settings import AnalyticsSettings
 from services.analytics.webhooks.settings import WebhookSettings
@@ -23,6 +25,7 @@ def create_analytics_app(
     clock: Clock | None = None,
     analytics_settings: AnalyticsSettings | None = None,
     webhook_settings: WebhookSettings | None = None,
+    mail_settings: MailSettings | None = None,
 ) -> FastAPI:
     runtime = ServiceRuntime(SERVICE, settings or Settings(), clock)
     analytics = analytics_settings or AnalyticsSettings()
@@ -35,6 +38,7 @@ def create_analytics_app(
     )
     runtime.startup.append(analytics_service.abandon_interrupted_rebuild)
     webhooks = install_webhooks(runtime, webhook_settings)
+    mail_sender = notifications.install(runtime, mail_settings or MailSettings())
     app = create_app(
         runtime,
         [api.router, dashboard.router, webhooks.router],
@@ -47,4 +51,5 @@ def create_analytics_app(
     app.state.analytics_service = analytics_service
     app.state.analytics_settings = analytics
     app.state.webhook_settings = webhooks.settings
+    app.state.mail_sender = mail_sender
     return app

@@ -173,13 +173,20 @@ async def keep_seller_profile(
     seller_id: str, body: SellerProfileIn, request: Request, seller: Principal = require("seller")
 ) -> SellerProfileOut:
     """The seller's registered full name (the labels' sender and the invoices' issuer), shop
-    name, registered address (region required) and contact; the same body again changes
-    nothing."""
+    name, registered address (region required), contact, and optionally the email and
+    language its notifications use; the same body again changes nothing."""
     if seller.seller_id != seller_id:
         raise NotFound("seller-not-found", "no such seller")
     svc = service(request)
     command = KeepProfile(
-        seller_id, body.legal_name, body.shop_name, body.address, body.contact, svc.runtime.now()
+        seller_id,
+        body.legal_name,
+        body.shop_name,
+        body.address,
+        body.contact,
+        svc.runtime.now(),
+        email=body.email,
+        language=body.language,
     )
     outcome = await svc.on_seller_profile(seller_id, command)
     return SellerProfileOut.of(outcome.state, outcome.version)

@@ -11,7 +11,7 @@ from services.fulfillment.domain.fulfillment import Fulfillment
 from services.fulfillment.domain.package import Package
 from services.fulfillment.domain.seller_profile import SellerProfile
 from services.fulfillment.domain.warehouse import Warehouse
-from shared.events.common import Address
+from shared.events.common import Address, EmailAddress, Language
 from shared.events.fulfillment import (
     BusinessAddress,
     CarrierStatus,
@@ -55,6 +55,12 @@ class SellerProfileIn(Body):
     shop_name: str = Field(min_length=1, max_length=100)
     address: BusinessAddress = Field(description="the registered address, region required")
     contact: Contact
+    email: EmailAddress | None = Field(
+        None, description="where the seller's notifications go (new orders, requests)"
+    )
+    language: Language | None = Field(
+        None, description="the notifications' language (zh or en; anything else gets en)"
+    )
 
 
 class SellerProfileOut(BaseModel):
@@ -63,6 +69,8 @@ class SellerProfileOut(BaseModel):
     shop_name: str
     address: BusinessAddress
     contact: Contact
+    email: str | None = None
+    language: str | None = None
     version: int
 
     @classmethod

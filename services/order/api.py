@@ -188,6 +188,8 @@ async def create_order(
         payment_method=body.payment_method,
         now=svc.runtime.now(),
         programme=(await svc.programme(body.seller_id))[0].programme,
+        buyer_email=body.buyer_email,
+        buyer_language=body.buyer_language,
     )
     outcome = await svc.handle(order_id, command)
     return OrderOut.of(outcome.state, outcome.version)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.order.domain.order_state import Order
 from services.order.domain.product import Product
-from shared.events.common import Address, Dimensions, LineItem
+from shared.events.common import Address, Dimensions, EmailAddress, Language, LineItem
 from shared.events.order import OrderStatus, Programme, ReviewDecision, ReviewFailure
 from shared.models import Body
 from shared.money import Money
@@ -68,6 +68,12 @@ class OrderIn(Body):
     shipping_address: Address
     shipping_option: str = Field("STANDARD", max_length=40)
     payment_method: str = Field(min_length=1, max_length=40)
+    buyer_email: EmailAddress | None = Field(
+        None, description="where the buyer's notifications about this order go (optional)"
+    )
+    buyer_language: Language | None = Field(
+        None, description="their language (zh or en; anything else gets en)"
+    )
 
 
 class PaymentIn(Body):

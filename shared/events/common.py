@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import ConfigDict, Field
 
 from shared.models import Model
 from shared.money import Money
+
+# Where a person gets mail, and the language it is written in (a BCP 47 tag: "zh", "zh-CN",
+# "en"); both optional wherever they are given (issue 18).
+EmailAddress = Annotated[
+    str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", examples=["ana@example.com"])
+]
+Language = Annotated[
+    str,
+    Field(
+        max_length=35,
+        pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$",
+        description="a BCP 47 language tag, e.g. zh, zh-CN, en",
+        examples=["zh-CN", "en"],
+    ),
+]
 
 
 class Address(Model):

@@ -9,7 +9,7 @@ from typing import Any, Literal, get_args
 from pydantic import ConfigDict, Field, model_validator
 
 from shared.events import EventPayload, register
-from shared.events.common import Address
+from shared.events.common import Address, EmailAddress, Language
 from shared.models import Model
 from shared.money import Money
 
@@ -141,6 +141,9 @@ class SellerProfileFacts(EventPayload):
     shop_name: str
     address: BusinessAddress
     contact: Contact
+    # Where the seller's notifications go, and their language (issue 18; absent before).
+    email: EmailAddress | None = None
+    language: Language | None = None
 
 
 @register("SellerProfileRegistered", service=SERVICE)

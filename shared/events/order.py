@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from shared.events import REGISTRY, EventPayload, register
-from shared.events.common import Address, Dimensions, LineItem
+from shared.events.common import Address, Dimensions, EmailAddress, Language, LineItem
 from shared.models import Model
 from shared.money import Money
 
@@ -80,6 +80,10 @@ class OrderCreated(OrderFacts):
     payment_method: str
     pay_by: datetime
     programme: Programme = "LOCAL"
+    # Where the buyer's notifications about this order go, given at checkout (issue 18;
+    # optional, absent before).
+    buyer_email: EmailAddress | None = None
+    buyer_language: Language | None = None
 
 
 @REGISTRY.upcaster("OrderCreated", from_version=1)

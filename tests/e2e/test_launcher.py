@@ -43,6 +43,7 @@ def launcher_env() -> Iterator[dict[str, str]]:
     env.update(
         SHOPFLOW_DATA_DIR=str(workdir / "data"),
         SHOPFLOW_EMBEDDED_KAFKA_PORT=str(free_port()),
+        SHOPFLOW_EMBEDDED_SMTP_PORT=str(free_port()),
         SHOPFLOW_ORDER_PORT=str(free_port()),
     )
     yield env

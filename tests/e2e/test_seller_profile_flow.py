@@ -76,20 +76,30 @@ async def test_a_seller_keeps_its_own_profile_and_operators_may_read_it(services
     kept = await keep_profile(fulfillment, seller)
     assert kept == {**PROFILE, "address": {**PROFILE["address"], "line2": None}} | {
         "seller_id": SELLER_ID,
+        "email": None,  # where notifications go: optional
+        "language": None,
         "version": 1,
     }
     assert (await fulfillment.get(path, headers=seller)).json() == kept
     assert (await keep_profile(fulfillment, seller))["version"] == 1  # the same: nothing
     renamed = await keep_profile(fulfillment, seller, shop_name="小美家居旗舰店")
     assert renamed["shop_name"] == "小美家居旗舰店" and renamed["version"] == 2
+    mailed = await keep_profile(
+        fulfillment, seller, shop_name="小美家居旗舰店", email="xm@example.cn", language="zh-CN"
+    )
+    assert (mailed["email"], mailed["language"], mailed["version"]) == ("xm@example.cn", "zh-CN", 3)
+    for bad_mail in ({"email": "not-an-address"}, {"language": "中文"}):
+        assert (
+            await fulfillment.put(path, headers=seller, json={**PROFILE, **bad_mail})
+        ).status_code == 422
 
-    assert (await fulfillment.get(path, headers=operator)).json() == renamed
+    assert (await fulfillment.get(path, headers=operator)).json() == mailed
     assert (await fulfillment.get(path, headers=other)).status_code == 404
     assert (await fulfillment.put(path, headers=other, json=PROFILE)).status_code == 404
     assert (await fulfillment.put(path, headers=operator, json=PROFILE)).status_code == 403
     buyer = auth(secret, "buyer", "buyer-1")
     assert (await fulfillment.get(path, headers=buyer)).status_code == 403
-    assert (await fulfillment.get(path, headers=seller)).json()["version"] == 2
+    assert (await fulfillment.get(path, headers=seller)).json()["version"] == 3
 
 
 async def paid_order(services) -> tuple[dict, str]:  # type: ignore[no-untyped-def]

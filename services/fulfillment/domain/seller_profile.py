@@ -1,5 +1,6 @@
 """A seller's profile: who the seller is on its labels and invoices (the registered full name,
-the shop's name, the registered address with its region, a contact). The seller keeps it;
+the shop's name, the registered address with its region, a contact), and where its
+notifications go (an optional email and language). The seller keeps it;
 a seller without one cannot print a label (DOMAIN.md section 2: the label shows the seller's
 full name). Stream `seller-profile/<seller id>`."""
 
@@ -27,6 +28,8 @@ class SellerProfile:
     shop_name: str = ""
     address: BusinessAddress | None = None
     contact: Contact | None = None
+    email: str | None = None
+    language: str | None = None
 
     @property
     def exists(self) -> bool:
@@ -43,6 +46,8 @@ class KeepProfile:
     address: BusinessAddress
     contact: Contact
     now: datetime
+    email: str | None = None
+    language: str | None = None
 
 
 Command = KeepProfile
@@ -59,6 +64,8 @@ def decide(state: SellerProfile, command: Command) -> list[EventPayload]:
                 "shop_name": command.shop_name,
                 "address": command.address,
                 "contact": command.contact,
+                "email": command.email,
+                "language": command.language,
             }
             if not state.exists:
                 return [SellerProfileRegistered(**facts)]
@@ -68,11 +75,20 @@ def decide(state: SellerProfile, command: Command) -> list[EventPayload]:
 
 
 def _unchanged(state: SellerProfile, command: KeepProfile) -> bool:
-    return (state.legal_name, state.shop_name, state.address, state.contact) == (
+    return (
+        state.legal_name,
+        state.shop_name,
+        state.address,
+        state.contact,
+        state.email,
+        state.language,
+    ) == (
         command.legal_name,
         command.shop_name,
         command.address,
         command.contact,
+        command.email,
+        command.language,
     )
 
 
@@ -80,7 +96,13 @@ def evolve(state: SellerProfile, event: EventPayload) -> SellerProfile:
     match event:
         case SellerProfileFacts():
             return SellerProfile(
-                event.seller_id, event.legal_name, event.shop_name, event.address, event.contact
+                event.seller_id,
+                event.legal_name,
+                event.shop_name,
+                event.address,
+                event.contact,
+                event.email,
+                event.language,
             )
     return state
 

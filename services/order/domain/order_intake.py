@@ -49,6 +49,8 @@ class CreateOrder:
     payment_method: str
     now: datetime
     programme: Programme = "LOCAL"  # the seller's, as enrolled (`seller_programme`)
+    buyer_email: str | None = None  # where the buyer's notifications go (optional)
+    buyer_language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,8 @@ def create(state: Order, command: CreateOrder, policy: OrderPolicy) -> list[Even
             created_at=command.now,
             pay_by=command.now + policy.unpaid_timeout,
             programme=command.programme,
+            buyer_email=command.buyer_email,
+            buyer_language=command.buyer_language,
         )
     ]
 

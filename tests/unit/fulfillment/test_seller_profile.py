@@ -57,6 +57,19 @@ def test_the_first_profile_is_registered_then_changed_and_the_same_again_is_noth
     assert SELLER_PROFILE.fold([changed], state).shop_name == "小美家居旗舰店"
 
 
+def test_a_new_notification_email_or_language_is_a_change_of_the_profile() -> None:
+    state = SELLER_PROFILE.fold(decide(SellerProfile(), keep()))
+    assert (state.email, state.language) == (None, None)  # optional: no mail
+    [changed] = decide(state, keep(email="xm@example.cn", language="zh-CN"))
+    assert isinstance(changed, SellerProfileChanged)
+    assert (changed.email, changed.language) == ("xm@example.cn", "zh-CN")
+    mailed = SELLER_PROFILE.fold([changed], state)
+    assert (mailed.email, mailed.language) == ("xm@example.cn", "zh-CN")
+    assert decide(mailed, keep(email="xm@example.cn", language="zh-CN")) == []
+    with pytest.raises(ValidationError):
+        SellerProfileChanged(**{**changed.model_dump(), "email": "no-at-sign"})
+
+
 def test_a_registered_address_needs_its_region() -> None:
     with pytest.raises(ValidationError, match="region"):
         BusinessAddress(line1="洪梅镇某某路1号", city="东莞市", postal_code="523000", country="CN")  # type: ignore[call-arg]
