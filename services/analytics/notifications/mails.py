@@ -15,6 +15,7 @@ from shared.events import Envelope, EventPayload
 from shared.events.aftersales import AftersalesApproved, AftersalesRejected, AftersalesRequested
 from shared.events.fulfillment import Delivered, ReadyToShip
 from shared.events.order import CancellationRequested, OrderPlaced
+from shared.events.webhooks import WebhookEndpointDisabled
 from shared.money import Money
 
 Recipient = Literal["seller", "buyer"]
@@ -168,6 +169,24 @@ def aftersales_rejected(event: AftersalesRejected, envelope: Envelope) -> list[M
     ]
 
 
+def endpoint_disabled(event: WebhookEndpointDisabled, envelope: Envelope) -> list[Mail]:
+    """A seller's webhook endpoint that kept failing is off: the seller is told, by id."""
+    return [
+        Mail(
+            "seller",
+            "webhook_disabled",
+            None,
+            event.seller_id,
+            {
+                "url": event.url,
+                "webhook_id": str(event.webhook_id),
+                "reason": event.reason,
+                "disabled_at": _when(event.disabled_at),
+            },
+        )
+    ]
+
+
 MailRule = Callable[[Any, Envelope], list[Mail]]
 
 MAILS: dict[type[EventPayload], MailRule] = {
@@ -178,4 +197,5 @@ MAILS: dict[type[EventPayload], MailRule] = {
     Delivered: delivered,
     AftersalesApproved: aftersales_approved,
     AftersalesRejected: aftersales_rejected,
+    WebhookEndpointDisabled: endpoint_disabled,
 }

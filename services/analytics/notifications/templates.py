@@ -20,6 +20,14 @@ class Template:
 
 TEMPLATES: dict[str, dict[str, Template]] = {
     "en": {
+        "webhook_disabled": Template(
+            "Your webhook {url} was disabled",
+            "Your webhook endpoint kept failing and receives no more deliveries.\n\n"
+            "Endpoint: {url} ({webhook_id})\n"
+            "Reason: {reason}\n"
+            "Disabled at: {disabled_at}\n\n"
+            "Fix the endpoint and register it again; the delivery log keeps what it missed.\n",
+        ),
         "new_order": Template(
             "New order {order_id} to ship",
             "You have a new order to ship.\n\n"
@@ -72,6 +80,14 @@ TEMPLATES: dict[str, dict[str, Template]] = {
         ),
     },
     "zh": {
+        "webhook_disabled": Template(
+            "您的 Webhook {url} 已停用",
+            "您的 Webhook 端点持续失败，已不再接收推送。\n\n"
+            "端点：{url}（{webhook_id}）\n"
+            "原因：{reason}\n"
+            "停用时间：{disabled_at}\n\n"
+            "请修复端点后重新注册；推送记录中保留了未送达的事件。\n",
+        ),
         "new_order": Template(
             "新订单 {order_id} 待发货",
             "您有一个新订单待发货。\n\n"

@@ -8,7 +8,7 @@ from services.analytics.notifications.sender import MailSender
 from services.analytics.notifications.settings import MailSettings
 from shared.runtime import ServiceRuntime
 
-SOURCES = ("order", "fulfillment", "pickup", "aftersales")
+SOURCES = ("order", "fulfillment", "pickup", "aftersales", "analytics")  # analytics: webhooks
 
 
 def install(runtime: ServiceRuntime, settings: MailSettings) -> MailSender | None:

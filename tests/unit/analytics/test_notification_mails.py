@@ -23,6 +23,7 @@ from shared.events.aftersales import (
     RequestedItem,
 )
 from shared.events.order import CancellationRequested
+from shared.events.webhooks import WebhookEndpointDisabled
 from shared.money import Money
 from tests.stories import T0, Story
 
@@ -177,7 +178,7 @@ def test_every_template_exists_in_chinese_and_english_and_fills_every_field(temp
     for language in ("zh", "en"):
         subject, body = render(template, language, params)
         assert "{" not in subject + body and "\n" not in subject
-        assert "<order_id>" in subject + body
+        assert all(f"<{name}>" in subject + body for name in params if name != "items")
     zh_subject, zh_body = render(template, "zh-CN", params)
     assert re.search(r"[\u4e00-\u9fff]", zh_subject + zh_body)
     assert render(template, "fr", params) == render(template, "en", params)
@@ -202,3 +203,22 @@ def test_the_new_order_mail_in_chinese() -> None:
 def test_money_reads_with_its_decimals() -> None:
     assert money_text(Money(amount=1990, currency="CNY")) == "19.90 CNY"
     assert money_text(Money(amount=90000, currency="VND")) == "90000 VND"
+
+
+def test_a_disabled_webhook_endpoint_mails_its_seller() -> None:
+    event = WebhookEndpointDisabled(
+        webhook_id=uuid.UUID(int=7),
+        seller_id="shop-1",
+        url="https://erp.example.com/hooks",
+        reason="failing for 24 h",
+        disabled_at=T0,
+    )
+    [mail] = MAILS[WebhookEndpointDisabled](event, Story().created(T0).envelopes[0])
+    assert (mail.recipient, mail.template, mail.order_id, mail.seller_id) == (
+        "seller",
+        "webhook_disabled",
+        None,
+        "shop-1",
+    )
+    subject, body = render(mail.template, "zh-CN", mail.params)
+    assert "https://erp.example.com/hooks" in subject and "failing for 24 h" in body
