@@ -665,23 +665,44 @@ async def first_mile(w: World, shipping: list[Truth]) -> None:
             wanted = {p for t in pickups for p in t.package_ids}
             return runs if wanted <= waiting else None
 
-        runs = await w.until("pickup runs with every parcel", awaited)
-        for provider, driver in drivers.items():
-            for run in runs[provider]["items"]:
-                await w.call(
-                    "pickup",
-                    "POST",
-                    f"/v1/pickup-tasks/{run['task_id']}/driver",
-                    driver,
-                    {"driver_id": f"sim-driver-{provider}", "name": "Sim", "phone": "+1 555 0111"},
-                )
-                for package in run["packages"]:
-                    await w.call(
-                        "pickup",
-                        "POST",
-                        f"/v1/packages/{package['package_id']}/pickup-scan",
-                        driver,
-                    )
+        await w.until("pickup runs with every parcel", awaited)
+        wanted = {p for t in pickups for p in t.package_ids}
+        staffed: set[str] = set()
+
+        async def collected() -> bool:
+            """Each driver scans the parcels its runs list now. A run listed a moment ago may
+            have been handed over at a cutover since (its parcels moved to the new provider's
+            runs; the old driver's scan is a 404): the next look finds them there."""
+            for provider, driver in drivers.items():
+                listed = await w.call("pickup", "GET", "/v1/pickup-tasks", driver)
+                for run in listed["items"]:
+                    mine = [p["package_id"] for p in run["packages"] if p["package_id"] in wanted]
+                    if not mine:
+                        continue
+                    if run["task_id"] not in staffed:
+                        await w.call(
+                            "pickup",
+                            "POST",
+                            f"/v1/pickup-tasks/{run['task_id']}/driver",
+                            driver,
+                            {
+                                "driver_id": f"sim-driver-{provider}",
+                                "name": "Sim",
+                                "phone": "+1 555 0111",
+                            },
+                        )
+                        staffed.add(run["task_id"])
+                    for package_id in mine:
+                        r = await w.http["pickup"].post(
+                            f"/v1/packages/{package_id}/pickup-scan", headers=driver
+                        )
+                        if r.status_code == 200:
+                            wanted.discard(package_id)
+                        elif r.status_code != 404:
+                            raise RuntimeError(f"pickup-scan of {package_id}: {r.status_code}")
+            return not wanted
+
+        await w.until("every parcel collected by the driver whose run lists it", collected)
     for t in shipping:
         if t.handover == "DROP_OFF":
             for package_id in t.package_ids:
