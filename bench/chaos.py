@@ -44,7 +44,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -292,8 +292,14 @@ class Stack:
         if self.pg_started:
             await asyncio.to_thread(embedded.stop_postgres, self.pgdata)
 
-    async def database(self, service: str) -> asyncpg.Connection:
-        return await asyncpg.connect(to_libpq_url(self.database_urls[service]))
+    @contextlib.asynccontextmanager
+    async def connection(self, service: str) -> AsyncIterator[asyncpg.Connection]:
+        """A connection to the service's database for the checks, closed after."""
+        conn = await asyncpg.connect(to_libpq_url(self.database_urls[service]))
+        try:
+            yield conn
+        finally:
+            await conn.close()
 
 
 # --- the faults -------------------------------------------------------------------------------
@@ -473,8 +479,7 @@ async def relay_behind(stack: Stack) -> list[str]:
     """Each relay's checkpoint must be at its store's last event (tx_id, position)."""
     problems = []
     for service in SERVICES:
-        conn = await stack.database(service)
-        try:
+        async with stack.connection(service) as conn:
             last = await conn.fetchrow(
                 "SELECT tx_id::text::bigint AS tx_id, position FROM events "
                 "ORDER BY tx_id DESC, position DESC LIMIT 1"
@@ -484,8 +489,6 @@ async def relay_behind(stack: Stack) -> list[str]:
                 "WHERE relay = $1",
                 service,
             )
-        finally:
-            await conn.close()
         if last is None:
             continue
         at = None if checkpoint is None else (checkpoint["tx_id"], checkpoint["position"])
@@ -500,13 +503,10 @@ async def topic_partitions(stack: Stack) -> dict[str, int]:
     """Each service's topic's partition count, as its relay last saw it on the broker."""
     partitions = {}
     for service in SERVICES:
-        conn = await stack.database(service)
-        try:
+        async with stack.connection(service) as conn:
             ends = await conn.fetchval(
                 "SELECT topic_ends::text FROM relay_checkpoints WHERE relay = $1", service
             )
-        finally:
-            await conn.close()
         partitions[service] = len(json.loads(ends)) if ends else stack.partitions
     return partitions
 
@@ -577,14 +577,11 @@ async def projection_lag(world: World, stack: Stack) -> list[str]:
 async def dead_letters(stack: Stack) -> list[str]:
     problems = []
     for service in SERVICES:
-        conn = await stack.database(service)
-        try:
+        async with stack.connection(service) as conn:
             rows = await conn.fetch(
                 "SELECT consumer, event_id, error FROM dead_letters WHERE resolved_at IS NULL "
                 "ORDER BY id"
             )
-        finally:
-            await conn.close()
         problems += [
             f"{service}: {r['consumer']} parked {r['event_id']}: {r['error'][:200]}" for r in rows
         ]
@@ -603,8 +600,7 @@ async def applied_twice(stack: Stack) -> tuple[list[str], list[str]]:
     not replayed)."""
     reactions, requests = [], []
     for service in SERVICES:
-        conn = await stack.database(service)
-        try:
+        async with stack.connection(service) as conn:
             for row in await conn.fetch(
                 "SELECT causation_id, stream_id, event_type, count(DISTINCT tx_id) AS n "
                 "FROM events WHERE causation_id IS NOT NULL "
@@ -624,21 +620,16 @@ async def applied_twice(stack: Stack) -> tuple[list[str], list[str]]:
                     f"{service}: {row['event_type']} on {', '.join(row['streams'])} for "
                     f"request {row['correlation_id']}, by {row['n']} transactions"
                 )
-        finally:
-            await conn.close()
     return reactions, requests
 
 
 async def refunds_twice(stack: Stack) -> list[str]:
-    conn = await stack.database("aftersales")
-    try:
+    async with stack.connection("aftersales") as conn:
         rows = await conn.fetch(
             "SELECT payload->>'order_id' AS order_id, payload->>'request_id' AS request_id, "
             "count(*) AS n FROM events WHERE event_type = 'RefundIssued' "
             "GROUP BY 1, 2 HAVING count(*) > 1"
         )
-    finally:
-        await conn.close()
     return [
         f"order {r['order_id']} request {r['request_id'] or '(cancellation)'}: "
         f"{r['n']} RefundIssued"
@@ -664,15 +655,12 @@ async def stock_conservation(stack: Stack, truths: list[Truth]) -> list[str]:
     warehouse and SKU, the units counted in = on hand + shipped; every adjustment starts
     from the units the one before left; nothing stays reserved (every order shipped or was
     cancelled); the units shipped are those of the record."""
-    conn = await stack.database("fulfillment")
-    try:
+    async with stack.connection("fulfillment") as conn:
         rows = await conn.fetch(
             "SELECT event_type, payload::text AS payload FROM events "
             "WHERE event_type IN ('StockAdjusted', 'StockReserved', 'StockReleased') "
             "ORDER BY stream_id, stream_version"
         )
-    finally:
-        await conn.close()
     problems = []
     counted: dict[tuple[str, str], int] = {}
     on_hand: dict[tuple[str, str], int] = {}
@@ -727,11 +715,8 @@ async def stock_conservation(stack: Stack, truths: list[Truth]) -> list[str]:
 async def count_events(stack: Stack) -> dict[str, int]:
     counts = {}
     for service in SERVICES:
-        conn = await stack.database(service)
-        try:
+        async with stack.connection(service) as conn:
             counts[service] = int(await conn.fetchval("SELECT count(*) FROM events"))
-        finally:
-            await conn.close()
     return counts
 
 
@@ -739,8 +724,7 @@ async def dump_events(stack: Stack, order_ids: list[str], path: Path) -> None:
     """Every store's events of these orders, in commit order, for whoever reads the run."""
     lines = []
     for service in SERVICES:
-        conn = await stack.database(service)
-        try:
+        async with stack.connection(service) as conn:
             rows = await conn.fetch(
                 "SELECT order_id::text AS order_id, tx_id::text AS tx, position, stream_id, "
                 "stream_version, event_type, occurred_at, recorded_at, correlation_id, "
@@ -748,8 +732,6 @@ async def dump_events(stack: Stack, order_ids: list[str], path: Path) -> None:
                 "FROM events WHERE order_id::text = ANY($1::text[]) ORDER BY tx_id, position",
                 order_ids,
             )
-        finally:
-            await conn.close()
         for r in rows:
             lines.append(
                 f"{r['order_id']} {service:<11} tx {r['tx']} #{r['position']} "
