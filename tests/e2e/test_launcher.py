@@ -30,8 +30,7 @@ from shared.mailbox import read, text_of
 from shared.settings import DEV_JWT_SECRET
 from shared.signatures import verify
 from tests.conftest import eventually
-from tests.e2e.journeys import ADDRESS as JOURNEY_ADDRESS
-from tests.e2e.journeys import keep_profile, pay, planned_packages
+from tests.e2e.journeys import keep_profile, lamp_order, lamp_shop, planned_packages
 
 ADDRESS = {
     "recipient_name": "Ann Lee",
@@ -306,47 +305,10 @@ async def test_up_mails_seller_and_buyer_and_signs_webhooks_retried_after_two_50
             httpx.AsyncClient(base_url=base["fulfillment"]) as fulfillment,
         ):
             await keep_profile(fulfillment, seller, email="xiaomei@example.cn", language="zh-CN")
-            r = await orders.post(
-                "/v1/products",
-                headers=seller,
-                json={
-                    "sku": "LAMP",
-                    "title": "台灯",
-                    "price": {"amount": 90000, "currency": "VND"},
-                    "weight_g": 300,
-                },
+            await lamp_shop(orders, fulfillment, seller)
+            order = await lamp_order(
+                orders, buyer, "shop-xm", buyer_email="lan@example.com", buyer_language="en"
             )
-            assert r.status_code == 201, r.text
-            r = await fulfillment.post(
-                "/v1/warehouses",
-                headers=seller,
-                json={
-                    "name": "Kho",
-                    "address": {**JOURNEY_ADDRESS, "line1": "1 Kho St"},
-                    "contact": {"name": "Kho", "phone": "+84 24 1234"},
-                },
-            )
-            assert r.status_code == 201, r.text
-            warehouse_id = r.json()["warehouse_id"]
-            r = await fulfillment.put(
-                f"/v1/warehouses/{warehouse_id}/stock/LAMP", headers=seller, json={"on_hand": 5}
-            )
-            assert r.status_code == 200, r.text
-            r = await orders.post(
-                "/v1/orders",
-                headers=buyer,
-                json={
-                    "seller_id": "shop-xm",
-                    "items": [{"sku": "LAMP", "quantity": 1}],
-                    "shipping_address": JOURNEY_ADDRESS,
-                    "payment_method": "CARD",
-                    "buyer_email": "lan@example.com",
-                    "buyer_language": "en",
-                },
-            )
-            assert r.status_code == 201, r.text
-            order = r.json()
-            await pay(orders, buyer, order)
             plan = await planned_packages(fulfillment, seller, order["order_id"], within=90)
             package_id = plan["packages"][0]["package_id"]
             r = await fulfillment.post(
