@@ -228,12 +228,10 @@ def evolve(view: OrderView, event: EventPayload) -> OrderView:
             cancellation = Cancellation(
                 event.cancelled_by, event.reason_code, event.seller_fault, event.cancelled_at
             )
-            return view._replace(
-                status="CANCELLED", cancellation=cancellation, awaiting_stock=None
-            )
+            return view._replace(status="CANCELLED", cancellation=cancellation, awaiting_stock=None)
         case OrderAwaitingStock():
-            waiting = AwaitingStock(event.since, event.cancel_at, tuple(event.shortfalls))
-            return view._replace(awaiting_stock=waiting)
+            short = AwaitingStock(event.since, event.cancel_at, tuple(event.shortfalls))
+            return view._replace(awaiting_stock=short)
         case OrderStockReserved():
             return view._replace(awaiting_stock=None)
         case OrderCompleted():

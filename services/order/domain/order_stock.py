@@ -79,6 +79,4 @@ def cancel_for_shortage(
     note = "still short of stock: " + ", ".join(
         f"{s.sku} {s.available}/{s.requested}" for s in waiting.shortfalls
     )
-    return [
-        cancelled(state, order_id, "system", "system", OUT_OF_STOCK, note, True, command.now)
-    ]
+    return [cancelled(state, order_id, "system", "system", OUT_OF_STOCK, note, True, command.now)]
