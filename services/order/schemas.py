@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.order.domain.order_state import Order
 from services.order.domain.product import Product
 from shared.events.common import Address, Dimensions, EmailAddress, Language, LineItem
+from shared.events.fulfillment import Shortfall
 from shared.events.order import OrderStatus, Programme, ReviewDecision, ReviewFailure
 from shared.models import Body
 from shared.money import Money
@@ -115,6 +116,15 @@ class CancellationOut(BaseModel):
     refund_due: Money | None
 
 
+class StockShortageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    since: datetime = Field(description="waiting for stock since")
+    cancel_at: datetime = Field(
+        description="cancelled at the seller's fault (OUT_OF_STOCK) if still short then"
+    )
+    shortfalls: list[Shortfall]
+
+
 class OrderOut(BaseModel):
     order_id: uuid.UUID
     seller_id: str
@@ -143,6 +153,10 @@ class OrderOut(BaseModel):
     open_aftersales_cases: int = Field(description="after-sales requests not closed yet")
     refunded: Money | None = Field(description="refunded so far (aftersales), if anything")
     fully_refunded: bool
+    awaiting_stock: bool = Field(
+        description="placed, and waiting for the seller's stock (status AWAITING_SHIPMENT)"
+    )
+    stock_shortage: StockShortageOut | None = Field(description="while awaiting stock")
     version: int
 
     @classmethod
@@ -150,6 +164,8 @@ class OrderOut(BaseModel):
         fields = {
             **vars(order),
             "open_aftersales_cases": order.open_aftersales_cases,
+            "awaiting_stock": order.awaiting_stock is not None,
+            "stock_shortage": order.awaiting_stock,
             "version": version,
         }
         return cls.model_validate(fields, from_attributes=True)

@@ -27,6 +27,7 @@ class OrderSettings(BaseSettings):
     dispatch_deadline_from: Literal["created", "placed"] = "created"
     auto_complete_days_after_delivery: float = 7
     missed_dispatch_cancel_days: float = 5
+    stock_shortage_cancel_hours: float = 48  # a placed order still short of stock: cancelled
     risk_max_order_total: int | None = 5_000_000
     risk_max_units_per_sku: int | None = 50
     risk_blocked_postal_codes: list[str] = []
@@ -59,6 +60,7 @@ class OrderSettings(BaseSettings):
             delivery=delivery or DEFAULT_DELIVERY,
             auto_complete_after=timedelta(days=self.auto_complete_days_after_delivery),
             missed_dispatch_cancel_after=timedelta(days=self.missed_dispatch_cancel_days),
+            stock_shortage_cancel_after=timedelta(hours=self.stock_shortage_cancel_hours),
             risk=RiskRules(
                 max_order_total=self.risk_max_order_total,
                 max_units_per_sku=self.risk_max_units_per_sku,

@@ -10,6 +10,7 @@ from pydantic import ConfigDict, Field
 
 from shared.events import REGISTRY, EventPayload, register
 from shared.events.common import Address, Dimensions, EmailAddress, Language, LineItem
+from shared.events.fulfillment import Shortfall
 from shared.models import Model
 from shared.money import Money
 
@@ -240,6 +241,30 @@ class OrderRefunded(EventPayload):
     refunded_total: Money
     fully_refunded: bool
     refunded_at: datetime
+
+
+@register("OrderAwaitingStock", service=SERVICE)
+class OrderAwaitingStock(EventPayload):
+    """Fulfillment could not reserve the placed order's stock (its StockShortage): the order
+    waits for the seller to restock or cancel (OUT_OF_STOCK), and is cancelled at the seller's
+    fault at `cancel_at` if still short. Recorded again, with the same `since`, when the
+    shortfalls change."""
+
+    order_id: uuid.UUID
+    shortfalls: list[Shortfall]
+    since: datetime
+    cancel_at: datetime
+    recorded_at: datetime
+
+
+@register("OrderStockReserved", service=SERVICE)
+class OrderStockReserved(EventPayload):
+    """The stock an order waited for is reserved (fulfillment's StockReserved): it no longer
+    waits."""
+
+    order_id: uuid.UUID
+    waited_since: datetime
+    reserved_at: datetime
 
 
 @register("SellerProgrammeSet", service=SERVICE)

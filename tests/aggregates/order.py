@@ -32,6 +32,11 @@ from services.order.domain.order_intake import (
     PayOrder,
     ReviewOrder,
 )
+from services.order.domain.order_stock import (
+    CancelForStockShortage,
+    RecordStockReserved,
+    RecordStockShortage,
+)
 from services.order.domain.product import PRODUCT, ChangeProduct, ListProduct, Product
 from services.order.domain.seller_programme import SELLER_PROGRAMME, SetProgramme
 from services.order.handlers import aftersales_reactions, fulfillment_reactions, pickup_reactions
@@ -40,6 +45,7 @@ from shared.aggregate import Aggregate
 from shared.consumer import Reaction
 from shared.events import EventPayload
 from shared.events.common import Address, Dimensions
+from shared.events.fulfillment import Shortfall
 from shared.money import Money
 
 S = TypeVar("S")
@@ -238,6 +244,40 @@ def cancelled_order_histories() -> list[list[EventPayload]]:
     ]
 
 
+def stock_shortage_histories() -> list[list[EventPayload]]:
+    """Short of stock, less short after a partial restock, then reserved; and one still short
+    when its wait ran out, cancelled at the seller's fault."""
+    restocked, never = uuid.uuid4(), uuid.uuid4()
+    short = [Shortfall(sku="TEA", requested=2, available=0)]
+    less_short = [Shortfall(sku="TEA", requested=2, available=1)]
+    return [
+        decided(
+            ORDER,
+            [
+                create(restocked, at(0)),
+                PayOrder(TOTAL, "tx-7", LISTINGS, now=at(0.1)),
+                EndRemorseWindow(now=at(1.1)),
+                RecordStockShortage(short, now=at(1.2)),
+                RecordStockShortage(short, now=at(1.3)),  # the same: nothing
+                RecordStockShortage(less_short, now=at(5)),
+                RecordStockReserved(now=at(6)),
+                RecordPackageStatus(uuid.uuid4(), "PLANNED", now=at(6)),
+            ],
+        ),
+        decided(
+            ORDER,
+            [
+                create(never, at(0)),
+                PayOrder(TOTAL, "tx-8", LISTINGS, now=at(0.1)),
+                EndRemorseWindow(now=at(1.1)),
+                RecordStockShortage(short, now=at(1.2)),
+                CancelForStockShortage(now=at(10)),  # not due yet: nothing
+                CancelForStockShortage(now=at(1.2 + 48)),
+            ],
+        ),
+    ]
+
+
 def seller_programme_history() -> list[EventPayload]:
     return decided(
         SELLER_PROGRAMME,
@@ -255,6 +295,7 @@ HISTORIES: list[tuple[Aggregate[Any], list[EventPayload]]] = [
     (ORDER, shipping_order_history()),
     (ORDER, delivered_order_history()),
     *((ORDER, history) for history in cancelled_order_histories()),
+    *((ORDER, history) for history in stock_shortage_histories()),
 ]
 
 _NO_SERVICE = cast(OrderService, None)  # the reactions are only inspected for their keys

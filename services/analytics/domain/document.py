@@ -69,6 +69,8 @@ def document(view: OrderView) -> dict[str, Any]:
         "delivered_at": view.delivered_at,
         "completed_at": view.completed_at,
         "cancellation": cancellation._asdict() if cancellation else None,
+        "awaiting_stock": view.awaiting_stock is not None,
+        "stock_shortage": view.awaiting_stock._asdict() if view.awaiting_stock else None,
         "refunded": [refund._asdict() for refund in view.refunded],
         "review": view.review._asdict() if view.review else None,
         "packages": [_package(view.packages[k]) for k in sorted(view.packages, key=str)],

@@ -43,12 +43,14 @@ from shared.events.fulfillment import (
     PlannedPackage,
     ReadyToShip,
     ReplacementPlanned,
+    Shortfall,
     SkuQuantity,
     TrackingEvent,
 )
 from shared.events.order import (
     Actor,
     DispatchDeadlineMoved,
+    OrderAwaitingStock,
     OrderCancelled,
     OrderCompleted,
     OrderCreated,
@@ -56,6 +58,7 @@ from shared.events.order import (
     OrderPlaced,
     OrderStatus,
     OrderStatusChanged,
+    OrderStockReserved,
     ShippingAddressChanged,
 )
 from shared.events.pickup import (
@@ -144,6 +147,14 @@ class Cancellation(NamedTuple):
     at: datetime
 
 
+class AwaitingStock(NamedTuple):
+    """The placed order waits for the seller's stock (the order service's word)."""
+
+    since: datetime
+    cancel_at: datetime
+    shortfalls: tuple[Shortfall, ...]
+
+
 class Review(NamedTuple):
     rating: int
     text: str | None
@@ -168,6 +179,7 @@ class OrderView(NamedTuple):
     delivered_at: datetime | None = None
     completed_at: datetime | None = None
     cancellation: Cancellation | None = None
+    awaiting_stock: AwaitingStock | None = None
     refunded: tuple[Refund, ...] = ()
     review: Review | None = None
     packages: Mapping[uuid.UUID, Package] = {}  # never changed in place: evolve copies
@@ -216,7 +228,12 @@ def evolve(view: OrderView, event: EventPayload) -> OrderView:
             cancellation = Cancellation(
                 event.cancelled_by, event.reason_code, event.seller_fault, event.cancelled_at
             )
-            return view._replace(status="CANCELLED", cancellation=cancellation)
+            return view._replace(status="CANCELLED", cancellation=cancellation, awaiting_stock=None)
+        case OrderAwaitingStock():
+            short = AwaitingStock(event.since, event.cancel_at, tuple(event.shortfalls))
+            return view._replace(awaiting_stock=short)
+        case OrderStockReserved():
+            return view._replace(awaiting_stock=None)
         case OrderCompleted():
             return view._replace(status="COMPLETED", completed_at=event.completed_at)
         case TrackingEvent():  # a carrier's status (STATUS_BY_EVENT)

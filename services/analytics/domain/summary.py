@@ -27,6 +27,7 @@ from shared.events.order import (
     CancellationRejected,
     CancellationRequested,
     DispatchDeadlineMoved,
+    OrderAwaitingStock,
     OrderCancelled,
     OrderCompleted,
     OrderCreated,
@@ -36,6 +37,7 @@ from shared.events.order import (
     OrderRefunded,
     OrderReviewed,
     OrderStatusChanged,
+    OrderStockReserved,
     PackageStatusRecorded,
 )
 from shared.events.pickup import (
@@ -75,6 +77,11 @@ def summary(event_type: str, event: EventPayload | None) -> str:
             return f"buyer asks to cancel ({event.reason_code})"
         case CancellationRejected():
             return f"cancellation refused: {event.reason}"
+        case OrderAwaitingStock():
+            short = ", ".join(f"{s.sku} {s.available}/{s.requested}" for s in event.shortfalls)
+            return f"awaiting stock ({short}); cancelled {_json_time(event.cancel_at)} if short"
+        case OrderStockReserved():
+            return "stock reserved: no longer awaiting stock"
         case DispatchDeadlineMoved():
             return f"dispatch deadline +{event.hours} h ({event.reason})"
         case PackageStatusRecorded():

@@ -10,6 +10,8 @@ Aggregates (state, commands, `decide`, `evolve`, the aggregate constant):
     buyer's cancellation request.
   - `order_delivery`: after placement: the packages' statuses, dispatch extensions, receipt,
     completion, after-sales cases and refunds.
+  - `order_stock`: a placed order short of stock waits (restocked, cancelled by the seller,
+    or cancelled at the seller's fault when the wait runs out).
 
 Rules that are calculations:
 - `order_policy`: every number of the order rules (`OrderPolicy`), with its default.
