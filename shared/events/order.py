@@ -38,14 +38,22 @@ PROGRAMMES: tuple[Programme, ...] = ("LOCAL", "CROSS_BORDER")
 SELLER_PROGRAMME_STREAM = "seller-programme"  # seller-programme/<seller id>
 
 
+# A listing's review before buyers may order it (issue 18): NOT_REQUIRED where its market
+# does not require one (or it has no market), else PENDING_REVIEW until an operator decides.
+ListingReviewStatus = Literal["NOT_REQUIRED", "PENDING_REVIEW", "APPROVED", "REJECTED"]
+
+
 @register("ProductListed", service=SERVICE)
 class ProductListed(EventPayload):
+    """`market` (issue 18, optional): the country the listing sells in, ISO 3166-1 alpha-2."""
+
     seller_id: str
     sku: str
     title: str
     price: Money
     weight_g: int
     dimensions: Dimensions | None = None
+    market: str | None = None
 
 
 @register("ProductChanged", service=SERVICE)
@@ -56,6 +64,39 @@ class ProductChanged(EventPayload):
     price: Money
     weight_g: int
     dimensions: Dimensions | None = None
+
+
+@register("ProductSubmittedForReview", service=SERVICE)
+class ProductSubmittedForReview(EventPayload):
+    """The listing waits for an operator's review and cannot be ordered meanwhile: a new
+    listing in a market that requires review, or a changed one that needs it again."""
+
+    seller_id: str
+    sku: str
+    market: str
+    title: str
+    submitted_at: datetime
+
+
+@register("ProductApproved", service=SERVICE)
+class ProductApproved(EventPayload):
+    seller_id: str
+    sku: str
+    reviewer_id: str
+    reason: str | None = None
+    reviewed_at: datetime
+
+
+@register("ProductRejected", service=SERVICE)
+class ProductRejected(EventPayload):
+    """Orders for the listing stay refused until the seller changes it (a resubmission)
+    and an operator approves it."""
+
+    seller_id: str
+    sku: str
+    reviewer_id: str
+    reason: str
+    reviewed_at: datetime
 
 
 class OrderFacts(EventPayload):

@@ -37,7 +37,14 @@ from services.order.domain.order_stock import (
     RecordStockReserved,
     RecordStockShortage,
 )
-from services.order.domain.product import PRODUCT, ChangeProduct, ListProduct, Product
+from services.order.domain.product import (
+    PRODUCT,
+    ChangeProduct,
+    ListProduct,
+    Product,
+    ReviewProduct,
+    product_aggregate,
+)
 from services.order.domain.seller_programme import SELLER_PROGRAMME, SetProgramme
 from services.order.handlers import aftersales_reactions, fulfillment_reactions, pickup_reactions
 from services.order.service import OrderService
@@ -121,6 +128,25 @@ def product_history() -> list[EventPayload]:
                 dimensions=Dimensions(length_mm=100, width_mm=100, height_mm=120),
             ),
             ChangeProduct(SELLER, "MUG", now=at(3), title="Big mug", weight_g=450),
+        ],
+    )
+
+
+REVIEWED_PRODUCT = product_aggregate({"CN"})
+
+
+def reviewed_product_history() -> list[EventPayload]:
+    """Listed in a market that requires review, rejected, changed (resubmitted), approved,
+    its price changed (no review), its title changed (reviewed again)."""
+    return decided(
+        REVIEWED_PRODUCT,
+        [
+            ListProduct(SELLER, "FAN", "Fan", usd(2599), 900, now=at(0), market="CN"),
+            ReviewProduct(SELLER, "FAN", "REJECT", "operator-1", "no brand", now=at(1)),
+            ChangeProduct(SELLER, "FAN", now=at(2), title="Acme fan"),
+            ReviewProduct(SELLER, "FAN", "APPROVE", "operator-1", None, now=at(3)),
+            ChangeProduct(SELLER, "FAN", now=at(4), price=usd(2499)),
+            ChangeProduct(SELLER, "FAN", now=at(5), title="Acme desk fan"),
         ],
     )
 
@@ -291,6 +317,7 @@ def seller_programme_history() -> list[EventPayload]:
 
 HISTORIES: list[tuple[Aggregate[Any], list[EventPayload]]] = [
     (PRODUCT, product_history()),
+    (REVIEWED_PRODUCT, reviewed_product_history()),
     (SELLER_PROGRAMME, seller_programme_history()),
     (ORDER, shipping_order_history()),
     (ORDER, delivered_order_history()),

@@ -38,6 +38,8 @@ class OrderPolicy:
         }
     )
     risk: RiskRules = field(default_factory=RiskRules)
+    # markets (country codes) where a listing waits for an operator's review (`product`)
+    listing_review_markets: frozenset[str] = frozenset()
 
     def dispatch_sla_for(self, programme: Programme, market: str) -> timedelta:
         """The base dispatch SLA of a seller of `programme` selling into `market`."""
