@@ -193,6 +193,10 @@ def self_delivered(
     a no-op. The same `Delivered` a carrier's report gives, marked as the seller's."""
     if package is None:
         raise NotFound("package-not-found", "no such package")
+    if package.handover is None:  # its shipment is not arranged yet
+        raise DomainError(
+            "not-shipped", f"the package is {package.status}: arrange its shipment first"
+        )
     if package.handover != "SELF_DELIVERY":
         raise DomainError(
             "not-self-delivery",
