@@ -158,7 +158,8 @@ def carrier_report(
         raise InvalidCommand(
             "unknown-status", f"status must be one of {', '.join(CARRIER_STATUSES)}"
         )
-    if command.status == "DELIVERED" and command.proof_required and not command.proof:
+    proof = (command.proof or "").strip() or None  # a blank proof is none
+    if command.status == "DELIVERED" and command.proof_required and proof is None:
         raise InvalidCommand(
             "proof-required",
             f"{package.carrier} must send the recipient's signature or photo reference "
@@ -182,7 +183,7 @@ def carrier_report(
         ]
     event_type = EVENT_BY_CARRIER_STATUS[command.status]
     if event_type is Delivered:
-        return [Delivered(**common, location=command.location, proof=command.proof)]
+        return [Delivered(**common, location=command.location, proof=proof)]
     return [event_type(**common, location=command.location)]
 
 

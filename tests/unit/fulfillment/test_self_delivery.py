@@ -131,7 +131,7 @@ def test_a_carrier_requiring_proof_must_send_it_with_delivered() -> None:
     with pytest.raises(InvalidCommand, match="proof") as refused:
         decide(state, without)
     assert refused.value.status == 422
-    blank = RecordTracking(package_id, "DELIVERED", NOW, NOW, proof="", proof_required=True)
+    blank = RecordTracking(package_id, "DELIVERED", NOW, NOW, proof="  ", proof_required=True)
     with pytest.raises(InvalidCommand):
         decide(state, blank)
     # its other statuses need none
@@ -149,3 +149,5 @@ def test_a_carrier_not_requiring_proof_delivers_without_it() -> None:
     state, package_id = in_transit()
     [delivered] = decide(state, RecordTracking(package_id, "DELIVERED", NOW, NOW))
     assert isinstance(delivered, Delivered) and delivered.proof is None
+    [blank] = decide(state, RecordTracking(package_id, "DELIVERED", NOW, NOW, proof=" "))
+    assert isinstance(blank, Delivered) and blank.proof is None  # a blank proof is none
