@@ -16,7 +16,7 @@ from sqlalchemy import text
 from services.fulfillment import documents, read_model
 from services.fulfillment.domain.fulfillment import Fulfillment, SplitManually
 from services.fulfillment.domain.invoice import invoice
-from services.fulfillment.domain.package import RecordTracking
+from services.fulfillment.domain.package import RecordSelfDelivery, RecordTracking
 from services.fulfillment.domain.packing import ManualPackage, SplitRules
 from services.fulfillment.domain.seller_profile import KeepProfile
 from services.fulfillment.domain.stock import AdjustStock
@@ -32,6 +32,7 @@ from services.fulfillment.schemas import (
     CombineIn,
     PackageOut,
     PackagesOut,
+    SelfDeliveryIn,
     SellerProfileIn,
     SellerProfileOut,
     ShipRequest,
@@ -269,6 +270,24 @@ async def ship_package(
     return PackageOut.of(refs[0].order_id, outcomes[0].state.packages[package_id])
 
 
+@router.post("/packages/{package_id}/delivery", response_model=PackageOut)
+async def record_self_delivery(
+    package_id: uuid.UUID,
+    body: SelfDeliveryIn,
+    request: Request,
+    seller: Principal = require("seller"),
+) -> PackageOut:
+    """The seller delivered its own SELF_DELIVERY package: the proof (signature or photo
+    reference) is kept for disputes and the order becomes delivered as with a carrier's
+    report. Other packages are their carrier's to report (409); a repeat is a no-op."""
+    svc = service(request)
+    refs = await visible_package(svc, package_id, seller)
+    now = svc.runtime.now()
+    command = RecordSelfDelivery(package_id, body.proof.strip(), body.delivered_at or now, now)
+    outcomes = await svc.track(refs, command)
+    return PackageOut.of(refs[0].order_id, outcomes[0].state.packages[package_id])
+
+
 @router.post("/packages/combine", response_model=PackageOut, status_code=201)
 async def combine_packages(
     body: CombineIn, request: Request, seller: Principal = require("seller")
@@ -429,6 +448,7 @@ async def carrier_event(
         now=svc.runtime.now(),
         location=body.location,
         proof=body.proof,
+        proof_required=carrier.carrier in svc.logistics.carriers_requiring_proof,
     )
     outcome = (await svc.track(refs, command))[0]
     events = [e.event_type for e in outcome.events]

@@ -147,6 +147,9 @@ class PackageOut(BaseModel):
         description="once ready to ship: the day it is due at the latest, counted in working "
         "days of the destination's calendar from the day it was ready",
     )
+    delivery_proof: str | None = Field(
+        None, description="once delivered: the signature or photo reference given with it"
+    )
     overdue: bool = False
     combined_orders: list[uuid.UUID] = Field(default_factory=list)
     replacement_for: uuid.UUID | None = Field(
@@ -190,6 +193,19 @@ class CarrierEventIn(Body):
     occurred_at: Timestamp
     location: str | None = Field(None, max_length=200)
     proof: str | None = Field(None, max_length=500, description="signature or photo reference")
+
+
+class SelfDeliveryIn(Body):
+    proof: str = Field(
+        min_length=1,
+        max_length=500,
+        pattern=r"\S",
+        description="the recipient's signature or photo reference, kept for disputes",
+    )
+    delivered_at: Timestamp | None = Field(
+        None,
+        description="when it was handed to the buyer (between shipment and now); now if absent",
+    )
 
 
 class CarrierEventOut(BaseModel):

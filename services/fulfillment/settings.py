@@ -24,6 +24,9 @@ class FulfillmentSettings(BaseSettings):
     #  "cross_border": {"first_kg": 150000, "per_extra_500g": 50000},
     #  "carrier_formats": {"GHN": "^[A-Z0-9]{8,12}$"}}
     logistics_file: Path | None = None
+    # Carriers whose DELIVERED reports must carry a proof (signature or photo reference), e.g.
+    # SHOPFLOW_FULFILLMENT_CARRIERS_REQUIRING_PROOF='["DHL"]'; a report without one gets 422.
+    carriers_requiring_proof: frozenset[str] = frozenset()
     # An exchange's replacement package must be ready to ship within this.
     replacement_dispatch_hours: float = 72
 
@@ -38,10 +41,11 @@ class FulfillmentSettings(BaseSettings):
 
     def logistics(self) -> LogisticsConfig:
         if self.logistics_file is None:
-            return LogisticsConfig()
+            return LogisticsConfig(carriers_requiring_proof=self.carriers_requiring_proof)
         data = json.loads(self.logistics_file.read_text())
         default = LogisticsConfig()
         return LogisticsConfig(
+            carriers_requiring_proof=self.carriers_requiring_proof,
             domestic={k: FeeTemplate(**v) for k, v in data["domestic"].items()}
             if "domestic" in data
             else default.domestic,

@@ -122,6 +122,10 @@ def _package(package: Package) -> dict[str, Any]:
         }
     if package.dispatch_deadline is not None:
         doc["dispatch_deadline"] = package.dispatch_deadline
+    if package.delivery is not None:  # for disputes: how the delivery was proven
+        doc["delivery_proof"] = package.delivery.proof
+        doc["delivery_recorded_by"] = package.delivery.recorded_by
+        doc["delivered_without_proof"] = package.delivery.proof is None
     if package.combined_orders is not None:
         doc["combined_orders"] = package.combined_orders
     if package.dispatch_overdue:

@@ -33,6 +33,7 @@ from shared.events.aftersales import (
 from shared.events.common import Address, LineItem
 from shared.events.fulfillment import (
     STATUS_BY_EVENT,
+    Delivered,
     DispatchOverdue,
     Handover,
     PackagesCancelled,
@@ -99,6 +100,14 @@ class Tracking(NamedTuple):
     location: str | None
 
 
+class Delivery(NamedTuple):
+    """How a package's delivery was recorded: by its carrier or, self-delivered, its seller;
+    `proof` is the signature or photo reference (none: delivered without proof)."""
+
+    recorded_by: str
+    proof: str | None
+
+
 class Package(NamedTuple):
     package_id: uuid.UUID
     status: PackageStatus | Literal["UNKNOWN"] = UNKNOWN
@@ -117,6 +126,7 @@ class Package(NamedTuple):
     dispatch_overdue: bool = False
     pickup: Pickup = Pickup()
     tracking: tuple[Tracking, ...] = ()
+    delivery: Delivery | None = None  # once delivered: its proof, for disputes
 
 
 class Case(NamedTuple):
@@ -243,6 +253,8 @@ def evolve(view: OrderView, event: EventPayload) -> OrderView:
                 status=status,
                 tracking=(*package.tracking, Tracking(status, event.occurred_at, event.location)),
             )
+            if isinstance(event, Delivered):
+                tracked = tracked._replace(delivery=Delivery(event.recorded_by, event.proof))
             return _with_package(view, tracked)
         case ReadyToShip():
             ready = _package(view.packages, event.package_id)._replace(

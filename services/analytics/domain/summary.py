@@ -92,11 +92,12 @@ def summary(event_type: str, event: EventPayload | None) -> str:
             in_full = " (in full)" if event.fully_refunded else ""
             return f"refunded {_money(event.amount)}{in_full}"
         case TrackingEvent():
-            return f"carrier: {STATUS_BY_EVENT[type(event)]} ({event.tracking_number})"
+            by = event.tracking_number or "by the seller"
+            return f"carrier: {STATUS_BY_EVENT[type(event)]} ({by})"
         case ReadyToShip():
             return (
                 f"package {str(event.package_id)[:8]} ready to ship, "
-                f"{event.carrier} {event.tracking_number} ({event.handover})"
+                f"{event.carrier} {event.tracking_number or '-'} ({event.handover})"
             )
         case PackagesPlanned():
             return f"{len(event.packages)} package(s) planned"

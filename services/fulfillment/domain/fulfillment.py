@@ -27,10 +27,12 @@ from services.fulfillment.domain.package import (
     MarkDispatchOverdue,
     Package,
     RecordCollection,
+    RecordSelfDelivery,
     RecordTracking,
     carrier_report,
     collected,
     dispatch_overdue,
+    self_delivered,
 )
 from services.fulfillment.domain.packing import (
     ManualPackage,
@@ -47,6 +49,7 @@ from shared.events.fulfillment import (
     FULFILLMENT_STREAM,
     STATUS_BY_EVENT,
     Allocation,
+    Delivered,
     DispatchDeadlineChanged,
     DispatchOverdue,
     FulfillmentRequested,
@@ -163,6 +166,7 @@ Command = (
     | MarkDispatchOverdue
     | RecordCollection
     | RecordTracking
+    | RecordSelfDelivery
 )
 
 
@@ -275,6 +279,8 @@ def decide(state: Fulfillment, command: Command) -> list[EventPayload]:
             return collected(order_id, state.packages.get(command.package_id), command)
         case RecordTracking():
             return carrier_report(order_id, state.packages.get(command.package_id), command)
+        case RecordSelfDelivery():
+            return self_delivered(order_id, state.packages.get(command.package_id), command)
 
 
 def _open(state: Fulfillment) -> list[Package]:
@@ -390,6 +396,8 @@ def evolve(state: Fulfillment, event: EventPayload) -> Fulfillment:
                 status=STATUS_BY_EVENT[type(event)],
                 tracked_at=event.occurred_at,
             )
+            if isinstance(event, Delivered):
+                tracked = replace(tracked, delivery_proof=event.proof)
             return replace(state, packages={**state.packages, event.package_id: tracked})
         case PackagesCombined():
             combined = combined_package(event, [state.packages[i] for i in event.package_ids])

@@ -21,9 +21,10 @@ from shared.money import Money
 @dataclass(frozen=True)
 class Channel:
     code: str
-    handover: str  # PICKUP, DROP_OFF or SELLER_OWN
+    handover: str  # PICKUP, DROP_OFF, SELLER_OWN or SELF_DELIVERY
     cross_border: bool
     platform: bool  # the platform issues the tracking number
+    tracked: bool = True  # a carrier tracks it (SELF_DELIVERY: the seller delivers, untracked)
 
 
 CHANNELS: Mapping[str, Channel] = {
@@ -32,6 +33,7 @@ CHANNELS: Mapping[str, Channel] = {
         Channel("PLATFORM_PICKUP", "PICKUP", False, True),
         Channel("PLATFORM_DROP_OFF", "DROP_OFF", False, True),
         Channel("SELLER_OWN", "SELLER_OWN", False, False),
+        Channel("SELF_DELIVERY", "SELF_DELIVERY", False, False, tracked=False),  # domestic only
         Channel("CROSS_BORDER_PICKUP", "PICKUP", True, True),
         Channel("CROSS_BORDER_DROP_OFF", "DROP_OFF", True, True),
         Channel("CROSS_BORDER_SELLER_OWN", "SELLER_OWN", True, False),
@@ -80,6 +82,8 @@ class LogisticsConfig:
         }
     )
     label_rules: LabelRules = field(default_factory=LabelRules)  # what label texts may say
+    # carriers whose DELIVERED reports must carry a signature or photo reference (`proof`)
+    carriers_requiring_proof: frozenset[str] = frozenset()
 
 
 def zone(origin_country: str, origin_city: str, country: str, city: str) -> str:
@@ -145,8 +149,9 @@ def label_problems(
         "order_number": label.order_number,
         "sender_name": label.sender_name,
         "sender_address": " ".join(label.sender_address),
-        "tracking_number": label.tracking_number,
     }
+    if label.handover_mode != "SELF DELIVERY":  # the seller delivers: no carrier tracks it
+        required["tracking_number"] = label.tracking_number or ""
     for name, value in required.items():
         if not value.strip():
             problems.append(LabelProblem(name, "is missing"))
