@@ -69,7 +69,9 @@ def test_express_is_estimated_two_working_days_after_ready_standard_five() -> No
 def test_an_option_never_makes_the_estimate_later_than_the_destinations_delivery_time() -> None:
     state, package_id = planned(shipping_option="EXPRESS")
     fast_market = DeliveryCalendars(working_days_by_country={"VN": 1})
-    assert ship(state, package_id, delivery=fast_market).estimated_delivery_date == date(2026, 11, 3)
+    assert ship(state, package_id, delivery=fast_market).estimated_delivery_date == date(
+        2026, 11, 3
+    )
 
 
 def test_the_fulfillment_keeps_the_orders_option_and_old_requests_read_without_one() -> None:
