@@ -214,10 +214,11 @@ async def order_packages(
     request: Request,
     caller: Principal = require("buyer", "seller", "operator"),
 ) -> PackagesOut:
-    fulfillment, version = await service(request).fulfillment(order_id)
+    svc = service(request)
+    fulfillment, version = await svc.fulfillment(order_id)
     if not fulfillment.exists or not can_see(caller, fulfillment):
         raise NotFound("order-not-found", "no packages for this order (yet)")
-    return PackagesOut.of(fulfillment, version)
+    return PackagesOut.of(fulfillment, version, svc.logistics)
 
 
 @router.post("/orders/{order_id}/split", response_model=PackagesOut)
@@ -236,7 +237,7 @@ async def split_order(
         svc.runtime.now(),
     )
     outcome = await svc.on_fulfillment(order_id, command, guard=sold_by(seller))
-    return PackagesOut.of(outcome.state, outcome.version)
+    return PackagesOut.of(outcome.state, outcome.version, svc.logistics)
 
 
 async def visible_package(
@@ -267,7 +268,8 @@ async def ship_package(
     svc = service(request)
     refs = await visible_package(svc, package_id, seller)
     outcomes = await svc.ship(refs, **body.model_dump())
-    return PackageOut.of(refs[0].order_id, outcomes[0].state.packages[package_id])
+    shipped = outcomes[0].state
+    return PackageOut.of(shipped, shipped.packages[package_id], svc.logistics)
 
 
 @router.post("/packages/{package_id}/delivery", response_model=PackageOut)
@@ -285,7 +287,8 @@ async def record_self_delivery(
     now = svc.runtime.now()
     command = RecordSelfDelivery(package_id, body.proof.strip(), body.delivered_at or now, now)
     outcomes = await svc.track(refs, command)
-    return PackageOut.of(refs[0].order_id, outcomes[0].state.packages[package_id])
+    delivered = outcomes[0].state
+    return PackageOut.of(delivered, delivered.packages[package_id], svc.logistics)
 
 
 @router.post("/packages/combine", response_model=PackageOut, status_code=201)
@@ -299,7 +302,7 @@ async def combine_packages(
     combined_id = await svc.combine(seller.seller_id, body.package_ids)
     refs = await visible_package(svc, combined_id, seller)
     fulfillment, _ = await svc.fulfillment(refs[0].order_id)
-    return PackageOut.of(refs[0].order_id, fulfillment.packages[combined_id])
+    return PackageOut.of(fulfillment, fulfillment.packages[combined_id], svc.logistics)
 
 
 @router.post("/packages/{package_id}/uncombine", response_model=list[PackageOut])
@@ -314,7 +317,7 @@ async def uncombine_package(
     for ref in refs:
         fulfillment, _ = await svc.fulfillment(ref.order_id)
         restored += [
-            PackageOut.of(ref.order_id, p)
+            PackageOut.of(fulfillment, p, svc.logistics)
             for p in fulfillment.packages.values()
             if p.status == "PLANNED" and p.combined_into is None and not p.combined_orders
         ]

@@ -200,6 +200,11 @@ class FulfillmentRequested(EventPayload):
     shipping_fee: Money | None = None
     total: Money | None = None
     paid_at: datetime | None = None
+    shipping_option: str | None = Field(
+        None,
+        description="the buyer's shipping option, which restricts the channels and sets the "
+        "transit time (absent on orders placed before it was carried)",
+    )
 
 
 @register("StockReserved", service=SERVICE)

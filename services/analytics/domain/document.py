@@ -60,6 +60,7 @@ def document(view: OrderView) -> dict[str, Any]:
         "shipping_fee": view.shipping_fee,
         "total": view.total,
         "shipping_address": view.shipping_address,
+        "shipping_option": view.shipping_option,
         "created_at": view.created_at,
         "paid_at": view.paid_at,
         "placed_at": view.placed_at,

@@ -181,6 +181,7 @@ class OrderView(NamedTuple):
     shipping_fee: Money | None = None
     total: Money | None = None
     shipping_address: Address | None = None
+    shipping_option: str | None = None  # the buyer's, at checkout
     created_at: datetime | None = None
     paid_at: datetime | None = None
     placed_at: datetime | None = None
@@ -218,6 +219,7 @@ def evolve(view: OrderView, event: EventPayload) -> OrderView:
                 shipping_fee=event.shipping_fee,
                 total=event.total,
                 shipping_address=event.shipping_address,
+                shipping_option=event.shipping_option,
                 created_at=event.created_at,
             )
         case OrderPaid():

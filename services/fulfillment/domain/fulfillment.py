@@ -83,6 +83,7 @@ class Fulfillment:
     placed_at: datetime | None = None
     dispatch_deadline: datetime | None = None
     deliver_by: datetime | None = None
+    shipping_option: str | None = None  # the buyer's, at checkout (None: placed before it came)
     status: FulfillmentStatus = "NEW"
     shortfalls: tuple[Shortfall, ...] = ()
     packages: Mapping[uuid.UUID, Package] = field(default_factory=dict)
@@ -271,6 +272,7 @@ def decide(state: Fulfillment, command: Command) -> list[EventPayload]:
                 package,
                 command,
                 contents,
+                state.shipping_option,
             )
             return [ready]
         case MarkDispatchOverdue():
@@ -334,6 +336,7 @@ def evolve(state: Fulfillment, event: EventPayload) -> Fulfillment:
                 placed_at=event.placed_at,
                 dispatch_deadline=event.dispatch_deadline,
                 deliver_by=event.deliver_by,
+                shipping_option=event.shipping_option,
                 subtotal=event.subtotal,
                 shipping_fee=event.shipping_fee,
                 total=event.total,

@@ -48,6 +48,22 @@ def channel_for(handover: str, cross_border: bool) -> Channel:
     raise LookupError(handover)
 
 
+PLATFORM_CHANNELS = frozenset(c.code for c in CHANNELS.values() if c.platform)
+
+
+@dataclass(frozen=True)
+class ShippingOptionRule:
+    """What the buyer's shipping option (chosen at checkout, e.g. EXPRESS) asks of the
+    seller's shipment: the channels a package may ship with (None: every channel) and at most
+    how many working days in transit (None: the destination's delivery time)."""
+
+    channels: frozenset[str] | None = None
+    transit_working_days: int | None = None
+
+
+ANY_OPTION = ShippingOptionRule()  # an option not configured, or an order placed before
+
+
 @dataclass(frozen=True)
 class FeeTemplate:
     """First kilogram, then each started 500 g; billed on the greater of actual and volumetric
@@ -84,6 +100,22 @@ class LogisticsConfig:
     label_rules: LabelRules = field(default_factory=LabelRules)  # what label texts may say
     # carriers whose DELIVERED reports must carry a signature or photo reference (`proof`)
     carriers_requiring_proof: frozenset[str] = frozenset()
+    # The buyer's shipping option -> its rule; an option not listed ships any channel in the
+    # destination's delivery time. EXPRESS: the platform's channels, 2 working days at most.
+    shipping_options: Mapping[str, ShippingOptionRule] = field(
+        default_factory=lambda: {
+            "STANDARD": ANY_OPTION,
+            "EXPRESS": ShippingOptionRule(channels=PLATFORM_CHANNELS, transit_working_days=2),
+        }
+    )
+
+    def option_rule(self, shipping_option: str | None) -> ShippingOptionRule:
+        return self.shipping_options.get(shipping_option or "", ANY_OPTION)
+
+    def allowed_channels(self, shipping_option: str | None) -> list[str]:
+        """The channel codes a package of an order with this option may ship with."""
+        allowed = self.option_rule(shipping_option).channels
+        return [code for code in CHANNELS if allowed is None or code in allowed]
 
 
 def zone(origin_country: str, origin_city: str, country: str, city: str) -> str:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Literal
 
 from services.fulfillment.domain.logistics import (
+    CHANNELS,
     LogisticsConfig,
     carrier_tracking_valid,
     channel_for,
@@ -120,10 +121,13 @@ def ready_to_ship(
     package: Package,
     cmd: ShipPackage,
     contents: ParcelContents,
+    shipping_option: str | None = None,
 ) -> ReadyToShip:
     """Ship a planned `package` of the order to `address`, its fee in `currency`; the label
-    lists the parcel's `contents`. It is estimated to arrive the destination's delivery
-    working days after today (the rule deliver-by counts from the dispatch deadline)."""
+    lists the parcel's `contents`. The buyer's `shipping_option` restricts the channels it
+    may ship with. It is estimated to arrive the destination's delivery working days after
+    today (the rule deliver-by counts from the dispatch deadline), or the option's transit
+    days where fewer."""
     warehouse = cmd.warehouse
     assert warehouse.address is not None
     profile = sending_seller(cmd.profile, seller_id)
@@ -141,6 +145,18 @@ def ready_to_ship(
             "self-delivery-domestic-only", "SELF_DELIVERY is for domestic packages only"
         )
     channel = channel_for(cmd.handover, cross_border)
+    option = cmd.config.option_rule(shipping_option)
+    if option.channels is not None and channel.code not in option.channels:
+        allowed = cmd.config.allowed_channels(shipping_option)
+        here = [CHANNELS[c].handover for c in allowed if CHANNELS[c].cross_border == cross_border]
+        raise DomainError(
+            "channel-not-allowed",
+            f"the buyer chose {shipping_option} shipping, which does not ship with "
+            f"{channel.code}; allowed channels: {', '.join(allowed) or 'none'}"
+            + (f" (handover {' or '.join(dict.fromkeys(here))})" if here else ""),
+            shipping_option=shipping_option,
+            allowed_channels=allowed,
+        )
     fee: Money | None = None
     tracking: str | None
     if not channel.tracked:
@@ -225,7 +241,9 @@ def ready_to_ship(
         ready_at=cmd.now,
         late=cmd.now > package.dispatch_deadline,
         label=label,
-        estimated_delivery_date=cmd.delivery.delivery_date(address.country, cmd.now),
+        estimated_delivery_date=cmd.delivery.delivery_date(
+            address.country, cmd.now, at_most=option.transit_working_days
+        ),
     )
 
 

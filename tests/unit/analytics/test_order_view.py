@@ -40,6 +40,11 @@ def test_a_journey_makes_one_view_with_every_service_on_its_timeline() -> None:
     assert all(t["summary"] for t in view["timeline"])
 
 
+def test_the_view_shows_the_shipping_option_the_buyer_chose() -> None:
+    view = document_of(journey())
+    assert view["shipping_option"] == "STANDARD"
+
+
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 2**32))
 def test_the_view_does_not_depend_on_the_arrival_order(seed: int) -> None:
