@@ -132,7 +132,12 @@ class Story:
         return self.status("UNPAID", "AWAITING_SHIPMENT", at)
 
     def shipped(
-        self, at: datetime, late: bool = False, valid: bool = True, estimate: date | None = None
+        self,
+        at: datetime,
+        late: bool = False,
+        valid: bool = True,
+        estimate: date | None = None,
+        carrier: str = "SPX",
     ) -> Story:
         stream = f"fulfillment/{self.order_id}"
         warehouse = uuid.uuid5(self.order_id, "wh")
@@ -154,7 +159,7 @@ class Story:
             order_number=str(self.order_id),
             package_id=self.package_id,
             tracking_number="SPX1",
-            carrier="SPX",
+            carrier=carrier,
             handover_mode="PICK UP",
             recipient_name="Ann",
             recipient_phone="+1 555",
@@ -176,7 +181,7 @@ class Story:
             warehouse_id=warehouse,
             handover="PICKUP",
             channel="STANDARD",
-            carrier="SPX",
+            carrier=carrier,
             tracking_number="SPX1",
             tracking_valid=valid,
             shipping_fee=None,
@@ -257,7 +262,13 @@ class Story:
         self.add(f"order/{self.order_id}", event, at)
         return self.status("AWAITING_SHIPMENT", "CANCELLED", at)
 
-    def aftersales(self, at: datetime, rating: int | None = None, refund: int = 0) -> Story:
+    def aftersales(
+        self,
+        at: datetime,
+        rating: int | None = None,
+        refund: int = 0,
+        logistics_rating: int | None = None,
+    ) -> Story:
         stream = f"aftersales/{self.order_id}"
         if refund:
             rid = uuid.uuid4()
@@ -296,6 +307,7 @@ class Story:
                     seller_id=self.seller,
                     rating=rating,
                     at=at,
+                    logistics_rating=logistics_rating,
                 ),
                 at,
             )
