@@ -124,7 +124,7 @@ def test_a_repair_in_transit_unrecorded_by_the_seller_is_repaired_when_its_time_
 
 
 def test_a_repair_claims_its_units_and_leaves_the_rest_of_the_order_refundable() -> None:
-    state, repair = request(ledger(), "REPAIR", "QUALITY_PROBLEM", terms=NO_CHANGE_OF_MIND, A=1)
+    state, _ = request(ledger(), "REPAIR", "QUALITY_PROBLEM", terms=NO_CHANGE_OF_MIND, A=1)
     with pytest.raises(InvalidCommand, match="at most 1"):
         request(state, "REFUND_ONLY", "DAMAGED", A=2)
     state, refund = request(state, "REFUND_ONLY", "DAMAGED", A=1, B=1)
