@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from services.aftersales.domain.ledger import OPEN, Case, Ledger
+from services.aftersales.domain.ledger_state import OPEN, Case, Ledger
 from shared.events.aftersales import BUYER_REASONS, NO_REFUND_TYPES, RequestedItem
 from shared.money import Money
 
