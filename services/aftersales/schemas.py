@@ -6,7 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from services.aftersales.domain.complaint import Complaint
 from services.aftersales.domain.ledger_state import Case, Ledger
@@ -163,11 +164,16 @@ PhotoRef = Annotated[str, Field(pattern=r"^https?://[^\s]{1,500}$")]
 
 
 class ReviewIn(Body):
+    # the schema says it too: one of the two is required
+    model_config = ConfigDict(
+        json_schema_extra={"anyOf": [{"required": ["rating"]}, {"required": ["product_rating"]}]}
+    )
+
     order_id: uuid.UUID
-    rating: Stars | None = Field(
+    rating: Stars | SkipJsonSchema[None] = Field(
         None, description="the overall (product) rating; give it or `product_rating`"
     )
-    product_rating: Stars | None = Field(None, description="the same as `rating`")
+    product_rating: Stars | SkipJsonSchema[None] = Field(None, description="the same as `rating`")
     seller_service_rating: Stars | None = None
     logistics_rating: Stars | None = Field(
         None, description="the delivery; operators see it per carrier"
