@@ -13,7 +13,8 @@ moves Springfield's pickup from SPX to GHN: its pickup sellers' orders created o
 the cutover or on its day (Springfield's calendar, America/Chicago as SPX's coverage names it)
 get their dispatch deadline extended, labels printed after the cutover are GHN's, and the record
 counts lateness against each order's own deadline (72 h from its creation, both sellers being
-local ones, plus the extension).
+local ones, plus the extension). The mails sent and the webhook deliveries are checked against
+the record too (`bench/notices.py`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from bench import notices
 from shared import embedded
 from shared.auth import mint_token
 from shared.clock import SimulatedClock
@@ -96,6 +98,8 @@ def profile(seller_id: str) -> dict[str, Any]:
             "country": "US",
         },
         "contact": {"name": "Sam", "phone": "+1 555 0199"},
+        "email": notices.SELLER_MAIL[seller_id][0],
+        "language": notices.SELLER_MAIL[seller_id][1],
     }
 
 
@@ -121,6 +125,7 @@ class Truth:
     valid_tracking: bool = True
     rating: int | None = None
     returned_unit: int = 0  # refund of a one-unit return
+    requests: int = 0  # after-sales requests (each approved)
     replacements: int = 0  # packages shipped for an exchange (platform tracking: valid)
     failed_attempt: bool = False
     placed_at: datetime | None = None
@@ -229,6 +234,7 @@ class World:
         self.patience = patience
         self.waiting_for: str | None = None  # what `until` polls for now (for a stalled run)
         self.orders_placed = 0
+        self.listeners: notices.Listeners | None = None  # who hears of it (mail, webhooks)
 
     def token(
         self,
@@ -340,6 +346,7 @@ async def start_world(server_url: str, bootstrap: str) -> World:
             delivery_calendars=CALENDARS,
         )
     world = World(clock, settings)
+    world.listeners = listeners = await notices.start_listeners()
     from services.aftersales.app import create_aftersales_app
     from services.analytics.app import create_analytics_app
     from services.fulfillment.app import create_fulfillment_app
@@ -351,7 +358,9 @@ async def start_world(server_url: str, bootstrap: str) -> World:
         "fulfillment": create_fulfillment_app,
         "pickup": create_pickup_app,
         "aftersales": create_aftersales_app,
-        "analytics": create_analytics_app,
+        "analytics": lambda s, c: create_analytics_app(
+            s, c, webhook_settings=notices.HOOKS, mail_settings=listeners.mail_settings
+        ),
     }
     for service, factory in factories.items():
         server = await serve_in_background(factory(settings[service], clock))
@@ -365,6 +374,8 @@ async def stop_world(world: World) -> None:
         await client.aclose()
     for server in world.servers:
         await server.stop()
+    if world.listeners is not None:
+        await world.listeners.stop()
 
 
 # --- the day -----------------------------------------------------------------------------
@@ -372,6 +383,8 @@ async def stop_world(world: World) -> None:
 
 async def set_up_sellers(w: World) -> dict[str, str]:
     """Products, a stocked warehouse each; the covered one gets its pickup approved."""
+    if w.listeners is not None:
+        await notices.register_webhooks(w, w.listeners)
     warehouses = {}
     for seller_id, (city, handover) in SELLERS.items():
         seller = w.seller(seller_id)
@@ -472,6 +485,8 @@ async def run_day(
                 "items": lines,
                 "shipping_address": ADDRESS,
                 "payment_method": "CARD",
+                "buyer_email": notices.buyer_mail(buyer_id)[0],
+                "buyer_language": notices.buyer_mail(buyer_id)[1],
             },
         )
         w.orders_placed += 1
@@ -771,6 +786,7 @@ async def after_delivery(
                 return r.json() if r.status_code == 201 else None
 
             request = await w.until(f"{kind} of {t.order_id}", opened)
+            t.requests += 1
             rid = request["request_id"]
             base = f"/v1/aftersales/requests/{rid}"
             await w.call("aftersales", "POST", f"{base}/approve", seller)
@@ -819,7 +835,7 @@ async def check(w: World, truths: list[Truth], within: float = 120) -> list[str]
                 return False
             if len(r.json()["refunded"]) != (t.refunded > 0):
                 return False
-        return True
+        return w.listeners is None or not notices.differences(w.listeners, truths)
 
     with contextlib.suppress(TimeoutError):  # the differences below say what did not arrive
         await w.until("the projections to catch up", settled, within=within)
@@ -884,6 +900,8 @@ async def check(w: World, truths: list[Truth], within: float = 120) -> list[str]
                 differences.append(
                     f"{seller_id} {name}: reported {reported[name]}, expected {value}"
                 )
+    if w.listeners is not None:
+        differences += notices.differences(w.listeners, truths)
     return differences
 
 
@@ -932,6 +950,8 @@ async def simulate(
         with Progress(console=console, transient=True) as progress:
             truths = await run_day(world, orders, seed, progress)
         differences = await check(world, truths)
+        if world.listeners is not None:
+            console.print(notices.summary(world.listeners))
     finally:
         await stop_world(world)
     console.print(summary(truths, differences))

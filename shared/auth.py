@@ -10,6 +10,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from shared.aggregate import NotFound
 from shared.problems import Problem
 from shared.settings import Settings
 
@@ -30,6 +31,16 @@ class Principal:
     @property
     def is_operator(self) -> bool:
         return self.role == "operator"
+
+    def sellers_reach(self, seller_id: str | None) -> str | None:
+        """The seller whose data this caller may reach when it asks for `seller_id`: an
+        operator the one asked for (None: every seller), a seller only its own (another's is
+        a 404, as if it did not exist)."""
+        if self.is_operator:
+            return seller_id
+        if seller_id is not None and seller_id != self.seller_id:
+            raise NotFound("seller-not-found", "no such seller among yours")
+        return self.seller_id
 
 
 def mint_token(

@@ -82,13 +82,15 @@ class DeliveryCalendars:
     def delivery_working_days(self, country: str) -> int:
         return self.working_days_by_country.get(country.upper(), self.working_days)
 
-    def delivery_date(self, country: str, start: datetime) -> date:
+    def delivery_date(self, country: str, start: datetime, at_most: int | None = None) -> date:
         """The day a parcel leaving at `start` is due at the latest in `country`: the
-        country's delivery time in working days after the local day of `start`."""
+        country's delivery time in working days after the local day of `start`, or `at_most`
+        working days where that is shorter (a faster shipping option)."""
         calendar = self.calendar(country)
-        return calendar.add_working_days(
-            calendar.local_date(start), self.delivery_working_days(country)
-        )
+        days = self.delivery_working_days(country)
+        if at_most is not None:
+            days = min(days, at_most)
+        return calendar.add_working_days(calendar.local_date(start), days)
 
     def deliver_by(self, country: str, dispatch_deadline: datetime) -> datetime:
         """An order's deliver-by: the end of its delivery date counted from the dispatch

@@ -137,6 +137,7 @@ class Story:
         late: bool = False,
         valid: bool = True,
         estimate: date | None = None,
+        self_delivery: bool = False,
         carrier: str = "SPX",
     ) -> Story:
         stream = f"fulfillment/{self.order_id}"
@@ -158,9 +159,9 @@ class Story:
         label = Label(
             order_number=str(self.order_id),
             package_id=self.package_id,
-            tracking_number="SPX1",
-            carrier=carrier,
-            handover_mode="PICK UP",
+            tracking_number=None if self_delivery else "SPX1",
+            carrier="SELLER" if self_delivery else carrier,
+            handover_mode="SELF DELIVERY" if self_delivery else "PICK UP",
             recipient_name="Ann",
             recipient_phone="+1 555",
             recipient_address=["1 Main"],
@@ -179,11 +180,11 @@ class Story:
             package_id=self.package_id,
             seller_id=self.seller,
             warehouse_id=warehouse,
-            handover="PICKUP",
-            channel="STANDARD",
-            carrier=carrier,
-            tracking_number="SPX1",
-            tracking_valid=valid,
+            handover="SELF_DELIVERY" if self_delivery else "PICKUP",
+            channel="SELF_DELIVERY" if self_delivery else "STANDARD",
+            carrier="SELLER" if self_delivery else carrier,
+            tracking_number=None if self_delivery else "SPX1",
+            tracking_valid=valid and not self_delivery,
             shipping_fee=None,
             dispatch_deadline=at,
             ready_at=at,
@@ -233,20 +234,31 @@ class Story:
             f"parcel/{self.package_id}", fee, at
         )
 
-    def delivered(self, at: datetime) -> Story:
+    def delivered(self, at: datetime, proof: str | None = None) -> Story:
         stream = f"fulfillment/{self.order_id}"
-        for cls in (InTransit, Delivered):
-            self.add(
-                stream,
-                cls(
-                    order_id=self.order_id,
-                    package_id=self.package_id,
-                    tracking_number="SPX1",
-                    carrier="SPX",
-                    occurred_at=at,
-                ),
-                at,
-            )
+        facts = {
+            "order_id": self.order_id,
+            "package_id": self.package_id,
+            "tracking_number": "SPX1",
+            "carrier": "SPX",
+            "occurred_at": at,
+        }
+        self.add(stream, InTransit(**facts), at)
+        self.add(stream, Delivered(**facts, proof=proof), at)
+        return self.status("AWAITING_COLLECTION", "DELIVERED", at)
+
+    def self_delivered(self, at: datetime, proof: str) -> Story:
+        """The seller's record of its SELF_DELIVERY (see `shipped(self_delivery=True)`)."""
+        delivered = Delivered(
+            order_id=self.order_id,
+            package_id=self.package_id,
+            tracking_number=None,
+            carrier="SELLER",
+            occurred_at=at,
+            proof=proof,
+            recorded_by="SELLER",
+        )
+        self.add(f"fulfillment/{self.order_id}", delivered, at)
         return self.status("AWAITING_COLLECTION", "DELIVERED", at)
 
     def cancelled(self, at: datetime, seller_fault: bool) -> Story:

@@ -97,6 +97,10 @@ async def project_complaint(
 
 
 async def remember_shipment(conn: AsyncConnection, event: ReadyToShip) -> None:
+    """A carrier's shipment, for complaints against it (a self-delivered package has no
+    carrier to complain about)."""
+    if event.tracking_number is None:
+        return
     await conn.execute(
         text(
             """

@@ -28,15 +28,6 @@ def service(request: Request) -> AnalyticsService:
     return svc
 
 
-def _own_seller(caller: Principal, seller_id: str | None) -> str | None:
-    """The seller whose data the caller may read: a seller only its own shop's."""
-    if caller.is_operator:
-        return seller_id
-    if seller_id is not None and seller_id != caller.seller_id:
-        raise NotFound("seller-not-found", "no such seller among yours")
-    return caller.seller_id
-
-
 @router.get("/order-views/{order_id}")
 async def order_view(
     order_id: uuid.UUID,
@@ -81,7 +72,7 @@ async def order_views(
     async with svc.runtime.db.connect() as conn:
         items, next_cursor = await read_model.order_views(
             conn,
-            _own_seller(caller, seller_id),
+            caller.sellers_reach(seller_id),
             status,
             created_from,
             created_to,
@@ -109,7 +100,7 @@ async def seller_metrics(
     caller: Principal = require("seller", "operator"),
 ) -> dict[str, Any]:
     svc = service(request)
-    seller = _own_seller(caller, seller_id)
+    seller = caller.sellers_reach(seller_id)
     assert seller is not None
     today = svc.runtime.now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     end = to or today + timedelta(days=1)

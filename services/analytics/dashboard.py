@@ -177,7 +177,7 @@ async def seller_dashboard(seller_id: str, request: Request) -> Response:
     caller = _signed_in(request)
     if caller is None:
         return RedirectResponse(SIGN_IN, status_code=303)
-    api._own_seller(caller, seller_id)
+    caller.sellers_reach(seller_id)
     now = api.service(request).runtime.now().isoformat()
     return _page("dashboard.html", seller_id=seller_id, now=now)
 

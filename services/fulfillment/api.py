@@ -16,7 +16,7 @@ from sqlalchemy import text
 from services.fulfillment import documents, read_model
 from services.fulfillment.domain.fulfillment import Fulfillment, SplitManually
 from services.fulfillment.domain.invoice import invoice
-from services.fulfillment.domain.package import RecordTracking
+from services.fulfillment.domain.package import RecordSelfDelivery, RecordTracking
 from services.fulfillment.domain.packing import ManualPackage, SplitRules
 from services.fulfillment.domain.seller_profile import KeepProfile
 from services.fulfillment.domain.stock import AdjustStock
@@ -32,6 +32,7 @@ from services.fulfillment.schemas import (
     CombineIn,
     PackageOut,
     PackagesOut,
+    SelfDeliveryIn,
     SellerProfileIn,
     SellerProfileOut,
     ShipRequest,
@@ -213,10 +214,11 @@ async def order_packages(
     request: Request,
     caller: Principal = require("buyer", "seller", "operator"),
 ) -> PackagesOut:
-    fulfillment, version = await service(request).fulfillment(order_id)
+    svc = service(request)
+    fulfillment, version = await svc.fulfillment(order_id)
     if not fulfillment.exists or not can_see(caller, fulfillment):
         raise NotFound("order-not-found", "no packages for this order (yet)")
-    return PackagesOut.of(fulfillment, version)
+    return PackagesOut.of(fulfillment, version, svc.logistics)
 
 
 @router.post("/orders/{order_id}/split", response_model=PackagesOut)
@@ -235,7 +237,7 @@ async def split_order(
         svc.runtime.now(),
     )
     outcome = await svc.on_fulfillment(order_id, command, guard=sold_by(seller))
-    return PackagesOut.of(outcome.state, outcome.version)
+    return PackagesOut.of(outcome.state, outcome.version, svc.logistics)
 
 
 async def visible_package(
@@ -266,7 +268,27 @@ async def ship_package(
     svc = service(request)
     refs = await visible_package(svc, package_id, seller)
     outcomes = await svc.ship(refs, **body.model_dump())
-    return PackageOut.of(refs[0].order_id, outcomes[0].state.packages[package_id])
+    shipped = outcomes[0].state
+    return PackageOut.of(shipped, shipped.packages[package_id], svc.logistics)
+
+
+@router.post("/packages/{package_id}/delivery", response_model=PackageOut)
+async def record_self_delivery(
+    package_id: uuid.UUID,
+    body: SelfDeliveryIn,
+    request: Request,
+    seller: Principal = require("seller"),
+) -> PackageOut:
+    """The seller delivered its own SELF_DELIVERY package: the proof (signature or photo
+    reference) is kept for disputes and the order becomes delivered as with a carrier's
+    report. Other packages are their carrier's to report (409); a repeat is a no-op."""
+    svc = service(request)
+    refs = await visible_package(svc, package_id, seller)
+    now = svc.runtime.now()
+    command = RecordSelfDelivery(package_id, body.proof.strip(), body.delivered_at or now, now)
+    outcomes = await svc.track(refs, command)
+    delivered = outcomes[0].state
+    return PackageOut.of(delivered, delivered.packages[package_id], svc.logistics)
 
 
 @router.post("/packages/combine", response_model=PackageOut, status_code=201)
@@ -280,7 +302,7 @@ async def combine_packages(
     combined_id = await svc.combine(seller.seller_id, body.package_ids)
     refs = await visible_package(svc, combined_id, seller)
     fulfillment, _ = await svc.fulfillment(refs[0].order_id)
-    return PackageOut.of(refs[0].order_id, fulfillment.packages[combined_id])
+    return PackageOut.of(fulfillment, fulfillment.packages[combined_id], svc.logistics)
 
 
 @router.post("/packages/{package_id}/uncombine", response_model=list[PackageOut])
@@ -295,7 +317,7 @@ async def uncombine_package(
     for ref in refs:
         fulfillment, _ = await svc.fulfillment(ref.order_id)
         restored += [
-            PackageOut.of(ref.order_id, p)
+            PackageOut.of(fulfillment, p, svc.logistics)
             for p in fulfillment.packages.values()
             if p.status == "PLANNED" and p.combined_into is None and not p.combined_orders
         ]
@@ -429,6 +451,7 @@ async def carrier_event(
         now=svc.runtime.now(),
         location=body.location,
         proof=body.proof,
+        proof_required=carrier.carrier in svc.logistics.carriers_requiring_proof,
     )
     outcome = (await svc.track(refs, command))[0]
     events = [e.event_type for e in outcome.events]

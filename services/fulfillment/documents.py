@@ -125,22 +125,36 @@ def shipping_label_pdf(label: Label) -> bytes:
         for block in LABEL_BLOCKS:
             block(sheet, label)
 
-    return _document(f"Shipping label {label.tracking_number}", fill)
+    return _document(f"Shipping label {label.tracking_number or label.package_id}", fill)
 
 
 def _handover(sheet: Sheet, label: Label) -> None:
-    """The handover mark, large and boxed: who moves the parcel first (PICK UP / DROP OFF)."""
+    """The handover mark, large and boxed: who moves the parcel first (PICK UP / DROP OFF,
+    or SELF DELIVERY: the seller itself, to the buyer)."""
+    mark: str = label.handover_mode
     size = 18
+    if mark == "SELF DELIVERY":
+        mark, size = "SELF DELIVERY 商家自送", 12
     top = sheet.y
     sheet.pdf.setLineWidth(1.2)
-    sheet.pdf.rect(MARGIN, top - 11 * mm, 44 * mm, 11 * mm)
-    draw(sheet.pdf, MARGIN + 2.5 * mm, top - 8 * mm, label.handover_mode, size, bold=True)
+    box = max(44 * mm, width(mark, size) + 5 * mm)
+    sheet.pdf.rect(MARGIN, top - 11 * mm, box, 11 * mm)
+    draw(sheet.pdf, MARGIN + 2.5 * mm, top - 8 * mm, mark, size, bold=True)
     carrier_x = WIDTH - MARGIN - width(label.carrier, 10)
     draw(sheet.pdf, carrier_x, top - 4 * mm, label.carrier, 10, bold=True)
     sheet.y = top - 11 * mm
 
 
 def _barcode(sheet: Sheet, label: Label) -> None:
+    """The carrier's tracking number; a self-delivered parcel has none: its package id."""
+    if label.tracking_number is None:
+        package = str(label.package_id)
+        barcode = code128.Code128(package, barWidth=0.2 * mm, barHeight=12 * mm)
+        sheet.gap(15 * mm)
+        barcode.drawOn(sheet.pdf, (WIDTH - barcode.width) / 2, sheet.y)
+        sheet.gap(1 * mm)
+        sheet.line(f"PACKAGE 包裹 {package}", size=7, bold=True)
+        return
     barcode = code128.Code128(label.tracking_number, barWidth=0.33 * mm, barHeight=14 * mm)
     sheet.gap(17 * mm)
     barcode.drawOn(sheet.pdf, (WIDTH - barcode.width) / 2, sheet.y)

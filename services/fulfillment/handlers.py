@@ -67,6 +67,7 @@ def order_reactions(service: FulfillmentService) -> Reactions:
             shipping_fee=event.shipping_fee,
             total=event.total,
             paid_at=event.paid_at,
+            shipping_option=event.shipping_option,
         )
         command = RequestFulfillment(request, service.runtime.now())
         await service.on_fulfillment(event.order_id, command, within=conn)

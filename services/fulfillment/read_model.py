@@ -59,10 +59,16 @@ async def project(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
             case FulfillmentRequested():
                 await conn.execute(
                     text(
-                        "INSERT INTO fulfillment_orders (order_id, seller_id, buyer_id, status) "
-                        "VALUES (:id, :seller, :buyer, 'NEW') ON CONFLICT DO NOTHING"
+                        "INSERT INTO fulfillment_orders "
+                        "(order_id, seller_id, buyer_id, status, placed_at) "
+                        "VALUES (:id, :seller, :buyer, 'NEW', :placed_at) ON CONFLICT DO NOTHING"
                     ),
-                    {"id": event.order_id, "seller": event.seller_id, "buyer": event.buyer_id},
+                    {
+                        "id": event.order_id,
+                        "seller": event.seller_id,
+                        "buyer": event.buyer_id,
+                        "placed_at": event.placed_at,
+                    },
                 )
             case StockShortage():
                 await _order_status(conn, event.order_id, "AWAITING_STOCK")
@@ -187,10 +193,13 @@ async def _order_status(
 
 
 async def waiting_orders(conn: AsyncConnection, seller_id: str) -> list[uuid.UUID]:
+    """The seller's orders waiting for stock, first placed first (a restock serves them in
+    this order, as far as it goes)."""
     rows = await conn.execute(
         text(
             "SELECT order_id FROM fulfillment_orders "
-            "WHERE seller_id = :seller AND status = 'AWAITING_STOCK' ORDER BY order_id"
+            "WHERE seller_id = :seller AND status = 'AWAITING_STOCK' "
+            "ORDER BY placed_at NULLS FIRST, order_id"
         ),
         {"seller": seller_id},
     )

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.fulfillment.domain.fulfillment import Fulfillment
+from services.fulfillment.domain.logistics import LogisticsConfig
 from services.fulfillment.domain.package import Package
 from services.fulfillment.domain.seller_profile import SellerProfile
 from services.fulfillment.domain.warehouse import Warehouse
@@ -147,15 +148,32 @@ class PackageOut(BaseModel):
         description="once ready to ship: the day it is due at the latest, counted in working "
         "days of the destination's calendar from the day it was ready",
     )
+    delivery_proof: str | None = Field(
+        None, description="once delivered: the signature or photo reference given with it"
+    )
     overdue: bool = False
     combined_orders: list[uuid.UUID] = Field(default_factory=list)
     replacement_for: uuid.UUID | None = Field(
         None, description="the after-sales exchange request this package replaces goods for"
     )
+    shipping_option: str | None = Field(
+        None, description="the shipping option the buyer chose for the order (e.g. EXPRESS)"
+    )
+    allowed_channels: list[str] = Field(
+        default_factory=list,
+        description="the channels the order's shipping option lets this package ship with",
+    )
 
     @classmethod
-    def of(cls, order_id: uuid.UUID, package: Package) -> PackageOut:
-        return cls.model_validate({**vars(package), "order_id": order_id})
+    def of(cls, order: Fulfillment, package: Package, config: LogisticsConfig) -> PackageOut:
+        return cls.model_validate(
+            {
+                **vars(package),
+                "order_id": order.order_id,
+                "shipping_option": order.shipping_option,
+                "allowed_channels": config.allowed_channels(order.shipping_option),
+            }
+        )
 
 
 class PackagesOut(BaseModel):
@@ -169,7 +187,7 @@ class PackagesOut(BaseModel):
     version: int
 
     @classmethod
-    def of(cls, fulfillment: Fulfillment, version: int) -> PackagesOut:
+    def of(cls, fulfillment: Fulfillment, version: int, config: LogisticsConfig) -> PackagesOut:
         assert fulfillment.order_id is not None
         return cls(
             order_id=fulfillment.order_id,
@@ -177,7 +195,7 @@ class PackagesOut(BaseModel):
             deliver_by=fulfillment.deliver_by,
             shortfalls=[s.model_dump() for s in fulfillment.shortfalls],
             packages=[
-                PackageOut.of(fulfillment.order_id, p)
+                PackageOut.of(fulfillment, p, config)
                 for p in sorted(fulfillment.packages.values(), key=lambda p: str(p.package_id))
             ],
             version=version,
@@ -190,6 +208,19 @@ class CarrierEventIn(Body):
     occurred_at: Timestamp
     location: str | None = Field(None, max_length=200)
     proof: str | None = Field(None, max_length=500, description="signature or photo reference")
+
+
+class SelfDeliveryIn(Body):
+    proof: str = Field(
+        min_length=1,
+        max_length=500,
+        pattern=r"\S",
+        description="the recipient's signature or photo reference, kept for disputes",
+    )
+    delivered_at: Timestamp | None = Field(
+        None,
+        description="when it was handed to the buyer (between shipment and now); now if absent",
+    )
 
 
 class CarrierEventOut(BaseModel):

@@ -20,7 +20,12 @@ from services.fulfillment.domain.fulfillment import (
     RecordShortage,
 )
 from services.fulfillment.domain.logistics import LogisticsConfig, platform_tracking_number
-from services.fulfillment.domain.package import MarkDispatchOverdue, Package, RecordTracking
+from services.fulfillment.domain.package import (
+    MarkDispatchOverdue,
+    Package,
+    RecordSelfDelivery,
+    RecordTracking,
+)
 from services.fulfillment.domain.replacement import PlanReplacement
 from services.fulfillment.domain.seller_profile import SELLER_PROFILE, SellerProfile
 from services.fulfillment.domain.shipping import (
@@ -270,8 +275,10 @@ class FulfillmentService:
 
     async def _claim_tracking(self, conn: AsyncConnection, package: Package) -> None:
         """One carrier's tracking number names one parcel, or its reports could not tell
-        whose parcel they are about."""
-        assert package.carrier is not None and package.tracking_number is not None
+        whose parcel they are about (a self-delivered one has none)."""
+        if package.tracking_number is None:
+            return
+        assert package.carrier is not None
         if not await read_model.claim_tracking(
             conn, package.carrier, package.tracking_number, package.package_id
         ):
@@ -326,8 +333,12 @@ class FulfillmentService:
                 await self.on_fulfillment(ref.order_id, command, within=conn)
 
     async def track(
-        self, refs: Sequence[read_model.PackageRef], command: RecordTracking
+        self,
+        refs: Sequence[read_model.PackageRef],
+        command: RecordTracking | RecordSelfDelivery,
     ) -> list[Outcome[Fulfillment]]:
+        """A carrier's report, or a seller's record of its own delivery, in every order the
+        parcel serves."""
         async with self.runtime.db.transaction() as conn:
             return [await self.on_fulfillment(r.order_id, command, within=conn) for r in refs]
 

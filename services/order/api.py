@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from typing import Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from services.order import read_model
 from services.order.domain.order_cancellation import (
     ApproveCancellation,
     CancelOrder,
@@ -20,7 +22,7 @@ from services.order.domain.order_intake import (
     ReviewOrder,
 )
 from services.order.domain.order_state import Order
-from services.order.domain.product import ChangeProduct, ListProduct
+from services.order.domain.product import ChangeProduct, ListProduct, ReviewProduct
 from services.order.domain.seller_programme import SellerProgramme, SetProgramme
 from services.order.schemas import (
     SKU_PATTERN,
@@ -31,6 +33,8 @@ from services.order.schemas import (
     ProductChangeIn,
     ProductIn,
     ProductOut,
+    ProductPage,
+    ProductReviewIn,
     ProgrammeIn,
     ProgrammeOut,
     RejectIn,
@@ -40,6 +44,7 @@ from services.order.service import Guard, OrderService
 from shared.aggregate import NotFound
 from shared.auth import Principal, require
 from shared.events.common import Address
+from shared.pagination import MAX_LIMIT
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["order"])
@@ -85,6 +90,7 @@ async def list_product(
         price=body.price,
         weight_g=body.weight_g,
         dimensions=body.dimensions,
+        market=body.market,
         now=svc.runtime.now(),
     )
     outcome = await svc.handle_product(command)
@@ -125,10 +131,55 @@ async def get_product(
     seller_id = seller_id or caller.seller_id
     if not seller_id:
         raise Problem(422, "Validation failed", "seller_id is required", code="validation-failed")
+    """The listing; its review only to its seller and operators. A listing not approved
+    yet (or rejected) is in nobody else's catalogue."""
     product, version = await service(request).product(seller_id, sku)
-    if not product.exists:
+    own = caller.is_operator or caller.seller_id == seller_id
+    if not product.exists or not (own or product.orderable):
         raise NotFound("product-not-found", f"seller {seller_id} does not list SKU {sku}")
-    return ProductOut.of(product, version)
+    return ProductOut.of(product, version, with_review=own)
+
+
+@router.post("/products/{sku}/review", response_model=ProductOut)
+async def review_product(
+    body: ProductReviewIn,
+    request: Request,
+    sku: str = Path(pattern=SKU_PATTERN),
+    seller_id: str = Query(min_length=1, max_length=100),
+    operator: Principal = require("operator"),
+) -> ProductOut:
+    """Approve (buyers may order it from now on) or reject (with a `reason` for the seller)
+    a listing PENDING_REVIEW."""
+    svc = service(request)
+    command = ReviewProduct(
+        seller_id=seller_id,
+        sku=sku,
+        decision=body.decision,
+        reviewer_id=operator.sub,
+        reason=body.reason,
+        now=svc.runtime.now(),
+    )
+    outcome = await svc.handle_product(command)
+    return ProductOut.of(outcome.state, outcome.version)
+
+
+@router.get("/products", response_model=ProductPage)
+async def list_listings_in_review(
+    request: Request,
+    status: Literal["PENDING_REVIEW", "APPROVED", "REJECTED"] | None = None,
+    market: str | None = Query(None, pattern=r"^[A-Z]{2}$"),
+    seller_id: str | None = Query(None, min_length=1, max_length=100),
+    limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    cursor: str | None = Query(None, max_length=500),
+    operator: Principal = require("operator"),
+) -> ProductPage:
+    """The listings that went to review (e.g. `?status=PENDING_REVIEW`), longest waiting
+    first."""
+    async with service(request).runtime.db.connect() as conn:
+        items, next_cursor = await read_model.listings_in_review(
+            conn, status, market, seller_id, limit, cursor
+        )
+    return ProductPage.model_validate({"items": items, "next_cursor": next_cursor})
 
 
 # --- sellers' programmes --------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The order service's SLA timers: unpaid timeout, end of the remorse window, automatic
-approval of an unanswered cancellation request, cancellation for a missed dispatch, and the
+approval of an unanswered cancellation request, cancellation for a missed dispatch or for a
+stock shortage that lasted too long, and the
 automatic completion after delivery (again when the last after-sales case closes)."""
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from services.order.domain.order_cancellation import (
 from services.order.domain.order_delivery import AutoComplete
 from services.order.domain.order_intake import EndRemorseWindow
 from services.order.domain.order_policy import OrderPolicy
+from services.order.domain.order_stock import CancelForStockShortage
 from shared.deadlines import Deadline, schedule
 from shared.events import Envelope
 from shared.events.order import (
     AftersalesCaseRecorded,
     CancellationRequested,
     DispatchDeadlineMoved,
+    OrderAwaitingStock,
     OrderCreated,
     OrderPlaced,
     OrderPutOnHold,
@@ -36,6 +39,7 @@ REMORSE_WINDOW_END = "remorse-window-end"
 CANCELLATION_AUTO_APPROVE = "cancellation-auto-approve"
 MISSED_DISPATCH = "missed-dispatch"
 AUTO_COMPLETE = "auto-complete"
+STOCK_SHORTAGE_CANCEL = "stock-shortage-cancel"
 
 
 async def schedule_for(
@@ -55,6 +59,8 @@ async def schedule_for(
             case OrderPlaced() | DispatchDeadlineMoved() if event.dispatch_deadline is not None:
                 due = event.dispatch_deadline + policy.missed_dispatch_cancel_after
                 await schedule(conn, MISSED_DISPATCH, order_id, due)
+            case OrderAwaitingStock():
+                await schedule(conn, STOCK_SHORTAGE_CANCEL, order_id, event.cancel_at)
             case OrderStatusChanged(to_status="DELIVERED") if state.delivered_at is not None:
                 await schedule(
                     conn, AUTO_COMPLETE, order_id, state.delivered_at + policy.auto_complete_after
@@ -80,6 +86,7 @@ def handlers(handle: Handle) -> dict[str, Callable[[Deadline, datetime], Awaitab
         ),
         MISSED_DISPATCH: lambda now: CancelForMissedDispatch(now=now),
         AUTO_COMPLETE: lambda now: AutoComplete(now=now),
+        STOCK_SHORTAGE_CANCEL: lambda now: CancelForStockShortage(now=now),
     }
 
     def fire(kind: str) -> Callable[[Deadline, datetime], Awaitable[None]]:

@@ -1,5 +1,6 @@
 """The order service's reactions to other services' events: the order's status follows its
-packages, its dispatch deadline the platform's extensions, and its after-sales cases and
+packages (and waits while fulfillment is short of its stock), its dispatch deadline the
+platform's extensions, and its after-sales cases and
 refunds the aftersales service. Each factory gives its consumer's reactions, by event class."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from services.order.domain.order_delivery import (
     RecordPackageStatus,
     RecordRefund,
 )
+from services.order.domain.order_stock import RecordStockReserved, RecordStockShortage
 from services.order.service import OrderService
 from shared.consumer import Reactions
 from shared.events import Envelope
@@ -26,6 +28,8 @@ from shared.events.fulfillment import (
     PackageStatus,
     PackagesUncombined,
     ReadyToShip,
+    StockReserved,
+    StockShortage,
     TrackingEvent,
 )
 from shared.events.pickup import DispatchDeadlineExtended
@@ -72,7 +76,19 @@ def fulfillment_reactions(service: OrderService) -> Reactions:
         for package_id in event.package_ids:
             await record(conn, event.order_id, package_id, "PLANNED", envelope)
 
+    async def short(conn: AsyncConnection, event: StockShortage, envelope: Envelope) -> None:
+        command = RecordStockShortage(event.shortfalls, now=envelope.occurred_at)
+        await service.handle(event.order_id, command, within=conn)
+
+    async def reserved(conn: AsyncConnection, event: StockReserved, envelope: Envelope) -> None:
+        if event.order_id != envelope.order_id:
+            return  # an after-sales exchange's goods (reserved against the request)
+        command = RecordStockReserved(now=envelope.occurred_at)
+        await service.handle(event.order_id, command, within=conn)
+
     return {
+        StockShortage: short,
+        StockReserved: reserved,
         PackagesPlanned: planned,
         PackagesCombined: combined,
         PackagesUncombined: uncombined,

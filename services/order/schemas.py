@@ -10,7 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.order.domain.order_state import Order
 from services.order.domain.product import Product
 from shared.events.common import Address, Dimensions, EmailAddress, Language, LineItem
-from shared.events.order import OrderStatus, Programme, ReviewDecision, ReviewFailure
+from shared.events.fulfillment import Shortfall
+from shared.events.order import (
+    ListingReviewStatus,
+    OrderStatus,
+    Programme,
+    ReviewDecision,
+    ReviewFailure,
+)
 from shared.models import Body
 from shared.money import Money
 
@@ -19,12 +26,22 @@ SKU = Field(pattern=SKU_PATTERN)
 Text = Field(min_length=1, max_length=500)
 
 
+MARKET_PATTERN = r"^[A-Z]{2}$"
+
+
 class ProductIn(Body):
     sku: str = SKU
     title: str = Field(min_length=1, max_length=300)
     price: Money
     weight_g: int = Field(ge=0, le=1_000_000)
     dimensions: Dimensions | None = None
+    market: str | None = Field(
+        None,
+        pattern=MARKET_PATTERN,
+        description="the country the listing sells in (ISO 3166-1 alpha-2; fixed once "
+        "listed); in a market that requires review (SHOPFLOW_ORDER_LISTING_REVIEW_MARKETS) the "
+        "listing waits for an operator's approval before it can be ordered",
+    )
 
 
 class ProductChangeIn(Body):
@@ -34,6 +51,16 @@ class ProductChangeIn(Body):
     dimensions: Dimensions | None = None
 
 
+class ListingReviewOut(BaseModel):
+    status: ListingReviewStatus = Field(
+        description="NOT_REQUIRED, or PENDING_REVIEW until an operator APPROVED or REJECTED it; "
+        "only NOT_REQUIRED and APPROVED listings can be ordered"
+    )
+    reason: str | None = Field(description="the operator's reason with the last decision")
+    submitted_at: datetime | None
+    reviewed_at: datetime | None
+
+
 class ProductOut(BaseModel):
     seller_id: str
     sku: str
@@ -41,11 +68,21 @@ class ProductOut(BaseModel):
     price: Money
     weight_g: int
     dimensions: Dimensions | None
+    market: str | None = None
+    review: ListingReviewOut | None = Field(
+        None, description="the listing's review: shown to its seller and to operators only"
+    )
     version: int
 
     @classmethod
-    def of(cls, product: Product, version: int) -> ProductOut:
+    def of(cls, product: Product, version: int, with_review: bool = True) -> ProductOut:
         assert product.price is not None
+        review = ListingReviewOut(
+            status=product.review_status,
+            reason=product.review_reason,
+            submitted_at=product.submitted_at,
+            reviewed_at=product.reviewed_at,
+        )
         return cls(
             seller_id=product.seller_id,
             sku=product.sku,
@@ -53,8 +90,22 @@ class ProductOut(BaseModel):
             price=product.price,
             weight_g=product.weight_g,
             dimensions=product.dimensions,
+            market=product.market,
+            review=review if with_review else None,
             version=version,
         )
+
+
+class ProductReviewIn(Body):
+    decision: ReviewDecision
+    reason: str | None = Field(
+        None, min_length=1, max_length=2000, description="required to REJECT: the seller sees it"
+    )
+
+
+class ProductPage(BaseModel):
+    items: list[ProductOut]
+    next_cursor: str | None
 
 
 class OrderLineIn(Body):
@@ -115,6 +166,15 @@ class CancellationOut(BaseModel):
     refund_due: Money | None
 
 
+class StockShortageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    since: datetime = Field(description="waiting for stock since")
+    cancel_at: datetime = Field(
+        description="cancelled at the seller's fault (OUT_OF_STOCK) if still short then"
+    )
+    shortfalls: list[Shortfall]
+
+
 class OrderOut(BaseModel):
     order_id: uuid.UUID
     seller_id: str
@@ -143,6 +203,10 @@ class OrderOut(BaseModel):
     open_aftersales_cases: int = Field(description="after-sales requests not closed yet")
     refunded: Money | None = Field(description="refunded so far (aftersales), if anything")
     fully_refunded: bool
+    awaiting_stock: bool = Field(
+        description="placed, and waiting for the seller's stock (status AWAITING_SHIPMENT)"
+    )
+    stock_shortage: StockShortageOut | None = Field(description="while awaiting stock")
     version: int
 
     @classmethod
@@ -150,6 +214,8 @@ class OrderOut(BaseModel):
         fields = {
             **vars(order),
             "open_aftersales_cases": order.open_aftersales_cases,
+            "awaiting_stock": order.awaiting_stock is not None,
+            "stock_shortage": order.awaiting_stock,
             "version": version,
         }
         return cls.model_validate(fields, from_attributes=True)

@@ -7,11 +7,11 @@ from collections.abc import Callable, Iterable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.order import deadlines, payments
+from services.order import deadlines, payments, read_model
 from services.order.domain.order import Order, OrderCommand, order_aggregate
 from services.order.domain.order_intake import PayOrder
 from services.order.domain.order_policy import OrderPolicy
-from services.order.domain.product import PRODUCT, Product, ProductCommand
+from services.order.domain.product import Product, ProductCommand, product_aggregate
 from services.order.domain.seller_programme import (
     SELLER_PROGRAMME,
     SellerProgramme,
@@ -29,6 +29,7 @@ class OrderService:
         self.runtime = runtime
         self.policy = policy
         self.orders = order_aggregate(policy)
+        self.products = product_aggregate(policy.listing_review_markets)
 
     async def handle(
         self,
@@ -67,13 +68,15 @@ class OrderService:
         await deadlines.schedule_for(conn, state, events, self.policy)
 
     async def handle_product(self, command: ProductCommand) -> Outcome[Product]:
-        """List or change the seller's product; the command names the seller and the SKU."""
+        """List, change or review the seller's product; the command names the seller and the
+        SKU. The review queue's row changes in the same transaction."""
         return await execute(
             self.runtime.db,
             self.runtime.store,
-            PRODUCT,
-            PRODUCT.stream(command.seller_id, command.sku),
+            self.products,
+            self.products.stream(command.seller_id, command.sku),
             command,
+            after_append=read_model.record_listing,
             max_attempts=self.runtime.settings.command_max_attempts,
         )
 
@@ -83,14 +86,15 @@ class OrderService:
 
     async def product(self, seller_id: str, sku: str) -> tuple[Product, int]:
         async with self.runtime.db.connect() as conn:
-            return await load(conn, self.runtime.store, PRODUCT, PRODUCT.stream(seller_id, sku))
+            stream = self.products.stream(seller_id, sku)
+            return await load(conn, self.runtime.store, self.products, stream)
 
     async def listings(self, seller_id: str, skus: Iterable[str]) -> dict[str, Product]:
         found: dict[str, Product] = {}
         async with self.runtime.db.connect() as conn:
             for sku in skus:
                 product, _ = await load(
-                    conn, self.runtime.store, PRODUCT, PRODUCT.stream(seller_id, sku)
+                    conn, self.runtime.store, self.products, self.products.stream(seller_id, sku)
                 )
                 if product.exists:
                     found[sku] = product

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from services.order.domain.order_policy import OrderPolicy
 from services.order.domain.risk import RiskRules
@@ -27,10 +28,30 @@ class OrderSettings(BaseSettings):
     dispatch_deadline_from: Literal["created", "placed"] = "created"
     auto_complete_days_after_delivery: float = 7
     missed_dispatch_cancel_days: float = 5
+    stock_shortage_cancel_hours: float = 48  # a placed order still short of stock: cancelled
     risk_max_order_total: int | None = 5_000_000
     risk_max_units_per_sku: int | None = 50
     risk_blocked_postal_codes: list[str] = []
     risk_blocked_buyers: list[str] = []
+    # markets (country codes) where a new listing waits for an operator's review before
+    # buyers can order it: "CN,VN" or ["CN", "VN"]; none by default
+    listing_review_markets: Annotated[list[str], NoDecode] = []
+
+    @field_validator("listing_review_markets", mode="before")
+    @classmethod
+    def _country_codes(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+        if not isinstance(value, list):
+            return value
+        codes = [str(v).strip().upper() for v in value if str(v).strip()]
+        for code in codes:
+            if len(code) != 2 or not code.isalpha():
+                raise ValueError(
+                    f"SHOPFLOW_ORDER_LISTING_REVIEW_MARKETS: {code!r} is not a country code"
+                )
+        return codes
 
     def sla_by_market(self) -> dict[tuple[str, Programme], timedelta]:
         """`dispatch_sla_hours_by_market` checked: a country code and a known programme."""
@@ -59,10 +80,12 @@ class OrderSettings(BaseSettings):
             delivery=delivery or DEFAULT_DELIVERY,
             auto_complete_after=timedelta(days=self.auto_complete_days_after_delivery),
             missed_dispatch_cancel_after=timedelta(days=self.missed_dispatch_cancel_days),
+            stock_shortage_cancel_after=timedelta(hours=self.stock_shortage_cancel_hours),
             risk=RiskRules(
                 max_order_total=self.risk_max_order_total,
                 max_units_per_sku=self.risk_max_units_per_sku,
                 blocked_postal_codes=frozenset(c.upper() for c in self.risk_blocked_postal_codes),
                 blocked_buyers=frozenset(self.risk_blocked_buyers),
             ),
+            listing_review_markets=frozenset(self.listing_review_markets),
         )

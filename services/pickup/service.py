@@ -286,8 +286,9 @@ class PickupService:
     async def await_parcel(self, conn: AsyncConnection, event: ReadyToShip) -> None:
         """A package is ready to ship: a PICKUP one joins the run of the provider serving its
         warehouse (whatever the label says) on the first day whose pickup window had not
-        started when it was ready; a DROP_OFF one waits at the hub."""
-        if event.handover == "SELLER_OWN":
+        started when it was ready; a DROP_OFF one waits at the hub. The seller's own carrier
+        or its own delivery (SELF_DELIVERY) never passes the first mile."""
+        if event.handover in ("SELLER_OWN", "SELF_DELIVERY") or event.tracking_number is None:
             return
         task_id = day = None
         collector = event.carrier

@@ -50,7 +50,10 @@ CarrierStatus = Literal[
 ]
 CARRIER_STATUSES: tuple[CarrierStatus, ...] = get_args(CarrierStatus)
 
-Handover = Literal["PICKUP", "DROP_OFF", "SELLER_OWN"]
+# SELF_DELIVERY: the seller takes the parcel to the buyer itself (domestic only): no carrier
+# tracking number, the seller records the delivery with a proof reference.
+Handover = Literal["PICKUP", "DROP_OFF", "SELLER_OWN", "SELF_DELIVERY"]
+SELF_DELIVERY_CARRIER = "SELLER"  # the carrier of a self-delivered parcel: the seller itself
 
 
 class Contact(Model):
@@ -197,6 +200,11 @@ class FulfillmentRequested(EventPayload):
     shipping_fee: Money | None = None
     total: Money | None = None
     paid_at: datetime | None = None
+    shipping_option: str | None = Field(
+        None,
+        description="the buyer's shipping option, which restricts the channels and sets the "
+        "transit time (absent on orders placed before it was carried)",
+    )
 
 
 @register("StockReserved", service=SERVICE)
@@ -311,9 +319,11 @@ class Label(Model):
         default_factory=list, description="every order of the parcel (a combined one has several)"
     )
     package_id: uuid.UUID
-    tracking_number: str
+    tracking_number: str | None = Field(
+        description="the carrier's; none on a SELF DELIVERY label (the package id names it)"
+    )
     carrier: str
-    handover_mode: Literal["PICK UP", "DROP OFF"]
+    handover_mode: Literal["PICK UP", "DROP OFF", "SELF DELIVERY"]
     recipient_name: str
     recipient_phone: str
     recipient_address: list[str]
@@ -356,7 +366,9 @@ class ReadyToShip(EventPayload):
     handover: Handover
     channel: str
     carrier: str
-    tracking_number: str
+    tracking_number: str | None = Field(
+        description="none for a SELF_DELIVERY package: no carrier tracks it"
+    )
     tracking_valid: bool
     shipping_fee: Money | None
     dispatch_deadline: datetime
@@ -414,7 +426,9 @@ class TrackingEvent(EventPayload):
 
     order_id: uuid.UUID
     package_id: uuid.UUID
-    tracking_number: str
+    tracking_number: str | None = Field(
+        description="none when the seller recorded a SELF_DELIVERY package's delivery"
+    )
     carrier: str
     occurred_at: datetime
     location: str | None = None
@@ -437,7 +451,12 @@ class DeliveryFailed(TrackingEvent):
 
 @register("Delivered", service=SERVICE)
 class Delivered(TrackingEvent):
+    """The parcel reached the buyer: the carrier's report, or the seller's record of its own
+    SELF_DELIVERY. `proof` is the signature or photo reference (none: delivered without
+    proof, which the order view shows for disputes)."""
+
     proof: str | None = None
+    recorded_by: Literal["CARRIER", "SELLER"] = "CARRIER"
 
 
 @register("PackageLost", service=SERVICE)

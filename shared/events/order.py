@@ -10,6 +10,7 @@ from pydantic import ConfigDict, Field
 
 from shared.events import REGISTRY, EventPayload, register
 from shared.events.common import Address, Dimensions, EmailAddress, Language, LineItem
+from shared.events.fulfillment import Shortfall
 from shared.models import Model
 from shared.money import Money
 
@@ -37,14 +38,22 @@ PROGRAMMES: tuple[Programme, ...] = ("LOCAL", "CROSS_BORDER")
 SELLER_PROGRAMME_STREAM = "seller-programme"  # seller-programme/<seller id>
 
 
+# A listing's review before buyers may order it (issue 18): NOT_REQUIRED where its market
+# does not require one (or it has no market), else PENDING_REVIEW until an operator decides.
+ListingReviewStatus = Literal["NOT_REQUIRED", "PENDING_REVIEW", "APPROVED", "REJECTED"]
+
+
 @register("ProductListed", service=SERVICE)
 class ProductListed(EventPayload):
+    """`market` (issue 18, optional): the country the listing sells in, ISO 3166-1 alpha-2."""
+
     seller_id: str
     sku: str
     title: str
     price: Money
     weight_g: int
     dimensions: Dimensions | None = None
+    market: str | None = None
 
 
 @register("ProductChanged", service=SERVICE)
@@ -55,6 +64,39 @@ class ProductChanged(EventPayload):
     price: Money
     weight_g: int
     dimensions: Dimensions | None = None
+
+
+@register("ProductSubmittedForReview", service=SERVICE)
+class ProductSubmittedForReview(EventPayload):
+    """The listing waits for an operator's review and cannot be ordered meanwhile: a new
+    listing in a market that requires review, or a changed one that needs it again."""
+
+    seller_id: str
+    sku: str
+    market: str
+    title: str
+    submitted_at: datetime
+
+
+@register("ProductApproved", service=SERVICE)
+class ProductApproved(EventPayload):
+    seller_id: str
+    sku: str
+    reviewer_id: str
+    reason: str | None = None
+    reviewed_at: datetime
+
+
+@register("ProductRejected", service=SERVICE)
+class ProductRejected(EventPayload):
+    """Orders for the listing stay refused until the seller changes it (a resubmission)
+    and an operator approves it."""
+
+    seller_id: str
+    sku: str
+    reviewer_id: str
+    reason: str
+    reviewed_at: datetime
 
 
 class OrderFacts(EventPayload):
@@ -240,6 +282,30 @@ class OrderRefunded(EventPayload):
     refunded_total: Money
     fully_refunded: bool
     refunded_at: datetime
+
+
+@register("OrderAwaitingStock", service=SERVICE)
+class OrderAwaitingStock(EventPayload):
+    """Fulfillment could not reserve the placed order's stock (its StockShortage): the order
+    waits for the seller to restock or cancel (OUT_OF_STOCK), and is cancelled at the seller's
+    fault at `cancel_at` if still short. Recorded again, with the same `since`, when the
+    shortfalls change."""
+
+    order_id: uuid.UUID
+    shortfalls: list[Shortfall]
+    since: datetime
+    cancel_at: datetime
+    recorded_at: datetime
+
+
+@register("OrderStockReserved", service=SERVICE)
+class OrderStockReserved(EventPayload):
+    """The stock an order waited for is reserved (fulfillment's StockReserved): it no longer
+    waits."""
+
+    order_id: uuid.UUID
+    waited_since: datetime
+    reserved_at: datetime
 
 
 @register("SellerProgrammeSet", service=SERVICE)

@@ -32,7 +32,19 @@ from services.order.domain.order_intake import (
     PayOrder,
     ReviewOrder,
 )
-from services.order.domain.product import PRODUCT, ChangeProduct, ListProduct, Product
+from services.order.domain.order_stock import (
+    CancelForStockShortage,
+    RecordStockReserved,
+    RecordStockShortage,
+)
+from services.order.domain.product import (
+    PRODUCT,
+    ChangeProduct,
+    ListProduct,
+    Product,
+    ReviewProduct,
+    product_aggregate,
+)
 from services.order.domain.seller_programme import SELLER_PROGRAMME, SetProgramme
 from services.order.handlers import aftersales_reactions, fulfillment_reactions, pickup_reactions
 from services.order.service import OrderService
@@ -40,6 +52,7 @@ from shared.aggregate import Aggregate
 from shared.consumer import Reaction
 from shared.events import EventPayload
 from shared.events.common import Address, Dimensions
+from shared.events.fulfillment import Shortfall
 from shared.money import Money
 
 S = TypeVar("S")
@@ -115,6 +128,25 @@ def product_history() -> list[EventPayload]:
                 dimensions=Dimensions(length_mm=100, width_mm=100, height_mm=120),
             ),
             ChangeProduct(SELLER, "MUG", now=at(3), title="Big mug", weight_g=450),
+        ],
+    )
+
+
+REVIEWED_PRODUCT = product_aggregate({"CN"})
+
+
+def reviewed_product_history() -> list[EventPayload]:
+    """Listed in a market that requires review, rejected, changed (resubmitted), approved,
+    its price changed (no review), its title changed (reviewed again)."""
+    return decided(
+        REVIEWED_PRODUCT,
+        [
+            ListProduct(SELLER, "FAN", "Fan", usd(2599), 900, now=at(0), market="CN"),
+            ReviewProduct(SELLER, "FAN", "REJECT", "operator-1", "no brand", now=at(1)),
+            ChangeProduct(SELLER, "FAN", now=at(2), title="Acme fan"),
+            ReviewProduct(SELLER, "FAN", "APPROVE", "operator-1", None, now=at(3)),
+            ChangeProduct(SELLER, "FAN", now=at(4), price=usd(2499)),
+            ChangeProduct(SELLER, "FAN", now=at(5), title="Acme desk fan"),
         ],
     )
 
@@ -238,6 +270,40 @@ def cancelled_order_histories() -> list[list[EventPayload]]:
     ]
 
 
+def stock_shortage_histories() -> list[list[EventPayload]]:
+    """Short of stock, less short after a partial restock, then reserved; and one still short
+    when its wait ran out, cancelled at the seller's fault."""
+    restocked, never = uuid.uuid4(), uuid.uuid4()
+    short = [Shortfall(sku="TEA", requested=2, available=0)]
+    less_short = [Shortfall(sku="TEA", requested=2, available=1)]
+    return [
+        decided(
+            ORDER,
+            [
+                create(restocked, at(0)),
+                PayOrder(TOTAL, "tx-7", LISTINGS, now=at(0.1)),
+                EndRemorseWindow(now=at(1.1)),
+                RecordStockShortage(short, now=at(1.2)),
+                RecordStockShortage(short, now=at(1.3)),  # the same: nothing
+                RecordStockShortage(less_short, now=at(5)),
+                RecordStockReserved(now=at(6)),
+                RecordPackageStatus(uuid.uuid4(), "PLANNED", now=at(6)),
+            ],
+        ),
+        decided(
+            ORDER,
+            [
+                create(never, at(0)),
+                PayOrder(TOTAL, "tx-8", LISTINGS, now=at(0.1)),
+                EndRemorseWindow(now=at(1.1)),
+                RecordStockShortage(short, now=at(1.2)),
+                CancelForStockShortage(now=at(10)),  # not due yet: nothing
+                CancelForStockShortage(now=at(1.2 + 48)),
+            ],
+        ),
+    ]
+
+
 def seller_programme_history() -> list[EventPayload]:
     return decided(
         SELLER_PROGRAMME,
@@ -251,10 +317,12 @@ def seller_programme_history() -> list[EventPayload]:
 
 HISTORIES: list[tuple[Aggregate[Any], list[EventPayload]]] = [
     (PRODUCT, product_history()),
+    (REVIEWED_PRODUCT, reviewed_product_history()),
     (SELLER_PROGRAMME, seller_programme_history()),
     (ORDER, shipping_order_history()),
     (ORDER, delivered_order_history()),
     *((ORDER, history) for history in cancelled_order_histories()),
+    *((ORDER, history) for history in stock_shortage_histories()),
 ]
 
 _NO_SERVICE = cast(OrderService, None)  # the reactions are only inspected for their keys

@@ -76,6 +76,59 @@ ADDRESS = {
 BOOK, PEN = 90000, 10000
 
 
+async def lamp_shop(
+    orders: httpx.AsyncClient, fulfillment: httpx.AsyncClient, seller: dict[str, str]
+) -> None:
+    """The seller lists a lamp (台灯, 90 000 VND) and stocks five in a warehouse in Hanoi."""
+    r = await orders.post(
+        "/v1/products",
+        headers=seller,
+        json={
+            "sku": "LAMP",
+            "title": "台灯",
+            "price": {"amount": 90000, "currency": "VND"},
+            "weight_g": 300,
+        },
+    )
+    assert r.status_code == 201, r.text
+    r = await fulfillment.post(
+        "/v1/warehouses",
+        headers=seller,
+        json={
+            "name": "Kho",
+            "address": {**ADDRESS, "line1": "1 Kho St"},
+            "contact": {"name": "Kho", "phone": "+84 24 1234"},
+        },
+    )
+    assert r.status_code == 201, r.text
+    warehouse_id = r.json()["warehouse_id"]
+    r = await fulfillment.put(
+        f"/v1/warehouses/{warehouse_id}/stock/LAMP", headers=seller, json={"on_hand": 5}
+    )
+    assert r.status_code == 200, r.text
+
+
+async def lamp_order(
+    orders: httpx.AsyncClient, buyer: dict[str, str], seller_id: str, **checkout: str
+) -> dict:
+    """The buyer orders one lamp of `seller_id`'s (with `checkout`'s extra fields) and pays."""
+    r = await orders.post(
+        "/v1/orders",
+        headers=buyer,
+        json={
+            "seller_id": seller_id,
+            "items": [{"sku": "LAMP", "quantity": 1}],
+            "shipping_address": ADDRESS,
+            "payment_method": "CARD",
+            **checkout,
+        },
+    )
+    assert r.status_code == 201, r.text
+    order: dict = r.json()
+    await pay(orders, buyer, order)
+    return order
+
+
 def auth(secret: str, role: str, sub: str, **claims: str) -> dict[str, str]:
     return {"Authorization": "Bearer " + mint_token(secret, sub=sub, role=role, **claims)}
 

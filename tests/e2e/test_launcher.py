@@ -1,9 +1,12 @@
-"""`shopflow up` (what `make run` runs): embedded PostgreSQL and Tansu, migrations, the
-services; a service or the broker that dies is restarted; Ctrl-C stops everything; a second
-start reuses the data."""
+"""`shopflow up` (what `make run` runs): embedded PostgreSQL, Tansu and SMTP server,
+migrations, the services; a service or the broker that dies is restarted; Ctrl-C stops
+everything; a second start reuses the data; an order's journey mails its seller and buyer and
+reaches the seller's webhook."""
 
 from __future__ import annotations
 
+import http.server
+import itertools
 import json
 import os
 import signal
@@ -11,8 +14,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -20,7 +26,11 @@ import pytest
 
 from shared.auth import mint_token
 from shared.embedded import free_port
+from shared.mailbox import read, text_of
 from shared.settings import DEV_JWT_SECRET
+from shared.signatures import verify
+from tests.conftest import eventually
+from tests.e2e.journeys import keep_profile, lamp_order, lamp_shop, planned_packages
 
 ADDRESS = {
     "recipient_name": "Ann Lee",
@@ -231,3 +241,115 @@ def test_up_restarts_a_service_the_broker_and_postgres_that_die(launcher_env) ->
     assert "postgres stopped (its postmaster is gone); restarting it in 1s" in out
     assert "postgres restarted (pid" in out
     assert "stopped" in out
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    """A webhook receiver: keeps each request, answers 500 to the first two."""
+
+    requests: list[tuple[dict[str, str], bytes, int]] = []
+
+    def do_POST(self) -> None:
+        raw = self.rfile.read(int(self.headers["content-length"]))
+        status = 500 if len(self.requests) < 2 else 200
+        self.requests.append(({k.lower(): v for k, v in self.headers.items()}, raw, status))
+        self.send_response(status)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+async def test_up_mails_seller_and_buyer_and_signs_webhooks_retried_after_two_500s(
+    launcher_env,
+) -> None:
+    """On `make run`'s stack: its SMTP server keeps the seller's new order (in Chinese) and the
+    buyer's shipment (in English); a receiver started here gets the seller's events signed
+    and in order, the first delivery again after it answered 500 twice."""
+    ports = {s: free_port() for s in ("fulfillment", "pickup", "aftersales", "analytics")}
+    env = {
+        **launcher_env,
+        **{f"SHOPFLOW_{s.upper()}_PORT": str(p) for s, p in ports.items()},
+        "SHOPFLOW_ORDER_REMORSE_WINDOW_MINUTES": "0",
+        "SHOPFLOW_WEBHOOK_RETRY_FIRST_S": "0.5",
+        "SHOPFLOW_WEBHOOK_RETRY_LONGEST_S": "1",
+        "SHOPFLOW_WEBHOOK_INTERVAL_S": "0.2",
+        "SHOPFLOW_MAIL_SEND_INTERVAL_S": "0.2",
+    }
+    Receiver.requests = []
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    seller = {
+        "Authorization": "Bearer "
+        + mint_token(DEV_JWT_SECRET, sub="xm-staff", role="seller", seller_id="shop-xm")
+    }
+    buyer = {"Authorization": "Bearer " + mint_token(DEV_JWT_SECRET, sub="lan", role="buyer")}
+    base = {s: f"http://127.0.0.1:{p}" for s, p in ports.items()}
+    base["order"] = f"http://127.0.0.1:{env['SHOPFLOW_ORDER_PORT']}"
+    mail_dir = Path(env["SHOPFLOW_DATA_DIR"]) / "mail"
+    launcher = start(env)
+    try:
+        wait_up(launcher, env)
+        async with httpx.AsyncClient(base_url=base["analytics"]) as analytics:
+            r = await analytics.post(
+                "/v1/webhooks",
+                headers=seller,
+                json={
+                    "url": f"http://127.0.0.1:{receiver.server_port}/hooks",
+                    "events": ["order.status_changed", "package.shipped"],
+                },
+            )
+            assert r.status_code == 201, r.text
+            secret = r.json()["secret"]
+        async with (
+            httpx.AsyncClient(base_url=base["order"]) as orders,
+            httpx.AsyncClient(base_url=base["fulfillment"]) as fulfillment,
+        ):
+            await keep_profile(fulfillment, seller, email="xiaomei@example.cn", language="zh-CN")
+            await lamp_shop(orders, fulfillment, seller)
+            order = await lamp_order(
+                orders, buyer, "shop-xm", buyer_email="lan@example.com", buyer_language="en"
+            )
+            plan = await planned_packages(fulfillment, seller, order["order_id"], within=90)
+            package_id = plan["packages"][0]["package_id"]
+            r = await fulfillment.post(
+                f"/v1/packages/{package_id}/ship", headers=seller, json={"handover": "DROP_OFF"}
+            )
+            assert r.status_code == 200, r.text
+            tracking_number = r.json()["tracking_number"]
+
+        def mails() -> dict[str, EmailMessage] | None:
+            kept = {str(m["To"]): m for m in map(read, mail_dir.glob("*.eml"))}
+            return kept if len(kept) == 2 else None
+
+        kept = await eventually(mails, within=60)
+        to_seller, to_buyer = kept["xiaomei@example.cn"], kept["lan@example.com"]
+        assert to_seller["X-Shopflow-Template"] == "new_order"
+        assert to_seller["Content-Language"] == "zh" and order["order_id"] in text_of(to_seller)
+        assert to_buyer["X-Shopflow-Template"] == "shipped"
+        assert to_buyer["Content-Language"] == "en" and tracking_number in text_of(to_buyer)
+
+        def delivered() -> list[dict] | None:
+            bodies = [json.loads(raw) for _, raw, status in Receiver.requests if status == 200]
+            reached = {b["data"].get("to_status") for b in bodies}
+            shipped = any(b["kind"] == "package.shipped" for b in bodies)
+            return bodies if shipped and "AWAITING_SHIPMENT" in reached else None
+
+        bodies = await eventually(delivered, within=60)
+    finally:
+        stop(launcher, env)
+        receiver.shutdown()
+    first, second, third = Receiver.requests[:3]
+    assert [first[2], second[2], third[2]] == [500, 500, 200]
+    assert first[0]["x-shopflow-event-id"] == second[0]["x-shopflow-event-id"]
+    assert third[0]["x-shopflow-event-id"] == first[0]["x-shopflow-event-id"]
+    for headers, raw, _ in Receiver.requests:
+        timestamp = headers["x-shopflow-timestamp"]
+        signed_at = datetime.fromtimestamp(int(timestamp), UTC)
+        assert verify(
+            secret, raw, timestamp, headers["x-shopflow-signature"], now=signed_at, tolerance_s=0
+        )
+    changes = [b["data"] for b in bodies if b["kind"] == "order.status_changed"]
+    assert changes[0]["from_status"] is None
+    for before, after in itertools.pairwise(changes):  # in order: each starts where one ended
+        assert after["from_status"] == before["to_status"]
+    assert {b["seller_id"] for b in bodies} == {"shop-xm"}

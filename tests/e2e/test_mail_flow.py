@@ -18,7 +18,7 @@ from shared import embedded
 from shared.clock import SimulatedClock
 from shared.mailbox import Mailbox, kept, read, text_of
 from tests.conftest import eventually
-from tests.e2e.journeys import ADDRESS, auth, keep_profile, pay, planned_packages
+from tests.e2e.journeys import auth, keep_profile, lamp_order, lamp_shop, planned_packages
 
 SELLER_ID = "shop-mail-e2e"
 
@@ -42,46 +42,10 @@ async def test_the_seller_is_mailed_the_new_order_and_the_buyer_the_shipment(
         seller = auth(secret, "seller", "staff-1", seller_id=SELLER_ID)
         buyer = auth(secret, "buyer", "buyer-1")
         await keep_profile(fulfillment, seller, email="xiaomei@example.cn", language="zh-CN")
-        r = await orders.post(
-            "/v1/products",
-            headers=seller,
-            json={
-                "sku": "LAMP",
-                "title": "台灯",
-                "price": {"amount": 90000, "currency": "VND"},
-                "weight_g": 300,
-            },
+        await lamp_shop(orders, fulfillment, seller)
+        order = await lamp_order(
+            orders, buyer, SELLER_ID, buyer_email="lan@example.com", buyer_language="en"
         )
-        assert r.status_code == 201, r.text
-        r = await fulfillment.post(
-            "/v1/warehouses",
-            headers=seller,
-            json={
-                "name": "Kho",
-                "address": {**ADDRESS, "line1": "1 Kho St"},
-                "contact": {"name": "Kho", "phone": "+84 24 1234"},
-            },
-        )
-        warehouse_id = r.json()["warehouse_id"]
-        r = await fulfillment.put(
-            f"/v1/warehouses/{warehouse_id}/stock/LAMP", headers=seller, json={"on_hand": 5}
-        )
-        assert r.status_code == 200, r.text
-        r = await orders.post(
-            "/v1/orders",
-            headers=buyer,
-            json={
-                "seller_id": SELLER_ID,
-                "items": [{"sku": "LAMP", "quantity": 1}],
-                "shipping_address": ADDRESS,
-                "payment_method": "CARD",
-                "buyer_email": "lan@example.com",
-                "buyer_language": "en",
-            },
-        )
-        assert r.status_code == 201, r.text
-        order = r.json()
-        await pay(orders, buyer, order)
         clock.advance(timedelta(hours=1, seconds=1))  # the remorse window ends: placed
 
         def mails_to(address: str) -> list:

@@ -7,6 +7,7 @@ from datetime import date
 
 from rich.console import Console
 
+from bench import notices
 from bench.simulation import delivery_date, simulate
 from tests.conftest import Infra
 
@@ -19,6 +20,12 @@ async def test_a_small_simulated_day_matches_its_ground_truth(infra: Infra) -> N
     assert {t.final_status for t in truths} >= {"CANCELLED", "COMPLETED"}
     assert any(t.returned_unit for t in truths) and any(t.rating for t in truths)
     assert any(t.replacements for t in truths)  # an exchange shipped its replacement
+    # Mails and webhook deliveries were checked against the record: there were some of each.
+    mails = notices.expected_mails(truths)
+    assert {template for _, _, template in mails} >= {"new_order", "shipped", "delivered"}
+    assert {language for _, language, _ in mails} == {"zh", "en"}
+    hooks = notices.expected_hooks(truths)
+    assert all(sum(h.shipped for h in orders.values()) for orders in hooks.values())
     # Deliver-by in working days (checked per order against the record): late deliveries and
     # on-time ones, and deadlines counted across the buyers' holiday (Veterans Day).
     assert {t.delivered_late for t in truths if t.delivered} == {True, False}

@@ -71,7 +71,7 @@ async def test_two_concurrent_orders_for_the_last_unit_exactly_one_is_reserved(
         statuses = sorted([(await svc.fulfillment(o))[0].status for o in orders])
         assert statuses == ["AWAITING_STOCK"] * 3 + ["PLANNED"]
 
-        # a restock reserves for the waiting orders, oldest id first, as far as it goes
+        # a restock reserves for the waiting orders, first placed first, as far as it goes
         await svc.adjust_stock(AdjustStock("s1", warehouse_id, "LAST", 3, T0))
         stock = await svc.stock("s1")
         assert len([o for o in orders if stock.reservations.get(o)]) == 3
@@ -82,5 +82,50 @@ async def test_two_concurrent_orders_for_the_last_unit_exactly_one_is_reserved(
                 )
             ).scalar_one()
         assert waiting == 1
+    finally:
+        await runtime.db.close()
+
+
+async def test_a_restock_serves_the_orders_waiting_for_stock_first_placed_first(
+    infra, fulfillment_db
+) -> None:
+    runtime = ServiceRuntime("fulfillment", make_settings(infra, fulfillment_db))
+    svc = FulfillmentService(runtime, FulfillmentSettings().default_pickup())
+    try:
+        warehouse_id = uuid.uuid4()
+        await svc.on_warehouse(
+            warehouse_id,
+            RegisterWarehouse(
+                warehouse_id, "s1", "Main", ADDRESS, Contact(name="W", phone="+84 1234"), T0
+            ),
+        )
+        # placed one hour apart, the first placed with the greatest id
+        orders = sorted((uuid.uuid4() for _ in range(3)), reverse=True)
+        for hours, order_id in enumerate(orders):
+            placed_at = T0 + timedelta(hours=hours)
+            request = FulfillmentRequested(
+                order_id=order_id,
+                seller_id="s1",
+                buyer_id="b1",
+                lines=[OrderLine(sku="RARE", quantity=1, weight_g=100)],
+                shipping_address=ADDRESS,
+                currency="VND",
+                placed_at=placed_at,
+                dispatch_deadline=placed_at + timedelta(hours=72),
+                deliver_by=placed_at + timedelta(days=9),
+            )
+            await svc.on_fulfillment(order_id, RequestFulfillment(request, placed_at))
+            async with runtime.db.transaction() as conn:
+                await svc.reserve_and_plan(conn, order_id)
+
+        async def served() -> list[uuid.UUID]:
+            stock = await svc.stock("s1")
+            return [o for o in orders if stock.reservations.get(o)]
+
+        assert await served() == []
+        await svc.adjust_stock(AdjustStock("s1", warehouse_id, "RARE", 1, T0))
+        assert await served() == orders[:1]
+        await svc.adjust_stock(AdjustStock("s1", warehouse_id, "RARE", 2, T0))
+        assert await served() == orders[:2]
     finally:
         await runtime.db.close()

@@ -2,7 +2,7 @@
 each carrier delivered, counted from the order view documents (so exact, and the same after a
 rebuild). A review counts in the period it was posted in, once for each carrier that carried
 one of the order's own packages (not an exchange's replacement, not a package cancelled or
-combined away)."""
+combined away; a self-delivered one has no carrier)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from services.analytics.domain.metrics import NOT_DISPATCHED
+from shared.events.fulfillment import SELF_DELIVERY_CARRIER
 
 
 def carriers_of(view: Mapping[str, Any]) -> set[str]:
@@ -19,7 +20,11 @@ def carriers_of(view: Mapping[str, Any]) -> set[str]:
     return {
         p["carrier"]
         for p in view["packages"]
-        if p["carrier"] and p["replacement_for"] is None and p["status"] not in NOT_DISPATCHED
+        if p["carrier"]
+        and p["handover"] != "SELF_DELIVERY"
+        and p["carrier"] != SELF_DELIVERY_CARRIER
+        and p["replacement_for"] is None
+        and p["status"] not in NOT_DISPATCHED
     }
 
 

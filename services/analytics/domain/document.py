@@ -60,6 +60,7 @@ def document(view: OrderView) -> dict[str, Any]:
         "shipping_fee": view.shipping_fee,
         "total": view.total,
         "shipping_address": view.shipping_address,
+        "shipping_option": view.shipping_option,
         "created_at": view.created_at,
         "paid_at": view.paid_at,
         "placed_at": view.placed_at,
@@ -69,6 +70,8 @@ def document(view: OrderView) -> dict[str, Any]:
         "delivered_at": view.delivered_at,
         "completed_at": view.completed_at,
         "cancellation": cancellation._asdict() if cancellation else None,
+        "awaiting_stock": view.awaiting_stock is not None,
+        "stock_shortage": view.awaiting_stock._asdict() if view.awaiting_stock else None,
         "refunded": [refund._asdict() for refund in view.refunded],
         "review": view.review._asdict() if view.review else None,
         "packages": [_package(view.packages[k]) for k in sorted(view.packages, key=str)],
@@ -120,6 +123,10 @@ def _package(package: Package) -> dict[str, Any]:
         }
     if package.dispatch_deadline is not None:
         doc["dispatch_deadline"] = package.dispatch_deadline
+    if package.delivery is not None:  # for disputes: how the delivery was proven
+        doc["delivery_proof"] = package.delivery.proof
+        doc["delivery_recorded_by"] = package.delivery.recorded_by
+        doc["delivered_without_proof"] = package.delivery.proof is None
     if package.combined_orders is not None:
         doc["combined_orders"] = package.combined_orders
     if package.dispatch_overdue:

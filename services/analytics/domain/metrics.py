@@ -27,6 +27,7 @@ class PackageFacts:
     collected_at: datetime | None
     at_hub_at: datetime | None = None
     label_defect: bool = False  # the hub recorded a label defect on it
+    tracked: bool = True  # a carrier tracks it: not a SELF_DELIVERY (no tracking number at all)
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,7 @@ def order_facts(view: Mapping[str, Any]) -> OrderFacts:
                 collected_at=_dt(p["pickup"]["collected_at"]),
                 at_hub_at=_dt(p["pickup"].get("at_hub_at")),
                 label_defect=p["pickup"].get("label_defect") is not None,
+                tracked=p["handover"] != "SELF_DELIVERY",
             )
             for p in view["packages"]
             if p["ready_at"] is not None
@@ -180,7 +182,8 @@ DEFINITIONS = {
     "late_dispatch_rate": "LDR: orders fully ready to ship in the period with a package ready "
     "after its dispatch deadline / orders fully ready to ship in the period",
     "valid_tracking_rate": "VTR: packages ready to ship in the period with a valid tracking "
-    "number / packages ready to ship in the period",
+    "number / packages ready to ship in the period (self-delivered packages, which no carrier "
+    "tracks, count in neither)",
     "on_time_delivery_rate": "OTDR: orders due (deliver-by date) in the period and not "
     "cancelled that were delivered by that date / those orders",
     "seller_fault_cancellation_rate": "SFCR: orders paid in the period later cancelled at the "
@@ -240,7 +243,7 @@ def seller_metrics(
             counts["late_dispatch_rate"][1] += 1
             counts["late_dispatch_rate"][0] += f.dispatched_late
         for p in f.packages:
-            if within(p.ready_at):
+            if within(p.ready_at) and p.tracked:
                 counts["valid_tracking_rate"][1] += 1
                 counts["valid_tracking_rate"][0] += p.tracking_valid
             if within(p.collected_at):

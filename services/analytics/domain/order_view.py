@@ -33,6 +33,7 @@ from shared.events.aftersales import (
 from shared.events.common import Address, LineItem
 from shared.events.fulfillment import (
     STATUS_BY_EVENT,
+    Delivered,
     DispatchOverdue,
     Handover,
     PackagesCancelled,
@@ -43,12 +44,14 @@ from shared.events.fulfillment import (
     PlannedPackage,
     ReadyToShip,
     ReplacementPlanned,
+    Shortfall,
     SkuQuantity,
     TrackingEvent,
 )
 from shared.events.order import (
     Actor,
     DispatchDeadlineMoved,
+    OrderAwaitingStock,
     OrderCancelled,
     OrderCompleted,
     OrderCreated,
@@ -56,6 +59,7 @@ from shared.events.order import (
     OrderPlaced,
     OrderStatus,
     OrderStatusChanged,
+    OrderStockReserved,
     ShippingAddressChanged,
 )
 from shared.events.pickup import (
@@ -100,6 +104,14 @@ class Tracking(NamedTuple):
     location: str | None
 
 
+class Delivery(NamedTuple):
+    """How a package's delivery was recorded: by its carrier or, self-delivered, its seller;
+    `proof` is the signature or photo reference (none: delivered without proof)."""
+
+    recorded_by: str
+    proof: str | None
+
+
 class Package(NamedTuple):
     package_id: uuid.UUID
     status: PackageStatus | Literal["UNKNOWN"] = UNKNOWN
@@ -118,6 +130,7 @@ class Package(NamedTuple):
     dispatch_overdue: bool = False
     pickup: Pickup = Pickup()
     tracking: tuple[Tracking, ...] = ()
+    delivery: Delivery | None = None  # once delivered: its proof, for disputes
 
 
 class Case(NamedTuple):
@@ -148,6 +161,14 @@ class Cancellation(NamedTuple):
     at: datetime
 
 
+class AwaitingStock(NamedTuple):
+    """The placed order waits for the seller's stock (the order service's word)."""
+
+    since: datetime
+    cancel_at: datetime
+    shortfalls: tuple[Shortfall, ...]
+
+
 class Review(NamedTuple):
     rating: int  # the overall (product) rating: the seller's metrics count it
     text: str | None
@@ -167,6 +188,7 @@ class OrderView(NamedTuple):
     shipping_fee: Money | None = None
     total: Money | None = None
     shipping_address: Address | None = None
+    shipping_option: str | None = None  # the buyer's, at checkout
     created_at: datetime | None = None
     paid_at: datetime | None = None
     placed_at: datetime | None = None
@@ -175,6 +197,7 @@ class OrderView(NamedTuple):
     delivered_at: datetime | None = None
     completed_at: datetime | None = None
     cancellation: Cancellation | None = None
+    awaiting_stock: AwaitingStock | None = None
     refunded: tuple[Refund, ...] = ()
     review: Review | None = None
     packages: Mapping[uuid.UUID, Package] = {}  # never changed in place: evolve copies
@@ -203,6 +226,7 @@ def evolve(view: OrderView, event: EventPayload) -> OrderView:
                 shipping_fee=event.shipping_fee,
                 total=event.total,
                 shipping_address=event.shipping_address,
+                shipping_option=event.shipping_option,
                 created_at=event.created_at,
             )
         case OrderPaid():
@@ -223,7 +247,12 @@ def evolve(view: OrderView, event: EventPayload) -> OrderView:
             cancellation = Cancellation(
                 event.cancelled_by, event.reason_code, event.seller_fault, event.cancelled_at
             )
-            return view._replace(status="CANCELLED", cancellation=cancellation)
+            return view._replace(status="CANCELLED", cancellation=cancellation, awaiting_stock=None)
+        case OrderAwaitingStock():
+            short = AwaitingStock(event.since, event.cancel_at, tuple(event.shortfalls))
+            return view._replace(awaiting_stock=short)
+        case OrderStockReserved():
+            return view._replace(awaiting_stock=None)
         case OrderCompleted():
             return view._replace(status="COMPLETED", completed_at=event.completed_at)
         case TrackingEvent():  # a carrier's status (STATUS_BY_EVENT)
@@ -233,6 +262,8 @@ def evolve(view: OrderView, event: EventPayload) -> OrderView:
                 status=status,
                 tracking=(*package.tracking, Tracking(status, event.occurred_at, event.location)),
             )
+            if isinstance(event, Delivered):
+                tracked = tracked._replace(delivery=Delivery(event.recorded_by, event.proof))
             return _with_package(view, tracked)
         case ReadyToShip():
             ready = _package(view.packages, event.package_id)._replace(

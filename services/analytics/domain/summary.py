@@ -27,6 +27,7 @@ from shared.events.order import (
     CancellationRejected,
     CancellationRequested,
     DispatchDeadlineMoved,
+    OrderAwaitingStock,
     OrderCancelled,
     OrderCompleted,
     OrderCreated,
@@ -36,6 +37,7 @@ from shared.events.order import (
     OrderRefunded,
     OrderReviewed,
     OrderStatusChanged,
+    OrderStockReserved,
     PackageStatusRecorded,
 )
 from shared.events.pickup import (
@@ -75,6 +77,11 @@ def summary(event_type: str, event: EventPayload | None) -> str:
             return f"buyer asks to cancel ({event.reason_code})"
         case CancellationRejected():
             return f"cancellation refused: {event.reason}"
+        case OrderAwaitingStock():
+            short = ", ".join(f"{s.sku} {s.available}/{s.requested}" for s in event.shortfalls)
+            return f"awaiting stock ({short}); cancelled {_json_time(event.cancel_at)} if short"
+        case OrderStockReserved():
+            return "stock reserved: no longer awaiting stock"
         case DispatchDeadlineMoved():
             return f"dispatch deadline +{event.hours} h ({event.reason})"
         case PackageStatusRecorded():
@@ -85,11 +92,12 @@ def summary(event_type: str, event: EventPayload | None) -> str:
             in_full = " (in full)" if event.fully_refunded else ""
             return f"refunded {_money(event.amount)}{in_full}"
         case TrackingEvent():
-            return f"carrier: {STATUS_BY_EVENT[type(event)]} ({event.tracking_number})"
+            by = event.tracking_number or "by the seller"
+            return f"carrier: {STATUS_BY_EVENT[type(event)]} ({by})"
         case ReadyToShip():
             return (
                 f"package {str(event.package_id)[:8]} ready to ship, "
-                f"{event.carrier} {event.tracking_number} ({event.handover})"
+                f"{event.carrier} {event.tracking_number or '-'} ({event.handover})"
             )
         case PackagesPlanned():
             return f"{len(event.packages)} package(s) planned"

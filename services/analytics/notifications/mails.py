@@ -118,7 +118,7 @@ def shipped(event: ReadyToShip, envelope: Envelope) -> list[Mail]:
             {
                 "order_id": str(event.order_id),
                 "carrier": event.carrier,
-                "tracking_number": event.tracking_number,
+                "tracking_number": event.tracking_number or "-",  # none: self-delivered
                 "estimated_delivery": _day(event.estimated_delivery_date) or "-",
             },
         )
@@ -134,7 +134,7 @@ def delivered(event: Delivered, envelope: Envelope) -> list[Mail]:
             envelope.seller_id,
             {
                 "order_id": str(event.order_id),
-                "tracking_number": event.tracking_number,
+                "tracking_number": event.tracking_number or str(event.package_id),
                 "delivered_at": _when(event.occurred_at),
             },
         )

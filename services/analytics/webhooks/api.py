@@ -14,7 +14,7 @@ from services.analytics.webhooks import deliveries, endpoints
 from services.analytics.webhooks.rules import Kind, RefusedUrl
 from services.analytics.webhooks.sender import checked_target
 from services.analytics.webhooks.settings import WebhookSettings
-from shared.aggregate import InvalidCommand, NotFound
+from shared.aggregate import InvalidCommand
 from shared.auth import Principal, require
 from shared.models import Body
 from shared.pagination import MAX_LIMIT
@@ -49,15 +49,6 @@ def _settings(request: Request) -> WebhookSettings:
     return settings
 
 
-def _whose(caller: Principal, seller_id: str | None) -> str | None:
-    """The seller whose endpoints the caller may touch: a seller only its own (None: any)."""
-    if caller.is_operator:
-        return seller_id
-    if seller_id is not None and seller_id != caller.seller_id:
-        raise NotFound("seller-not-found", "no such seller among yours")
-    return caller.seller_id
-
-
 @router.post("/webhooks", status_code=201)
 async def register_webhook(
     body: WebhookIn, request: Request, caller: Principal = require("seller", "operator")
@@ -65,7 +56,7 @@ async def register_webhook(
     """Register an endpoint for kinds of the seller's order events. The answer holds the
     signing `secret`, shown this once: deliveries carry `X-Shopflow-Signature: sha256=<hex
     HMAC-SHA256 of "<X-Shopflow-Timestamp>.<raw body>">` with it."""
-    seller_id = _whose(caller, body.seller_id)
+    seller_id = caller.sellers_reach(body.seller_id)
     if seller_id is None:
         raise InvalidCommand(
             "seller-required",
@@ -102,7 +93,9 @@ async def list_webhooks(
 ) -> dict[str, Any]:
     """A seller's own endpoints (operators: anyone's), oldest first; never their secrets."""
     async with _runtime(request).db.connect() as conn:
-        items, next_cursor = await endpoints.page(conn, _whose(caller, seller_id), limit, cursor)
+        items, next_cursor = await endpoints.page(
+            conn, caller.sellers_reach(seller_id), limit, cursor
+        )
     return {"items": items, "next_cursor": next_cursor}
 
 
@@ -111,7 +104,7 @@ async def get_webhook(
     webhook_id: uuid.UUID, request: Request, caller: Principal = require("seller", "operator")
 ) -> dict[str, Any]:
     async with _runtime(request).db.connect() as conn:
-        return await endpoints.get(conn, webhook_id, _whose(caller, None))
+        return await endpoints.get(conn, webhook_id, caller.sellers_reach(None))
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204)
@@ -121,7 +114,7 @@ async def delete_webhook(
     """No more deliveries to the endpoint; its pending ones are dropped with it."""
     runtime = _runtime(request)
     async with runtime.db.transaction() as conn:
-        await endpoints.delete(conn, webhook_id, _whose(caller, None), runtime.now())
+        await endpoints.delete(conn, webhook_id, caller.sellers_reach(None), runtime.now())
     return Response(status_code=204)
 
 
@@ -137,7 +130,7 @@ async def list_deliveries(
     """The endpoint's delivery log, oldest first: each delivery's event, body, status and
     attempts (time, answer status or error)."""
     async with _runtime(request).db.connect() as conn:
-        await endpoints.get(conn, webhook_id, _whose(caller, None))
+        await endpoints.get(conn, webhook_id, caller.sellers_reach(None))
         items, next_cursor = await deliveries.page(conn, webhook_id, status, limit, cursor)
     return {"items": items, "next_cursor": next_cursor}
 
@@ -153,5 +146,5 @@ async def replay_delivery(
     the pending deliveries of its order."""
     runtime = _runtime(request)
     async with runtime.db.transaction() as conn:
-        await endpoints.get(conn, webhook_id, _whose(caller, None))
+        await endpoints.get(conn, webhook_id, caller.sellers_reach(None))
         return await deliveries.replay(conn, webhook_id, delivery_id, runtime.now())

@@ -27,10 +27,12 @@ from services.fulfillment.domain.package import (
     MarkDispatchOverdue,
     Package,
     RecordCollection,
+    RecordSelfDelivery,
     RecordTracking,
     carrier_report,
     collected,
     dispatch_overdue,
+    self_delivered,
 )
 from services.fulfillment.domain.packing import (
     ManualPackage,
@@ -47,6 +49,7 @@ from shared.events.fulfillment import (
     FULFILLMENT_STREAM,
     STATUS_BY_EVENT,
     Allocation,
+    Delivered,
     DispatchDeadlineChanged,
     DispatchOverdue,
     FulfillmentRequested,
@@ -80,6 +83,7 @@ class Fulfillment:
     placed_at: datetime | None = None
     dispatch_deadline: datetime | None = None
     deliver_by: datetime | None = None
+    shipping_option: str | None = None  # the buyer's, at checkout (None: placed before it came)
     status: FulfillmentStatus = "NEW"
     shortfalls: tuple[Shortfall, ...] = ()
     packages: Mapping[uuid.UUID, Package] = field(default_factory=dict)
@@ -163,6 +167,7 @@ Command = (
     | MarkDispatchOverdue
     | RecordCollection
     | RecordTracking
+    | RecordSelfDelivery
 )
 
 
@@ -267,6 +272,7 @@ def decide(state: Fulfillment, command: Command) -> list[EventPayload]:
                 package,
                 command,
                 contents,
+                state.shipping_option,
             )
             return [ready]
         case MarkDispatchOverdue():
@@ -275,6 +281,8 @@ def decide(state: Fulfillment, command: Command) -> list[EventPayload]:
             return collected(order_id, state.packages.get(command.package_id), command)
         case RecordTracking():
             return carrier_report(order_id, state.packages.get(command.package_id), command)
+        case RecordSelfDelivery():
+            return self_delivered(order_id, state.packages.get(command.package_id), command)
 
 
 def _open(state: Fulfillment) -> list[Package]:
@@ -328,6 +336,7 @@ def evolve(state: Fulfillment, event: EventPayload) -> Fulfillment:
                 placed_at=event.placed_at,
                 dispatch_deadline=event.dispatch_deadline,
                 deliver_by=event.deliver_by,
+                shipping_option=event.shipping_option,
                 subtotal=event.subtotal,
                 shipping_fee=event.shipping_fee,
                 total=event.total,
@@ -390,6 +399,8 @@ def evolve(state: Fulfillment, event: EventPayload) -> Fulfillment:
                 status=STATUS_BY_EVENT[type(event)],
                 tracked_at=event.occurred_at,
             )
+            if isinstance(event, Delivered):
+                tracked = replace(tracked, delivery_proof=event.proof)
             return replace(state, packages={**state.packages, event.package_id: tracked})
         case PackagesCombined():
             combined = combined_package(event, [state.packages[i] for i in event.package_ids])

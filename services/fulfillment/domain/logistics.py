@@ -21,9 +21,10 @@ from shared.money import Money
 @dataclass(frozen=True)
 class Channel:
     code: str
-    handover: str  # PICKUP, DROP_OFF or SELLER_OWN
+    handover: str  # PICKUP, DROP_OFF, SELLER_OWN or SELF_DELIVERY
     cross_border: bool
     platform: bool  # the platform issues the tracking number
+    tracked: bool = True  # a carrier tracks it (SELF_DELIVERY: the seller delivers, untracked)
 
 
 CHANNELS: Mapping[str, Channel] = {
@@ -32,6 +33,7 @@ CHANNELS: Mapping[str, Channel] = {
         Channel("PLATFORM_PICKUP", "PICKUP", False, True),
         Channel("PLATFORM_DROP_OFF", "DROP_OFF", False, True),
         Channel("SELLER_OWN", "SELLER_OWN", False, False),
+        Channel("SELF_DELIVERY", "SELF_DELIVERY", False, False, tracked=False),  # domestic only
         Channel("CROSS_BORDER_PICKUP", "PICKUP", True, True),
         Channel("CROSS_BORDER_DROP_OFF", "DROP_OFF", True, True),
         Channel("CROSS_BORDER_SELLER_OWN", "SELLER_OWN", True, False),
@@ -44,6 +46,22 @@ def channel_for(handover: str, cross_border: bool) -> Channel:
         if channel.handover == handover and channel.cross_border == cross_border:
             return channel
     raise LookupError(handover)
+
+
+PLATFORM_CHANNELS = frozenset(c.code for c in CHANNELS.values() if c.platform)
+
+
+@dataclass(frozen=True)
+class ShippingOptionRule:
+    """What the buyer's shipping option (chosen at checkout, e.g. EXPRESS) asks of the
+    seller's shipment: the channels a package may ship with (None: every channel) and at most
+    how many working days in transit (None: the destination's delivery time)."""
+
+    channels: frozenset[str] | None = None
+    transit_working_days: int | None = None
+
+
+ANY_OPTION = ShippingOptionRule()  # an option not configured, or an order placed before
 
 
 @dataclass(frozen=True)
@@ -80,6 +98,24 @@ class LogisticsConfig:
         }
     )
     label_rules: LabelRules = field(default_factory=LabelRules)  # what label texts may say
+    # carriers whose DELIVERED reports must carry a signature or photo reference (`proof`)
+    carriers_requiring_proof: frozenset[str] = frozenset()
+    # The buyer's shipping option -> its rule; an option not listed ships any channel in the
+    # destination's delivery time. EXPRESS: the platform's channels, 2 working days at most.
+    shipping_options: Mapping[str, ShippingOptionRule] = field(
+        default_factory=lambda: {
+            "STANDARD": ANY_OPTION,
+            "EXPRESS": ShippingOptionRule(channels=PLATFORM_CHANNELS, transit_working_days=2),
+        }
+    )
+
+    def option_rule(self, shipping_option: str | None) -> ShippingOptionRule:
+        return self.shipping_options.get(shipping_option or "", ANY_OPTION)
+
+    def allowed_channels(self, shipping_option: str | None) -> list[str]:
+        """The channel codes a package of an order with this option may ship with."""
+        allowed = self.option_rule(shipping_option).channels
+        return [code for code in CHANNELS if allowed is None or code in allowed]
 
 
 def zone(origin_country: str, origin_city: str, country: str, city: str) -> str:
@@ -145,8 +181,9 @@ def label_problems(
         "order_number": label.order_number,
         "sender_name": label.sender_name,
         "sender_address": " ".join(label.sender_address),
-        "tracking_number": label.tracking_number,
     }
+    if label.handover_mode != "SELF DELIVERY":  # the seller delivers: no carrier tracks it
+        required["tracking_number"] = label.tracking_number or ""
     for name, value in required.items():
         if not value.strip():
             problems.append(LabelProblem(name, "is missing"))

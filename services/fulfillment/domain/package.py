@@ -1,7 +1,8 @@
 """One package of an order's fulfillment (part of the FULFILLMENT aggregate, see
 `fulfillment.py`): its state, and the commands that concern it alone once it is planned:
 overdue at its dispatch deadline, collected by the first mile, moved by its carrier's
-reports. Shipping it (channel, fee, label) is `shipping.py`."""
+reports (or, self-delivered, by its seller's record of the delivery). Shipping it
+(channel, fee, label) is `shipping.py`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
-from shared.aggregate import InvalidCommand, NotFound
+from shared.aggregate import DomainError, InvalidCommand, NotFound
 from shared.events import EventPayload
 from shared.events.fulfillment import (
     CARRIER_STATUSES,
@@ -49,6 +50,7 @@ class Package:
     estimated_delivery_date: date | None = None
     overdue: bool = False
     tracked_at: datetime | None = None
+    delivery_proof: str | None = None  # the signature or photo reference given when delivered
     combined_into: uuid.UUID | None = None
     combined_orders: tuple[uuid.UUID, ...] = ()
     replacement_for: uuid.UUID | None = None  # the exchange request (its own reservation)
@@ -80,6 +82,18 @@ class RecordTracking:
     now: datetime
     location: str | None = None
     proof: str | None = None
+    proof_required: bool = False  # the carrier is configured to require proof of delivery
+
+
+@dataclass(frozen=True)
+class RecordSelfDelivery:
+    """The seller delivered its own SELF_DELIVERY package, with a proof reference (a
+    signature or photo reference of its own)."""
+
+    package_id: uuid.UUID
+    proof: str
+    delivered_at: datetime
+    now: datetime
 
 
 _ANY: frozenset[CarrierStatus] = frozenset(CARRIER_STATUSES)
@@ -118,8 +132,8 @@ def dispatch_overdue(
 def collected(
     order_id: uuid.UUID, package: Package | None, command: RecordCollection
 ) -> list[EventPayload]:
-    if package is None or package.status != "READY_TO_SHIP":
-        return []  # a repeat, or the carrier's own reports came first
+    if package is None or package.status != "READY_TO_SHIP" or package.tracking_number is None:
+        return []  # a repeat, the carrier's own reports came first, or nobody collects it
     assert package.tracking_number is not None and package.carrier is not None
     return [
         PackagePickedUp(
@@ -144,6 +158,13 @@ def carrier_report(
         raise InvalidCommand(
             "unknown-status", f"status must be one of {', '.join(CARRIER_STATUSES)}"
         )
+    proof = (command.proof or "").strip() or None  # a blank proof is none
+    if command.status == "DELIVERED" and command.proof_required and proof is None:
+        raise InvalidCommand(
+            "proof-required",
+            f"{package.carrier} must send the recipient's signature or photo reference "
+            "(proof) with DELIVERED",
+        )
     stale = package.tracked_at is not None and command.occurred_at <= package.tracked_at
     if command.status == package.status or stale:
         return []
@@ -162,5 +183,48 @@ def carrier_report(
         ]
     event_type = EVENT_BY_CARRIER_STATUS[command.status]
     if event_type is Delivered:
-        return [Delivered(**common, location=command.location, proof=command.proof)]
+        return [Delivered(**common, location=command.location, proof=proof)]
     return [event_type(**common, location=command.location)]
+
+
+def self_delivered(
+    order_id: uuid.UUID, package: Package | None, command: RecordSelfDelivery
+) -> list[EventPayload]:
+    """The seller's record of a SELF_DELIVERY package's delivery, once shipped; a repeat is
+    a no-op. The same `Delivered` a carrier's report gives, marked as the seller's."""
+    if package is None:
+        raise NotFound("package-not-found", "no such package")
+    if package.handover is None:  # its shipment is not arranged yet
+        raise DomainError(
+            "not-shipped", f"the package is {package.status}: arrange its shipment first"
+        )
+    if package.handover != "SELF_DELIVERY":
+        raise DomainError(
+            "not-self-delivery",
+            "only a SELF_DELIVERY package's seller records its delivery; its carrier reports "
+            "the others",
+        )
+    if package.status == "DELIVERED":
+        return []
+    if package.status != "READY_TO_SHIP":
+        raise DomainError(
+            "not-shipped", f"the package is {package.status}: arrange its shipment first"
+        )
+    if command.delivered_at > command.now or (
+        package.ready_at is not None and command.delivered_at < package.ready_at
+    ):
+        raise InvalidCommand(
+            "delivered-at-out-of-range", "delivered_at must be between shipment and now"
+        )
+    assert package.carrier is not None
+    return [
+        Delivered(
+            order_id=order_id,
+            package_id=package.package_id,
+            tracking_number=None,
+            carrier=package.carrier,
+            occurred_at=command.delivered_at,
+            proof=command.proof,
+            recorded_by="SELLER",
+        )
+    ]

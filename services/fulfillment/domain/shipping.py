@@ -1,8 +1,9 @@
 """Arranging a package's shipment (a command of the FULFILLMENT aggregate, see
 `fulfillment.py`): the handover must agree with the warehouse's pickup status; the channel
 follows from the handover and the border; platform channels issue the carrier and tracking
-number and charge the fee template, a seller's own carrier brings its own; the label is
-checked before the package is ready to ship. The tables are `logistics.py`."""
+number and charge the fee template, a seller's own carrier brings its own, a seller's
+self-delivery (domestic) has neither, the seller records its delivery; the label is checked
+before the package is ready to ship. The tables are `logistics.py`."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from services.fulfillment.domain.logistics import (
+    CHANNELS,
     LogisticsConfig,
     carrier_tracking_valid,
     channel_for,
@@ -27,6 +30,7 @@ from shared.aggregate import DomainError, InvalidCommand
 from shared.calendar import DEFAULT_DELIVERY, DeliveryCalendars
 from shared.events.common import Address
 from shared.events.fulfillment import (
+    SELF_DELIVERY_CARRIER,
     Customs,
     Handover,
     Label,
@@ -36,6 +40,13 @@ from shared.events.fulfillment import (
 )
 from shared.events.pickup import HubAddress
 from shared.money import Money
+
+# What a label says of its handover (DOMAIN.md section 2); a seller's own carrier: DROP OFF.
+HANDOVER_MODES: dict[str, Literal["PICK UP", "DROP OFF", "SELF DELIVERY"]] = {
+    "PICKUP": "PICK UP",
+    "DROP_OFF": "DROP OFF",
+    "SELF_DELIVERY": "SELF DELIVERY",
+}
 
 
 @dataclass(frozen=True)
@@ -110,10 +121,13 @@ def ready_to_ship(
     package: Package,
     cmd: ShipPackage,
     contents: ParcelContents,
+    shipping_option: str | None = None,
 ) -> ReadyToShip:
     """Ship a planned `package` of the order to `address`, its fee in `currency`; the label
-    lists the parcel's `contents`. It is estimated to arrive the destination's delivery
-    working days after today (the rule deliver-by counts from the dispatch deadline)."""
+    lists the parcel's `contents`. The buyer's `shipping_option` restricts the channels it
+    may ship with. It is estimated to arrive the destination's delivery working days after
+    today (the rule deliver-by counts from the dispatch deadline), or the option's transit
+    days where fewer."""
     warehouse = cmd.warehouse
     assert warehouse.address is not None
     profile = sending_seller(cmd.profile, seller_id)
@@ -126,8 +140,34 @@ def ready_to_ship(
         raise DomainError(
             "pickup-active", "pickup is active for this warehouse: the label must say PICK UP"
         )
+    if cmd.handover == "SELF_DELIVERY" and cross_border:
+        raise InvalidCommand(
+            "self-delivery-domestic-only", "SELF_DELIVERY is for domestic packages only"
+        )
     channel = channel_for(cmd.handover, cross_border)
-    if channel.platform:
+    option = cmd.config.option_rule(shipping_option)
+    if option.channels is not None and channel.code not in option.channels:
+        allowed = cmd.config.allowed_channels(shipping_option)
+        here = [CHANNELS[c].handover for c in allowed if CHANNELS[c].cross_border == cross_border]
+        raise DomainError(
+            "channel-not-allowed",
+            f"the buyer chose {shipping_option} shipping, which does not ship with "
+            f"{channel.code}; allowed channels: {', '.join(allowed) or 'none'}"
+            + (f" (handover {' or '.join(dict.fromkeys(here))})" if here else ""),
+            shipping_option=shipping_option,
+            allowed_channels=allowed,
+        )
+    fee: Money | None = None
+    tracking: str | None
+    if not channel.tracked:
+        if cmd.carrier or cmd.tracking_number:
+            raise InvalidCommand(
+                "self-delivery-untracked",
+                "SELF_DELIVERY has no carrier and no tracking number: the seller records the "
+                "delivery with a proof reference",
+            )
+        carrier, tracking, valid = SELF_DELIVERY_CARRIER, None, False
+    elif channel.platform:
         if cmd.carrier or cmd.tracking_number:
             raise InvalidCommand(
                 "platform-tracking", "platform channels issue the carrier and tracking number"
@@ -136,9 +176,7 @@ def ready_to_ship(
         zone_name = zone(
             warehouse.address.country, warehouse.address.city, address.country, address.city
         )
-        fee: Money | None = shipping_fee(
-            cmd.config, zone_name, package.weight_g, package.volume_cm3, currency
-        )
+        fee = shipping_fee(cmd.config, zone_name, package.weight_g, package.volume_cm3, currency)
     else:
         if not cmd.carrier or not cmd.tracking_number:
             raise InvalidCommand(
@@ -147,7 +185,7 @@ def ready_to_ship(
         if cmd.carrier not in cmd.config.carrier_formats:
             known = ", ".join(sorted(cmd.config.carrier_formats))
             raise InvalidCommand("unknown-carrier", f"carrier must be one of {known}")
-        carrier, tracking, fee = cmd.carrier, cmd.tracking_number, None
+        carrier, tracking = cmd.carrier, cmd.tracking_number
         valid = carrier_tracking_valid(cmd.config, carrier, tracking)
     order_numbers = [str(o) for o in package.combined_orders or (order_id,)]
     label = Label(
@@ -156,7 +194,7 @@ def ready_to_ship(
         package_id=package.package_id,
         tracking_number=tracking,
         carrier=carrier,
-        handover_mode="PICK UP" if cmd.handover == "PICKUP" else "DROP OFF",
+        handover_mode=HANDOVER_MODES.get(cmd.handover, "DROP OFF"),
         recipient_name=address.recipient_name,
         recipient_phone=address.phone,
         recipient_address=[
@@ -203,7 +241,9 @@ def ready_to_ship(
         ready_at=cmd.now,
         late=cmd.now > package.dispatch_deadline,
         label=label,
-        estimated_delivery_date=cmd.delivery.delivery_date(address.country, cmd.now),
+        estimated_delivery_date=cmd.delivery.delivery_date(
+            address.country, cmd.now, at_most=option.transit_working_days
+        ),
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from services.order.domain import order_cancellation, order_delivery, order_intake
+from services.order.domain import order_cancellation, order_delivery, order_intake, order_stock
 from services.order.domain.order_cancellation import (
     ApproveCancellation,
     CancelForMissedDispatch,
@@ -31,7 +31,12 @@ from services.order.domain.order_intake import (
     ReviewOrder,
 )
 from services.order.domain.order_policy import OrderPolicy
-from services.order.domain.order_state import CancellationRequest, Order, refund_key
+from services.order.domain.order_state import AwaitingStock, CancellationRequest, Order, refund_key
+from services.order.domain.order_stock import (
+    CancelForStockShortage,
+    RecordStockReserved,
+    RecordStockShortage,
+)
 from services.order.domain.packages import is_package_status, order_status
 from shared.aggregate import Aggregate, NotFound
 from shared.events import EventPayload
@@ -41,6 +46,7 @@ from shared.events.order import (
     CancellationRejected,
     CancellationRequested,
     DispatchDeadlineMoved,
+    OrderAwaitingStock,
     OrderCancelled,
     OrderCompleted,
     OrderCreated,
@@ -50,6 +56,7 @@ from shared.events.order import (
     OrderRefunded,
     OrderReviewed,
     OrderStatusChanged,
+    OrderStockReserved,
     PackageStatusRecorded,
     ShippingAddressChanged,
 )
@@ -71,6 +78,9 @@ OrderCommand = (
     | AutoComplete
     | RecordAftersalesCase
     | RecordRefund
+    | RecordStockShortage
+    | RecordStockReserved
+    | CancelForStockShortage
 )
 
 
@@ -130,6 +140,12 @@ def _decide(state: Order, command: OrderCommand, policy: OrderPolicy) -> list[Ev
             return order_delivery.record_aftersales_case(state, order_id, command)
         case RecordRefund():
             return order_delivery.record_refund(state, order_id, command)
+        case RecordStockShortage():
+            return order_stock.record_shortage(state, order_id, command, policy)
+        case RecordStockReserved():
+            return order_stock.record_reserved(state, order_id, command)
+        case CancelForStockShortage():
+            return order_stock.cancel_for_shortage(state, order_id, command)
 
 
 def evolve(state: Order, event: EventPayload) -> Order:
@@ -195,7 +211,12 @@ def evolve(state: Order, event: EventPayload) -> Order:
             )
             return replace(state, cancellation_request=rejected)
         case OrderCancelled():
-            return replace(state, status="CANCELLED", cancellation=event)
+            return replace(state, status="CANCELLED", cancellation=event, awaiting_stock=None)
+        case OrderAwaitingStock():
+            waiting = AwaitingStock(event.since, event.cancel_at, tuple(event.shortfalls))
+            return replace(state, awaiting_stock=waiting)
+        case OrderStockReserved():
+            return replace(state, awaiting_stock=None)
         case OrderStatusChanged():
             return replace(state, status=event.to_status)
         case OrderCompleted():

@@ -31,7 +31,11 @@ SELLER_REASONS: Mapping[str, bool] = {
     "SUSPECTED_FRAUD": False,
 }
 OPERATOR_REASONS: Mapping[str, bool] = {**SELLER_REASONS, "REVIEW_REJECTED": False, "OTHER": False}
-SYSTEM_REASONS: Mapping[str, bool] = {"UNPAID_TIMEOUT": False, "MISSED_DISPATCH_DEADLINE": True}
+SYSTEM_REASONS: Mapping[str, bool] = {
+    "UNPAID_TIMEOUT": False,
+    "MISSED_DISPATCH_DEADLINE": True,
+    "OUT_OF_STOCK": True,  # still short of stock when the wait ran out (order_stock)
+}
 REASONS_BY_ACTOR: Mapping[Actor, Mapping[str, bool]] = {
     "buyer": dict.fromkeys(BUYER_REASONS, False),
     "seller": SELLER_REASONS,

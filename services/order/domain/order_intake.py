@@ -128,11 +128,19 @@ def create(state: Order, command: CreateOrder, policy: OrderPolicy) -> list[Even
 
 
 def _item(command: CreateOrder, line: OrderLine) -> LineItem:
-    """The line at the seller's listing: its title, price, weight and size."""
+    """The line at the seller's listing: its title, price, weight and size; a listing
+    waiting for (or refused at) review cannot be ordered."""
     listing = command.listings.get(line.sku)
     if listing is None or listing.price is None or listing.seller_id != command.seller_id:
         raise InvalidCommand(
             "unknown-sku", f"seller {command.seller_id} does not list SKU {line.sku}"
+        )
+    if not listing.orderable:
+        raise DomainError(
+            "product-not-approved",
+            f"SKU {line.sku} of seller {command.seller_id} is {listing.review_status}: it "
+            "cannot be ordered until an operator approves the listing",
+            sku=line.sku,
         )
     return LineItem(
         sku=line.sku,

@@ -29,6 +29,7 @@ class OrderPolicy:
     delivery: DeliveryCalendars = DEFAULT_DELIVERY
     auto_complete_after: timedelta = timedelta(days=7)
     missed_dispatch_cancel_after: timedelta = timedelta(days=5)
+    stock_shortage_cancel_after: timedelta = timedelta(hours=48)  # still short: cancelled
     max_lines: int = 50
     shipping_options: Mapping[str, ShippingOption] = field(
         default_factory=lambda: {
@@ -37,6 +38,8 @@ class OrderPolicy:
         }
     )
     risk: RiskRules = field(default_factory=RiskRules)
+    # markets (country codes) where a listing waits for an operator's review (`product`)
+    listing_review_markets: frozenset[str] = frozenset()
 
     def dispatch_sla_for(self, programme: Programme, market: str) -> timedelta:
         """The base dispatch SLA of a seller of `programme` selling into `market`."""

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Literal
 
 from shared.events.common import Address, LineItem
-from shared.events.fulfillment import PackageStatus
+from shared.events.fulfillment import PackageStatus, Shortfall
 from shared.events.order import (
     OrderCancelled,
     OrderStatus,
@@ -38,6 +38,15 @@ class CancellationRequest:
     auto_approve_at: datetime
     status: Literal["PENDING", "REJECTED"] = "PENDING"
     rejection_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class AwaitingStock:
+    """The placed order waits for stock since `since`; cancelled at `cancel_at` if still short."""
+
+    since: datetime
+    cancel_at: datetime
+    shortfalls: tuple[Shortfall, ...]
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,7 @@ class Order:
     extra_dispatch_hours: int = 0  # granted before placement, added to its deadline
     extensions: frozenset[uuid.UUID] = frozenset()  # the grants (switches) taken, each once
     programme: Programme = "LOCAL"  # the seller's when the order was made: its base SLA
+    awaiting_stock: AwaitingStock | None = None  # placed, and its stock not reserved yet
 
     @property
     def open_aftersales_cases(self) -> int:

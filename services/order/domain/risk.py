@@ -40,6 +40,11 @@ def review_order(
         listing = listings.get(item.sku)
         if listing is None or listing.price is None:
             fail("PRODUCT_UNAVAILABLE", f"SKU {item.sku} is no longer listed")
+        elif not listing.orderable:
+            fail(
+                "PRODUCT_NOT_APPROVED",
+                f"SKU {item.sku}'s listing is {listing.review_status} since the order was made",
+            )
         elif listing.price != item.unit_price:
             fail(
                 "PRICE_CHANGED",

@@ -14,12 +14,14 @@ H = timedelta(hours=1)
 DAY = timedelta(days=1)
 
 
-def reviewed(carrier: str, logistics: int | None, rating: int = 5, at_day: int = 3) -> Story:
+def reviewed(
+    carrier: str, logistics: int | None, rating: int = 5, at_day: int = 3, itself: bool = False
+) -> Story:
     return (
         Story()
         .created(T0)
         .paid(T0 + H)
-        .shipped(T0 + 5 * H, carrier=carrier)
+        .shipped(T0 + 5 * H, carrier=carrier, self_delivery=itself)
         .delivered(T0 + 2 * DAY)
         .aftersales(T0 + at_day * DAY, rating=rating, logistics_rating=logistics)
     )
@@ -34,6 +36,7 @@ def test_each_carrier_gets_the_count_sum_and_mean_of_its_deliveries_logistics_ra
             reviewed("SPX", 4, rating=1),  # a poor product, a good delivery
             reviewed("GHN", 1),
             reviewed("GHN", None),  # rated the product only: no logistics rating to count
+            reviewed("SPX", 1, itself=True),  # the seller delivered it itself: no carrier
         )
     ]
     assert carrier_ratings(views, T0, T0 + 30 * DAY) == [

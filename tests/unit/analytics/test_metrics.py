@@ -26,6 +26,14 @@ def test_late_dispatch_and_valid_tracking_rates() -> None:
     assert m["mean_hours_to_ready_to_ship"] == 3.0
 
 
+def test_self_delivered_packages_count_in_neither_side_of_the_valid_tracking_rate() -> None:
+    tracked = Story().created().paid(T0).shipped(T0 + 2 * H)
+    untracked = Story().created().paid(T0).shipped(T0 + 3 * H, self_delivery=True)
+    m = seller_metrics(facts(tracked, untracked), *DAY)
+    assert m["valid_tracking_rate"] == {"numerator": 1, "denominator": 1, "value": 1.0}
+    assert m["late_dispatch_rate"]["denominator"] == 2  # it still ships by its deadline
+
+
 def test_on_time_delivery_seller_fault_cancellation_and_negative_reviews() -> None:
     # deliver-by = paid + 72 h + 6 days = T0 + 9 days
     due = (T0 + timedelta(days=9), T0 + timedelta(days=10))

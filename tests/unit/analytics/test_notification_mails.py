@@ -74,6 +74,22 @@ def test_the_shipment_mail_carries_tracking_and_the_estimated_delivery() -> None
     assert mail.params["estimated_delivery"] == "2026-11-09"
 
 
+def test_a_self_delivered_order_mails_without_a_tracking_number() -> None:
+    story = (
+        Story(seller="shop-a")
+        .created(T0, buyer_email="ann@example.com", buyer_language="en")
+        .paid(T0 + H)
+        .shipped(T0 + 3 * H, self_delivery=True)
+        .self_delivered(T0 + 8 * H, proof="photo:door.jpg")
+    )
+    ready, delivered = (
+        mails_of(next(e for e in story.envelopes if e.event_type == kind))[0]
+        for kind in ("ReadyToShip", "Delivered")
+    )
+    assert (ready.params["carrier"], ready.params["tracking_number"]) == ("SELLER", "-")
+    assert delivered.params["tracking_number"] == str(story.package_id)  # the parcel it names
+
+
 def _envelope(story: Story, event) -> Envelope:  # type: ignore[no-untyped-def]
     story.add(f"aftersales/{story.order_id}", event, T0)
     return story.envelopes[-1]

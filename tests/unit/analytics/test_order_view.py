@@ -48,6 +48,11 @@ def test_a_journey_makes_one_view_with_every_service_on_its_timeline() -> None:
     assert all(t["summary"] for t in view["timeline"])
 
 
+def test_the_view_shows_the_shipping_option_the_buyer_chose() -> None:
+    view = document_of(journey())
+    assert view["shipping_option"] == "STANDARD"
+
+
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 2**32))
 def test_the_view_does_not_depend_on_the_arrival_order(seed: int) -> None:
@@ -164,9 +169,37 @@ def test_an_order_shipped_before_estimates_has_none_and_an_unshipped_order_neith
     assert document_of(Story().created(T0).paid(T0 + H))["estimated_delivery_date"] is None
 
 
-def test_a_repair_shows_as_a_case_closed_repaired_that_refunded_nothing_and_counts_returned() -> (
-    None
-):
+def test_a_delivery_without_proof_is_marked_in_the_view_for_disputes() -> None:
+    shipped = Story().created(T0).paid(T0 + H).shipped(T0 + 5 * H)
+    assert "delivered_without_proof" not in document_of(shipped)["packages"][0]
+    [package] = document_of(shipped.delivered(T0 + 30 * H))["packages"]
+    assert package["status"] == "DELIVERED"
+    assert package["delivered_without_proof"] is True and package["delivery_proof"] is None
+    assert package["delivery_recorded_by"] == "CARRIER"
+
+
+def test_a_delivery_with_proof_shows_its_reference() -> None:
+    story = Story().created(T0).paid(T0 + H).shipped(T0 + 5 * H)
+    [package] = document_of(story.delivered(T0 + 30 * H, proof="sig:4711"))["packages"]
+    assert package["delivered_without_proof"] is False and package["delivery_proof"] == "sig:4711"
+
+
+def test_a_self_delivered_package_shows_the_sellers_proof() -> None:
+    story = Story().created(T0).paid(T0 + H).shipped(T0 + 5 * H, self_delivery=True)
+    view = document_of(story.self_delivered(T0 + 8 * H, proof="photo:door.jpg"))
+    [package] = view["packages"]
+    assert (package["handover"], package["tracking_number"], package["status"]) == (
+        "SELF_DELIVERY",
+        None,
+        "DELIVERED",
+    )
+    assert package["delivery_proof"] == "photo:door.jpg"
+    assert package["delivery_recorded_by"] == "SELLER"
+    assert package["delivered_without_proof"] is False
+    assert view["status"] == "DELIVERED"
+
+
+def test_a_repair_closes_repaired_refunds_nothing_and_counts_as_a_return() -> None:
     story = Story().created(T0).paid(T0 + H).shipped(T0 + 5 * H).delivered(T0 + 50 * H)
     stream, rid, at = f"aftersales/{story.order_id}", uuid.uuid4(), T0 + 60 * H
     story.add(

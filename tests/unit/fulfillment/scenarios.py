@@ -90,8 +90,11 @@ def requested(order_id: uuid.UUID | None = None) -> Fulfillment:
     return FULFILLMENT.fold(decide(Fulfillment(), RequestFulfillment(event, T0)))
 
 
-def planned(address: Address = BUYER) -> tuple[Fulfillment, uuid.UUID]:
-    """An order of 2 books (700 g each) to `address`, planned in one package from WAREHOUSE."""
+def planned(
+    address: Address = BUYER, shipping_option: str | None = None
+) -> tuple[Fulfillment, uuid.UUID]:
+    """An order of 2 books (700 g each) to `address`, planned in one package from WAREHOUSE
+    (the buyer's `shipping_option` as the order carried it)."""
     order_id = uuid.uuid4()
     request = FulfillmentRequested(
         order_id=order_id,
@@ -103,6 +106,7 @@ def planned(address: Address = BUYER) -> tuple[Fulfillment, uuid.UUID]:
         placed_at=T0,
         dispatch_deadline=T0 + timedelta(hours=72),
         deliver_by=T0 + timedelta(days=9),
+        shipping_option=shipping_option,
     )
     state = FULFILLMENT.fold(decide(Fulfillment(), RequestFulfillment(request, T0)))
     allocation = [Allocation(warehouse_id=WAREHOUSE.warehouse_id, sku="BOOK", quantity=2)]  # type: ignore[arg-type]
