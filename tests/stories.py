@@ -138,6 +138,7 @@ class Story:
         valid: bool = True,
         estimate: date | None = None,
         self_delivery: bool = False,
+        carrier: str = "SPX",
     ) -> Story:
         stream = f"fulfillment/{self.order_id}"
         warehouse = uuid.uuid5(self.order_id, "wh")
@@ -159,7 +160,7 @@ class Story:
             order_number=str(self.order_id),
             package_id=self.package_id,
             tracking_number=None if self_delivery else "SPX1",
-            carrier="SELLER" if self_delivery else "SPX",
+            carrier="SELLER" if self_delivery else carrier,
             handover_mode="SELF DELIVERY" if self_delivery else "PICK UP",
             recipient_name="Ann",
             recipient_phone="+1 555",
@@ -181,7 +182,7 @@ class Story:
             warehouse_id=warehouse,
             handover="SELF_DELIVERY" if self_delivery else "PICKUP",
             channel="SELF_DELIVERY" if self_delivery else "STANDARD",
-            carrier="SELLER" if self_delivery else "SPX",
+            carrier="SELLER" if self_delivery else carrier,
             tracking_number=None if self_delivery else "SPX1",
             tracking_valid=valid and not self_delivery,
             shipping_fee=None,
@@ -273,7 +274,13 @@ class Story:
         self.add(f"order/{self.order_id}", event, at)
         return self.status("AWAITING_SHIPMENT", "CANCELLED", at)
 
-    def aftersales(self, at: datetime, rating: int | None = None, refund: int = 0) -> Story:
+    def aftersales(
+        self,
+        at: datetime,
+        rating: int | None = None,
+        refund: int = 0,
+        logistics_rating: int | None = None,
+    ) -> Story:
         stream = f"aftersales/{self.order_id}"
         if refund:
             rid = uuid.uuid4()
@@ -312,6 +319,7 @@ class Story:
                     seller_id=self.seller,
                     rating=rating,
                     at=at,
+                    logistics_rating=logistics_rating,
                 ),
                 at,
             )

@@ -12,6 +12,7 @@ from services.aftersales.domain.complaint import FileComplaint, ResolveComplaint
 from services.aftersales.domain.ledger import Command, PostReview
 from services.aftersales.domain.ledger_state import Ledger
 from services.aftersales.domain.requests import Answer, Escalate, OpenRequest, Receive, ShipReturn
+from services.aftersales.domain.return_policy import SetReturnPolicy
 from services.aftersales.schemas import (
     ComplaintIn,
     ComplaintOut,
@@ -23,6 +24,8 @@ from services.aftersales.schemas import (
     RequestOut,
     RequestPage,
     ResolveIn,
+    ReturnPolicyIn,
+    ReturnPolicyOut,
     ReturnShipmentIn,
     ReviewIn,
     ReviewOut,
@@ -72,7 +75,8 @@ async def _act(
 async def open_request(
     body: RequestIn, request: Request, buyer: Principal = require("buyer")
 ) -> RequestOut:
-    """Ask for a refund, a return and refund, or an exchange of some of an order's items."""
+    """Ask for a refund, a return and refund, an exchange, or a repair (where the seller offers
+    it) of some of an order's items, within the seller's return policy."""
     svc = service(request)
     request_id = uuid.uuid4()
     command = OpenRequest(
@@ -85,7 +89,7 @@ async def open_request(
         body.evidence_urls,
         svc.runtime.now(),
     )
-    outcome = await svc.on_ledger(body.order_id, command)
+    outcome = await svc.open_request(body.order_id, command)
     return RequestOut.of(outcome.state, outcome.state.cases[request_id], outcome.version)
 
 
@@ -196,6 +200,46 @@ async def receive(
     return await _act(svc, request_id, seller, command)
 
 
+# --- return policies ------------------------------------------------------------------------
+
+
+@router.put("/sellers/{seller_id}/return-policy", response_model=ReturnPolicyOut)
+async def set_return_policy(
+    seller_id: str,
+    body: ReturnPolicyIn,
+    request: Request,
+    seller: Principal = require("seller"),
+) -> ReturnPolicyOut:
+    """The seller's return window (days after delivery, within the marketplace's bounds), and
+    whether it takes change-of-mind requests and offers repair; new requests on its orders
+    are decided by it. The same body again changes nothing."""
+    if seller.seller_id != seller_id:
+        raise NotFound("seller-not-found", "no such seller")
+    svc = service(request)
+    command = SetReturnPolicy(
+        seller_id,
+        body.return_window_days,
+        body.accepts_change_of_mind,
+        body.offers_repair,
+        svc.runtime.now(),
+    )
+    outcome = await svc.set_return_policy(command)
+    return ReturnPolicyOut.of(seller_id, outcome.state, svc.policy, outcome.version)
+
+
+@router.get("/sellers/{seller_id}/return-policy", response_model=ReturnPolicyOut)
+async def get_return_policy(
+    seller_id: str, request: Request, caller: Principal = require("seller", "operator")
+) -> ReturnPolicyOut:
+    """The seller's return policy, or the marketplace's defaults (`is_default`) before it set
+    one."""
+    if not (caller.is_operator or caller.seller_id == seller_id):
+        raise NotFound("seller-not-found", "no such seller")
+    svc = service(request)
+    state, version = await svc.return_policy(seller_id)
+    return ReturnPolicyOut.of(seller_id, state, svc.policy, version)
+
+
 # --- logistics complaints -------------------------------------------------------------------
 
 
@@ -268,9 +312,18 @@ async def resolve_complaint(
 async def post_review(
     body: ReviewIn, request: Request, buyer: Principal = require("buyer")
 ) -> ReviewOut:
-    """One review per order, by its buyer, after delivery."""
+    """One review per order, by its buyer, after delivery: the overall (product) rating, and
+    optionally the seller's service and the delivery rated apart, text and photos."""
     svc = service(request)
-    command = PostReview(buyer.sub, body.rating, body.text, svc.runtime.now())
+    command = PostReview(
+        buyer.sub,
+        body.overall,
+        body.text,
+        svc.runtime.now(),
+        seller_service_rating=body.seller_service_rating,
+        logistics_rating=body.logistics_rating,
+        photos=tuple(body.photos),
+    )
     outcome = await svc.on_ledger(body.order_id, command)
     return ReviewOut.of(outcome.state, outcome.version)
 

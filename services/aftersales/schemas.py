@@ -6,11 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from services.aftersales.domain.complaint import Complaint
 from services.aftersales.domain.ledger_state import Case, Ledger
+from services.aftersales.domain.requests import AftersalesPolicy
+from services.aftersales.domain.return_policy import ReturnPolicy
 from shared.events.aftersales import (
+    MAX_REVIEW_PHOTOS,
     ComplaintType,
     Condition,
     ReasonCode,
@@ -72,7 +76,7 @@ class RequestOut(BaseModel):
     type: str
     status: str = Field(
         description="REQUESTED, APPROVED, REJECTED, ESCALATED, RETURN_IN_TRANSIT, "
-        "RETURN_RECEIVED, REFUNDED, EXCHANGED, CLOSED"
+        "RETURN_RECEIVED, REFUNDED, EXCHANGED, REPAIRED, CLOSED"
     )
     items: list[RequestedItem]
     reason_code: str
@@ -155,30 +159,107 @@ class ComplaintPage(BaseModel):
     next_cursor: str | None
 
 
+Stars = Annotated[int, Field(ge=1, le=5)]
+PhotoRef = Annotated[str, Field(pattern=r"^https?://[^\s]{1,500}$")]
+
+
 class ReviewIn(Body):
+    # the schema says it too: one of the two is required
+    model_config = ConfigDict(
+        json_schema_extra={"anyOf": [{"required": ["rating"]}, {"required": ["product_rating"]}]}
+    )
+
     order_id: uuid.UUID
-    rating: int = Field(ge=1, le=5)
+    rating: Stars | SkipJsonSchema[None] = Field(
+        None, description="the overall (product) rating; give it or `product_rating`"
+    )
+    product_rating: Stars | SkipJsonSchema[None] = Field(None, description="the same as `rating`")
+    seller_service_rating: Stars | None = None
+    logistics_rating: Stars | None = Field(
+        None, description="the delivery; operators see it per carrier"
+    )
     text: str | None = Field(None, max_length=2000)
+    photos: list[PhotoRef] = Field(
+        default_factory=list, max_length=MAX_REVIEW_PHOTOS, description="links to photos"
+    )
+
+    @model_validator(mode="after")
+    def _one_overall_rating(self) -> ReviewIn:
+        if self.rating is None and self.product_rating is None:
+            raise ValueError("give `rating` (or `product_rating`)")
+        if None not in (self.rating, self.product_rating) and self.rating != self.product_rating:
+            raise ValueError("`rating` and `product_rating` are the same rating: they differ")
+        return self
+
+    @property
+    def overall(self) -> int:
+        overall = self.rating if self.rating is not None else self.product_rating
+        assert overall is not None
+        return overall
 
 
 class ReviewOut(BaseModel):
     order_id: uuid.UUID
     buyer_id: str
     seller_id: str
-    rating: int
+    rating: int = Field(description="the overall (product) rating")
+    product_rating: int
+    seller_service_rating: int | None
+    logistics_rating: int | None
     text: str | None
+    photos: list[str]
     posted_at: datetime
     version: int
 
     @classmethod
     def of(cls, ledger: Ledger, version: int) -> ReviewOut:
-        assert ledger.review is not None
+        review = ledger.review
+        assert review is not None
         return cls(
             order_id=ledger.order_id,
             buyer_id=ledger.buyer_id,
             seller_id=ledger.seller_id,
-            rating=ledger.review.rating,
-            text=ledger.review.text,
-            posted_at=ledger.review.at,
+            rating=review.rating,
+            product_rating=review.rating,
+            seller_service_rating=review.seller_service_rating,
+            logistics_rating=review.logistics_rating,
+            text=review.text,
+            photos=list(review.photos),
+            posted_at=review.at,
+            version=version,
+        )
+
+
+class ReturnPolicyIn(Body):
+    return_window_days: int = Field(
+        ge=1, le=365, description="days after delivery; within the marketplace's bounds"
+    )
+    accepts_change_of_mind: bool = Field(description="requests for NO_LONGER_NEEDED")
+    offers_repair: bool = Field(description="REPAIR requests")
+
+
+class ReturnPolicyOut(BaseModel):
+    seller_id: str
+    return_window_days: int
+    accepts_change_of_mind: bool
+    offers_repair: bool
+    is_default: bool = Field(description="never set: the marketplace's defaults")
+    min_return_window_days: int
+    max_return_window_days: int
+    version: int
+
+    @classmethod
+    def of(
+        cls, seller_id: str, state: ReturnPolicy, policy: AftersalesPolicy, version: int
+    ) -> ReturnPolicyOut:
+        terms = state.terms(policy)
+        return cls(
+            seller_id=seller_id,
+            return_window_days=terms.window.days,
+            accepts_change_of_mind=terms.change_of_mind,
+            offers_repair=terms.repair,
+            is_default=not state.exists,
+            min_return_window_days=policy.min_return_window.days,
+            max_return_window_days=policy.max_return_window.days,
             version=version,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,7 +21,12 @@ from services.aftersales.domain.ledger import (
     ledger_aggregate,
 )
 from services.aftersales.domain.ledger_state import Ledger
-from services.aftersales.domain.requests import AftersalesPolicy, Expire
+from services.aftersales.domain.requests import AftersalesPolicy, Expire, OpenRequest
+from services.aftersales.domain.return_policy import (
+    ReturnPolicy,
+    SetReturnPolicy,
+    return_policy_aggregate,
+)
 from shared.aggregate import InvalidCommand, NotFound, Outcome, execute, load
 from shared.events import Envelope
 from shared.events.aftersales import AftersalesOrderRecorded, OrderedItem, OrderProgress
@@ -36,6 +42,7 @@ class AftersalesService:
         self.runtime = runtime
         self.policy = policy
         self.ledgers = ledger_aggregate(policy)
+        self.return_policies = return_policy_aggregate(policy)
 
     async def on_ledger(
         self,
@@ -61,6 +68,14 @@ class AftersalesService:
     ) -> None:
         await read_model.project_ledger(conn, state, events)
         await deadlines.schedule_for(conn, events, self.policy)
+
+    async def open_request(self, order_id: uuid.UUID, command: OpenRequest) -> Outcome[Ledger]:
+        """Open a request under the return policy of the order's seller."""
+        ledger, _ = await self.ledger(order_id)
+        if ledger.seller_id:
+            seller_policy, _ = await self.return_policy(ledger.seller_id)
+            command = replace(command, terms=seller_policy.terms(self.policy))
+        return await self.on_ledger(order_id, command)
 
     async def ledger(self, order_id: uuid.UUID) -> tuple[Ledger, int]:
         async with self.runtime.db.connect() as conn:
@@ -107,6 +122,23 @@ class AftersalesService:
         cancelled = RecordProgress("CANCELLED", event.cancelled_at, now)
         await self.on_ledger(event.order_id, cancelled, within=conn)
         await self.on_ledger(event.order_id, RefundCancellation(now), within=conn)
+
+    # -- return policies -----------------------------------------------------------------------
+
+    async def set_return_policy(self, command: SetReturnPolicy) -> Outcome[ReturnPolicy]:
+        aggregate = self.return_policies
+        return await execute(
+            self.runtime.db,
+            self.runtime.store,
+            aggregate,
+            aggregate.stream(command.seller_id),
+            command,
+        )
+
+    async def return_policy(self, seller_id: str) -> tuple[ReturnPolicy, int]:
+        async with self.runtime.db.connect() as conn:
+            aggregate = self.return_policies
+            return await load(conn, self.runtime.store, aggregate, aggregate.stream(seller_id))
 
     # -- logistics complaints -------------------------------------------------------------------
 

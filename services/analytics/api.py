@@ -118,6 +118,25 @@ async def seller_metrics(
     return {**result, "definitions": DEFINITIONS, "thresholds": _thresholds()}
 
 
+@router.get("/carrier-ratings")
+async def carrier_ratings(
+    request: Request,
+    from_: Timestamp | None = Query(None, alias="from", description="default: `to` - 30 days"),
+    to: Timestamp | None = Query(None, description="exclusive; default: now"),
+    _: Principal = require("operator"),
+) -> dict[str, Any]:
+    """Per carrier, the buyers' logistics ratings of reviews posted in [from, to): `count`,
+    `sum` and `average` stars, exact, from the events. A review counts for each carrier that
+    carried one of the order's own packages."""
+    svc = service(request)
+    end = to or svc.runtime.now()
+    start = from_ or end - timedelta(days=30)
+    if start >= end:
+        raise Problem(422, "Validation failed", "`from` must be before `to`", code="bad-period")
+    carriers = await svc.carrier_ratings(start, end)
+    return {"from": start.isoformat(), "to": end.isoformat(), "carriers": carriers}
+
+
 def _thresholds() -> dict[str, dict[str, Any]]:
     return {name: {"op": op, "value": value} for name, (op, value) in THRESHOLDS.items()}
 

@@ -293,6 +293,26 @@ async def facts_cores(
     return [dict(r.core) for r in rows]
 
 
+async def rated_deliveries(
+    conn: AsyncConnection, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """The facts (cores) of the orders whose review, with a logistics rating, may have been
+    posted in [start, end) (their span of dates meets it: the review's date is in it)."""
+    rows = await conn.execute(
+        text(
+            """
+            SELECT core FROM order_facts
+            WHERE generation = (SELECT generation FROM generations WHERE status = 'ACTIVE')
+              AND last_at >= :start AND first_at < :end
+              AND core->'review'->>'logistics_rating' IS NOT NULL
+            ORDER BY order_id
+            """
+        ),
+        {"start": start, "end": end},
+    )
+    return [dict(r.core) for r in rows]
+
+
 async def digest(conn: AsyncConnection, generation: int) -> tuple[str, int]:
     """A fingerprint of a generation's views and facts: equal iff they are equal."""
     rows = await conn.execute(

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.analytics import read_model
 from services.analytics.domain.arrival import recorded
+from services.analytics.domain.carrier_ratings import carrier_ratings as per_carrier
 from services.analytics.domain.document import view_document
 from services.analytics.domain.metrics import date_span, order_facts, seller_metrics
 from shared import metrics
@@ -275,6 +276,11 @@ class AnalyticsService:
             "total": seller_metrics(facts, start, end, self.pickup_window),
             "periods": periods,
         }
+
+    async def carrier_ratings(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        async with self.runtime.db.connect() as conn:
+            cores = await read_model.rated_deliveries(conn, start, end)
+        return per_carrier(cores, start, end)
 
 
 def _view_row(order_id: uuid.UUID, known: _Known) -> read_model.OrderRow:

@@ -15,10 +15,14 @@ from shared.money import Money
 SERVICE = "aftersales"
 AFTERSALES_STREAM = "aftersales"  # aftersales/<order id>: an order's after-sales ledger
 COMPLAINT_STREAM = "complaint"
+RETURN_POLICY_STREAM = "return-policy"  # return-policy/<seller id>: a seller's return policy
 
 # The after-sales vocabulary (requests, schemas and the analytics views use these).
-RequestType = Literal["REFUND_ONLY", "RETURN_AND_REFUND", "EXCHANGE"]
+# REPAIR: where the seller's return policy offers it; the item comes back, is repaired and
+# shipped back (like an exchange, nothing is refunded).
+RequestType = Literal["REFUND_ONLY", "RETURN_AND_REFUND", "EXCHANGE", "REPAIR"]
 REQUEST_TYPES: tuple[RequestType, ...] = get_args(RequestType)
+NO_REFUND_TYPES: frozenset[RequestType] = frozenset({"EXCHANGE", "REPAIR"})  # goods, not money
 ReasonCode = Literal[
     "QUALITY_PROBLEM",
     "DAMAGED",
@@ -29,12 +33,14 @@ ReasonCode = Literal[
     "NO_LONGER_NEEDED",
 ]
 REASON_CODES: tuple[ReasonCode, ...] = get_args(ReasonCode)
-BUYER_REASONS: frozenset[ReasonCode] = frozenset({"NO_LONGER_NEEDED"})  # the buyer's own reasons
+# The buyer's own reasons: a change of mind (a seller's return policy may refuse them).
+BUYER_REASONS: frozenset[ReasonCode] = frozenset({"NO_LONGER_NEEDED"})
 Condition = Literal["AS_EXPECTED", "DAMAGED", "WRONG_ITEM", "MISSING"]
 CONDITIONS: tuple[Condition, ...] = get_args(Condition)
 ComplaintType = Literal["DELAY", "LOSS", "DAMAGE"]
 COMPLAINT_TYPES: tuple[ComplaintType, ...] = get_args(ComplaintType)
-# Where a request stands (the requests' `status`; CLOSED: ended without a refund or exchange).
+# Where a request stands (the requests' `status`; CLOSED: ended without a refund, exchange or
+# repair).
 RequestStatus = Literal[
     "REQUESTED",
     "APPROVED",
@@ -44,12 +50,13 @@ RequestStatus = Literal[
     "RETURN_RECEIVED",
     "REFUNDED",
     "EXCHANGED",
+    "REPAIRED",
     "CLOSED",
 ]
 REQUEST_STATUSES: tuple[RequestStatus, ...] = get_args(RequestStatus)
 # How a request ended (AftersalesClosed.outcome).
 RequestOutcome = Literal[
-    "REFUNDED", "EXCHANGED", "REJECTED", "RETURN_NOT_SHIPPED", "ORDER_CANCELLED"
+    "REFUNDED", "EXCHANGED", "REPAIRED", "REJECTED", "RETURN_NOT_SHIPPED", "ORDER_CANCELLED"
 ]
 REQUEST_OUTCOMES: tuple[RequestOutcome, ...] = get_args(RequestOutcome)
 # What this service follows of an order's way (AftersalesOrderProgressed.progress).
@@ -97,7 +104,7 @@ class AftersalesRequested(EventPayload):
     order_id: uuid.UUID
     request_id: uuid.UUID
     buyer_id: str
-    type: str  # REFUND_ONLY, RETURN_AND_REFUND, EXCHANGE
+    type: str  # REFUND_ONLY, RETURN_AND_REFUND, EXCHANGE, REPAIR
     items: list[RequestedItem]
     reason_code: str
     description: str | None = None
@@ -173,10 +180,21 @@ class ExchangeShipped(EventPayload):
     at: datetime
 
 
+@register("RepairShipped", service=SERVICE)
+class RepairShipped(EventPayload):
+    """The returned items of a REPAIR request, repaired, go back to the buyer (nothing is
+    refunded, no stock is taken)."""
+
+    order_id: uuid.UUID
+    request_id: uuid.UUID
+    items: list[RequestedItem]
+    at: datetime
+
+
 @register("AftersalesClosed", service=SERVICE)
 class AftersalesClosed(EventPayload):
-    """Every request ends here: REFUNDED, EXCHANGED, REJECTED (not escalated in time, or
-    rejected by the operator), RETURN_NOT_SHIPPED or ORDER_CANCELLED."""
+    """Every request ends here: REFUNDED, EXCHANGED, REPAIRED, REJECTED (not escalated in
+    time, or rejected by the operator), RETURN_NOT_SHIPPED or ORDER_CANCELLED."""
 
     order_id: uuid.UUID
     request_id: uuid.UUID
@@ -203,11 +221,34 @@ class LogisticsComplaintResolved(EventPayload):
     at: datetime
 
 
+MAX_REVIEW_PHOTOS = 9
+
+
 @register("ReviewPosted", service=SERVICE)
 class ReviewPosted(EventPayload):
+    """A buyer's review of a delivered order. `rating` is the overall (product) rating the
+    seller's metrics count; the seller's service and the delivery (`logistics_rating`, counted
+    per carrier for operators) may be rated apart, and photos referenced."""
+
     order_id: uuid.UUID
     buyer_id: str
     seller_id: str
     rating: int = Field(ge=1, le=5)
     text: str | None = None
+    at: datetime
+    seller_service_rating: int | None = Field(None, ge=1, le=5)
+    logistics_rating: int | None = Field(None, ge=1, le=5)
+    photos: list[str] = Field(default_factory=list)
+
+
+@register("ReturnPolicySet", service=SERVICE)
+class ReturnPolicySet(EventPayload):
+    """A seller's return policy, within the marketplace's bounds: how many days after delivery
+    its buyers may ask, whether it takes change-of-mind returns (BUYER_REASONS), whether it
+    offers repair."""
+
+    seller_id: str
+    return_window_days: int = Field(ge=1)
+    accepts_change_of_mind: bool
+    offers_repair: bool
     at: datetime

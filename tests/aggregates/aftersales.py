@@ -23,8 +23,10 @@ from services.aftersales.domain.requests import (
     Expire,
     OpenRequest,
     Receive,
+    ReturnTerms,
     ShipReturn,
 )
+from services.aftersales.domain.return_policy import RETURN_POLICY, SetReturnPolicy
 from services.aftersales.handlers import FULFILLMENT_REACTIONS, order_reactions
 from services.aftersales.service import AftersalesService
 from shared.aggregate import Aggregate
@@ -154,6 +156,35 @@ def _paid_order_cancelled_with_a_request_open() -> list[EventPayload]:
     )
 
 
+def _a_repair_under_the_sellers_policy_and_a_detailed_review() -> list[EventPayload]:
+    repair = uuid.uuid4()
+    d = T0 + 72 * H  # delivered
+    terms = ReturnTerms(timedelta(days=30), change_of_mind=False, repair=True)
+    opened = _request(repair, "REPAIR", "QUALITY_PROBLEM", d + H, C=1)
+    return history(
+        LEDGER,
+        [
+            *_delivered(uuid.uuid4(), d),
+            OpenRequest(**{**vars(opened), "terms": terms}),
+            Answer(repair, True, "s1", None, d + 2 * H),
+            ShipReturn(repair, "POST", "RR323456789VN", d + 3 * H),
+            Receive(repair, "AS_EXPECTED", d + 40 * H),
+            PostReview("b1", 5, "fixed", d + 90 * H, 4, 2, ("https://img.example/1.jpg",)),
+        ],
+    )
+
+
+def _return_policy_set_and_changed() -> list[EventPayload]:
+    return history(
+        RETURN_POLICY,
+        [
+            SetReturnPolicy("s1", 30, False, True, T0),
+            SetReturnPolicy("s1", 30, False, True, T0 + H),  # the same: nothing
+            SetReturnPolicy("s1", 14, True, False, T0 + 2 * H),
+        ],
+    )
+
+
 def _complaint_filed_and_resolved() -> list[EventPayload]:
     complaint_id, package_id = uuid.uuid4(), uuid.uuid4()
     return history(
@@ -169,6 +200,8 @@ HISTORIES: list[tuple[Aggregate[Any], list[EventPayload]]] = [
     (LEDGER, _requests_answered_by_seller_and_operator()),
     (LEDGER, _requests_moved_on_by_their_timers()),
     (LEDGER, _paid_order_cancelled_with_a_request_open()),
+    (LEDGER, _a_repair_under_the_sellers_policy_and_a_detailed_review()),
+    (RETURN_POLICY, _return_policy_set_and_changed()),
     (COMPLAINT, _complaint_filed_and_resolved()),
 ]
 

@@ -6,7 +6,10 @@
 - `ledger_state.py`: the ledger's state (the order as heard of, its requests as `Case`s, its
   review);
 - `requests.py`: an after-sales request's commands and rules (open, answer, escalate, ship
-  and receive the return, the timers of AftersalesPolicy, settle or close);
+  and receive the return, the timers of AftersalesPolicy, the seller's ReturnTerms, settle
+  or close);
 - `refunds.py`: what a refund pays back (the shipping-fee rule, never more than was paid);
-- `complaint.py`: a seller's logistics complaint, the aggregate (COMPLAINT).
+- `complaint.py`: a seller's logistics complaint, the aggregate (COMPLAINT);
+- `return_policy.py`: a seller's return policy (window, change of mind, repair), the aggregate
+  (RETURN_POLICY, `return_policy_aggregate`).
 """

@@ -29,6 +29,7 @@ from shared.aggregate import Aggregate, DomainError, InvalidCommand, NotFound
 from shared.events import EventPayload
 from shared.events.aftersales import (
     AFTERSALES_STREAM,
+    MAX_REVIEW_PHOTOS,
     AftersalesApproved,
     AftersalesClosed,
     AftersalesEscalated,
@@ -46,7 +47,11 @@ from shared.events.aftersales import (
 from shared.money import Money
 
 # The status a request ends in, by its outcome (any other outcome: CLOSED).
-STATUS_OF_OUTCOME: Mapping[str, RequestStatus] = {"REFUNDED": "REFUNDED", "EXCHANGED": "EXCHANGED"}
+STATUS_OF_OUTCOME: Mapping[str, RequestStatus] = {
+    "REFUNDED": "REFUNDED",
+    "EXCHANGED": "EXCHANGED",
+    "REPAIRED": "REPAIRED",
+}
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -77,10 +82,15 @@ class RefundCancellation:
 
 @dataclass(frozen=True)
 class PostReview:
+    """`rating` is the overall (product) rating; the others are optional."""
+
     buyer_id: str
     rating: int
     text: str | None
     now: datetime
+    seller_service_rating: int | None = None
+    logistics_rating: int | None = None
+    photos: tuple[str, ...] = ()
 
 
 Command = RecordOrder | RecordProgress | RefundCancellation | PostReview | RequestCommand
@@ -154,8 +164,15 @@ def _review(state: Ledger, order_id: uuid.UUID, cmd: PostReview) -> ReviewPosted
         raise DomainError("not-delivered", "an order is reviewed after its delivery")
     if state.review is not None:
         raise DomainError("already-reviewed", "this order has its review already")
-    if not 1 <= cmd.rating <= 5:
-        raise InvalidCommand("bad-rating", "rating is 1 to 5 stars")
+    for name, stars in (
+        ("rating", cmd.rating),
+        ("seller_service_rating", cmd.seller_service_rating),
+        ("logistics_rating", cmd.logistics_rating),
+    ):
+        if stars is not None and not 1 <= stars <= 5:
+            raise InvalidCommand("bad-rating", f"{name} is 1 to 5 stars")
+    if len(cmd.photos) > MAX_REVIEW_PHOTOS:
+        raise InvalidCommand("too-many-photos", f"at most {MAX_REVIEW_PHOTOS} photos")
     return ReviewPosted(
         order_id=order_id,
         buyer_id=state.buyer_id,
@@ -163,6 +180,9 @@ def _review(state: Ledger, order_id: uuid.UUID, cmd: PostReview) -> ReviewPosted
         rating=cmd.rating,
         text=cmd.text,
         at=cmd.now,
+        seller_service_rating=cmd.seller_service_rating,
+        logistics_rating=cmd.logistics_rating,
+        photos=list(cmd.photos),
     )
 
 
@@ -203,7 +223,15 @@ def evolve(state: Ledger, event: EventPayload) -> Ledger:
             )
             return replace(state, cases={**state.cases, case.request_id: case})
         case ReviewPosted():
-            return replace(state, review=Review(event.rating, event.text, event.at))
+            review = Review(
+                event.rating,
+                event.text,
+                event.at,
+                event.seller_service_rating,
+                event.logistics_rating,
+                tuple(event.photos),
+            )
+            return replace(state, review=review)
         case RefundIssued():
             state = replace(state, refunded=state.refunded + event.amount.amount)
             return _with_case(state, event.request_id, refunded=event.amount)

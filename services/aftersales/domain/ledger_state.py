@@ -52,9 +52,12 @@ class Case:
 
 @dataclass(frozen=True)
 class Review:
-    rating: int
+    rating: int  # the overall (product) rating
     text: str | None
     at: datetime
+    seller_service_rating: int | None = None
+    logistics_rating: int | None = None
+    photos: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from services.aftersales.domain.ledger import OPEN, Case, Ledger
-from shared.events.aftersales import BUYER_REASONS, RequestedItem
+from services.aftersales.domain.ledger_state import OPEN, Case, Ledger
+from shared.events.aftersales import BUYER_REASONS, NO_REFUND_TYPES, RequestedItem
 from shared.money import Money
 
 
@@ -37,7 +37,7 @@ def refundable(state: Ledger) -> int:
     pending = sum(
         c.refund_amount.amount
         for c in state.cases.values()
-        if c.status in OPEN and c.type != "EXCHANGE"
+        if c.status in OPEN and c.type not in NO_REFUND_TYPES
     )
     return state.paid.amount - state.refunded - pending
 

@@ -1,7 +1,13 @@
 """An after-sales request's way through an order's ledger (rules: DOMAIN.md section 4): the
 buyer asks, the seller answers, the buyer may escalate a rejection to the operator, a return
-is shipped and received, and the request is settled (refunded or exchanged) or closed.
-`ledger.decide` hands these commands to `decide_request`; refund amounts are in `refunds.py`.
+is shipped and received, and the request is settled (refunded, exchanged or repaired) or
+closed. `ledger.decide` hands these commands to `decide_request`; refund amounts are in
+`refunds.py`.
+
+The seller's return policy (`ReturnTerms`, from `return_policy.py`) comes with the request:
+how long after delivery its buyers may ask, whether it takes change-of-mind requests
+(BUYER_REASONS) once the order has shipped, whether it offers REPAIR. Without one, the
+marketplace's default window and today's rules apply (change of mind accepted, no repair).
 
 Timers (AftersalesPolicy): the seller answers within 48 h or the request is approved
 (`auto`); a rejection can be escalated for 72 h, then the request closes; an approved return
@@ -21,7 +27,9 @@ from services.aftersales.domain.refunds import refund_amount, settlement
 from shared.aggregate import DomainError, InvalidCommand, NotFound
 from shared.events import EventPayload
 from shared.events.aftersales import (
+    BUYER_REASONS,
     CONDITIONS,
+    NO_REFUND_TYPES,
     REASON_CODES,
     REQUEST_TYPES,
     AftersalesApproved,
@@ -33,6 +41,7 @@ from shared.events.aftersales import (
     ExchangeShipped,
     ReasonCode,
     RefundIssued,
+    RepairShipped,
     RequestedItem,
     RequestOutcome,
     RequestType,
@@ -44,11 +53,26 @@ from shared.money import Money
 
 @dataclass(frozen=True)
 class AftersalesPolicy:
+    """The marketplace's timers; `return_window` applies to sellers without a return policy of
+    their own, which sets one between `min_return_window` and `max_return_window`."""
+
     answer_within: timedelta = timedelta(hours=48)
     return_window: timedelta = timedelta(days=15)
     escalate_within: timedelta = timedelta(hours=72)
     ship_return_within: timedelta = timedelta(days=7)
     receive_within: timedelta = timedelta(days=10)
+    min_return_window: timedelta = timedelta(days=7)
+    max_return_window: timedelta = timedelta(days=90)
+
+
+@dataclass(frozen=True)
+class ReturnTerms:
+    """What the order's seller takes: the window after delivery, change-of-mind requests,
+    repair."""
+
+    window: timedelta
+    change_of_mind: bool = True
+    repair: bool = False
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -64,6 +88,7 @@ class OpenRequest:
     description: str | None
     evidence_urls: Sequence[str]
     now: datetime
+    terms: ReturnTerms | None = None  # the seller's; None: the marketplace's defaults
 
 
 @dataclass(frozen=True)
@@ -156,10 +181,19 @@ def _open(
         raise InvalidCommand(
             "unknown-reason", f"reason_code must be one of {', '.join(REASON_CODES)}"
         )
+    terms = cmd.terms or ReturnTerms(policy.return_window)
+    if cmd.type == "REPAIR" and not terms.repair:
+        raise DomainError("repair-not-offered", "this seller does not offer repair")
+    if cmd.type == "REPAIR" and cmd.reason_code in BUYER_REASONS:
+        raise InvalidCommand("nothing-to-repair", "a repair needs a fault with the goods")
     if cmd.type != "REFUND_ONLY" and state.delivered_at is None:
         raise DomainError("not-delivered", f"{cmd.type} needs the order delivered first")
-    if state.delivered_at is not None and cmd.now > state.delivered_at + policy.return_window:
+    if state.delivered_at is not None and cmd.now > state.delivered_at + terms.window:
         raise DomainError("window-closed", "the after-sales window after delivery has passed")
+    if cmd.reason_code in BUYER_REASONS and state.shipped and not terms.change_of_mind:
+        raise DomainError(
+            "change-of-mind-not-accepted", "this seller takes no change-of-mind returns"
+        )
     if not cmd.items or len({i.sku for i in cmd.items}) != len(cmd.items):
         raise InvalidCommand("bad-items", "name each SKU once, at least one")
     for item in cmd.items:
@@ -170,7 +204,7 @@ def _open(
         if item.quantity > free:
             raise InvalidCommand("too-many", f"at most {free} more of {item.sku} can be requested")
     amount = refund_amount(state, cmd.items, cmd.reason_code)
-    if cmd.type == "EXCHANGE":
+    if cmd.type in NO_REFUND_TYPES:
         amount = Money.zero(amount.currency)
     return AftersalesRequested(
         order_id=order_id,
@@ -298,6 +332,13 @@ def _settle(state: Ledger, order_id: uuid.UUID, case: Case, now: datetime) -> li
                 order_id=order_id, request_id=case.request_id, items=list(case.items), at=now
             ),
             closed(order_id, case, "EXCHANGED", now),
+        ]
+    if case.type == "REPAIR":
+        return [
+            RepairShipped(
+                order_id=order_id, request_id=case.request_id, items=list(case.items), at=now
+            ),
+            closed(order_id, case, "REPAIRED", now),
         ]
     return [
         RefundIssued(

@@ -175,8 +175,8 @@ DEFINITIONS = {
     "after ready to ship / packages collected in the period",
     "mean_hours_to_deliver": "orders delivered in the period: mean hours from fully ready to "
     "ship to delivery",
-    "return_rate": "orders delivered in the period with a return or exchange request / orders "
-    "delivered in the period",
+    "return_rate": "orders delivered in the period with a return, exchange or repair request / "
+    "orders delivered in the period",
     "refund_rate": "orders paid in the period that got any refund / orders paid in the period",
     "average_rating": "mean stars of the first reviews posted in the period",
     "late_dispatch_rate": "LDR: orders fully ready to ship in the period with a package ready "

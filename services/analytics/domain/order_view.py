@@ -76,7 +76,11 @@ from shared.events.pickup import (
 from shared.money import Money
 
 # How a case ends, by the outcome of AftersalesClosed; any other outcome: CLOSED.
-CLOSED_AS: Mapping[str, RequestStatus] = {"REFUNDED": "REFUNDED", "EXCHANGED": "EXCHANGED"}
+CLOSED_AS: Mapping[str, RequestStatus] = {
+    "REFUNDED": "REFUNDED",
+    "EXCHANGED": "EXCHANGED",
+    "REPAIRED": "REPAIRED",
+}
 UNKNOWN: Final = "UNKNOWN"  # a package an event names before its plan is known
 
 
@@ -166,9 +170,12 @@ class AwaitingStock(NamedTuple):
 
 
 class Review(NamedTuple):
-    rating: int
+    rating: int  # the overall (product) rating: the seller's metrics count it
     text: str | None
     at: datetime
+    seller_service_rating: int | None = None
+    logistics_rating: int | None = None  # the carriers' rating (`carrier_ratings`)
+    photos: tuple[str, ...] = ()
 
 
 class OrderView(NamedTuple):
@@ -383,7 +390,15 @@ def evolve(view: OrderView, event: EventPayload) -> OrderView:
                 return refunded
             return _with_case(refunded, refunded_case._replace(refunded=event.amount))
         case ReviewPosted() if view.review is None:  # the first review counts
-            return view._replace(review=Review(event.rating, event.text, event.at))
+            review = Review(
+                event.rating,
+                event.text,
+                event.at,
+                event.seller_service_rating,
+                event.logistics_rating,
+                tuple(event.photos),
+            )
+            return view._replace(review=review)
     return view
 
 

@@ -4,6 +4,7 @@ request."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -25,6 +26,7 @@ from services.aftersales.domain.requests import (
     Expire,
     OpenRequest,
     Receive,
+    ReturnTerms,
     ShipReturn,
 )
 from shared.aggregate import DomainError, InvalidCommand, NotFound
@@ -82,6 +84,7 @@ def request(
     type_: str = "RETURN_AND_REFUND",
     reason: str = "DAMAGED",
     at: datetime = T0,
+    terms: ReturnTerms | None = None,
     **items: int,
 ):  # type: ignore[no-untyped-def]
     rid = uuid.uuid4()
@@ -94,6 +97,7 @@ def request(
         None,
         [],
         at,
+        terms,
     )
     return run(state, command), rid
 
@@ -245,9 +249,10 @@ def test_a_cancelled_paid_order_is_refunded_once() -> None:
     assert decide(state, RecordProgress("CANCELLED", T0, T0)) == []
 
 
+REPAIRING = ReturnTerms(timedelta(days=15), repair=True)  # the default window, and repair
 STEPS = st.lists(
     st.tuples(
-        st.sampled_from(["REFUND_ONLY", "RETURN_AND_REFUND", "EXCHANGE"]),
+        st.sampled_from(["REFUND_ONLY", "RETURN_AND_REFUND", "EXCHANGE", "REPAIR"]),
         st.sampled_from(["DAMAGED", "NO_LONGER_NEEDED", "WRONG_ITEM"]),
         st.dictionaries(st.sampled_from("AB"), st.integers(1, 2), min_size=1),
         st.sampled_from(["approve", "reject", "escalate", "expire", "cancel"]),
@@ -282,7 +287,7 @@ def test_refunds_never_add_up_to_more_than_was_paid(steps) -> None:  # type: ign
             apply(RefundCancellation(now))
             continue
         try:
-            state, rid = request(state, type_, reason, at=now, **items)
+            state, rid = request(state, type_, reason, at=now, terms=REPAIRING, **items)
         except (DomainError, InvalidCommand):
             continue
         if action == "expire":
@@ -298,3 +303,20 @@ def test_refunds_never_add_up_to_more_than_was_paid(steps) -> None:  # type: ign
         assert issued == state.refunded <= 2800
     for item in state.items.values():
         assert state.claimed(item.sku) <= item.quantity
+
+
+def test_a_review_rates_the_product_the_sellers_service_and_the_delivery_apart() -> None:
+    photos = ("https://img.example/1.jpg", "https://img.example/2.jpg")
+    command = PostReview("b1", 4, "good", T0, seller_service_rating=5, logistics_rating=2)
+    state = run(ledger(), replace(command, photos=photos))
+    review = state.review
+    assert review is not None and (review.rating, review.seller_service_rating) == (4, 5)
+    assert review.logistics_rating == 2 and review.photos == photos
+    with pytest.raises(InvalidCommand, match="logistics_rating"):
+        decide(ledger(), replace(command, logistics_rating=0))
+    with pytest.raises(InvalidCommand, match="seller_service_rating"):
+        decide(ledger(), replace(command, seller_service_rating=6))
+    with pytest.raises(InvalidCommand, match="photos"):
+        decide(ledger(), replace(command, photos=photos * 5))
+    plain = run(ledger(), PostReview("b1", 3, None, T0))  # as before: only the overall rating
+    assert plain.review is not None and plain.review.logistics_rating is None

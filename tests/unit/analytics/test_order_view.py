@@ -13,9 +13,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.analytics.domain.arrival import applicable, recorded
+from services.analytics.domain.metrics import order_facts
 from services.analytics.domain.order_view import OrderView, evolve, fold
 from services.analytics.read_model import Logged, decoded
 from shared.events import REGISTRY, Envelope, EventPayload
+from shared.events.aftersales import (
+    AftersalesClosed,
+    AftersalesRequested,
+    RepairShipped,
+    RequestedItem,
+)
+from shared.money import Money
 from tests.stories import T0, Story, journey
 from tests.unit.analytics.views import document_of
 
@@ -189,3 +197,34 @@ def test_a_self_delivered_package_shows_the_sellers_proof() -> None:
     assert package["delivery_recorded_by"] == "SELLER"
     assert package["delivered_without_proof"] is False
     assert view["status"] == "DELIVERED"
+
+
+def test_a_repair_closes_repaired_refunds_nothing_and_counts_as_a_return() -> None:
+    story = Story().created(T0).paid(T0 + H).shipped(T0 + 5 * H).delivered(T0 + 50 * H)
+    stream, rid, at = f"aftersales/{story.order_id}", uuid.uuid4(), T0 + 60 * H
+    story.add(
+        stream,
+        AftersalesRequested(
+            order_id=story.order_id,
+            request_id=rid,
+            buyer_id="b1",
+            type="REPAIR",
+            items=[RequestedItem(sku="A", quantity=1)],
+            reason_code="QUALITY_PROBLEM",
+            requested_at=at,
+            answer_due=at,
+            refund_amount=Money(amount=0, currency="USD"),
+        ),
+        at,
+    )
+    items = [RequestedItem(sku="A", quantity=1)]
+    story.add(
+        stream, RepairShipped(order_id=story.order_id, request_id=rid, items=items, at=at), at
+    )
+    closed = AftersalesClosed(order_id=story.order_id, request_id=rid, outcome="REPAIRED", at=at)
+    story.add(stream, closed, at)
+    view = document_of(story)
+    [case] = view["aftersales"]
+    assert (case["status"], case["outcome"], case["open"]) == ("REPAIRED", "REPAIRED", False)
+    assert view["refunded"] == [] and view["timeline"][-2]["summary"] == "repair shipped"
+    assert order_facts(view).returned  # the item went back: a return for the return rate
