@@ -42,6 +42,12 @@ SELLER_MAIL = {
 NEVER = 24 * 365 * 10  # hours: the clock jumps days between steps; nothing may give up
 
 
+def mail_profile(seller_id: str) -> dict[str, str]:
+    """Where a simulated seller's profile says its mail goes, in which language."""
+    address, language = SELLER_MAIL[seller_id]
+    return {"email": address, "language": language}
+
+
 def buyer_mail(buyer_id: str) -> tuple[str, str]:
     """A buyer's address and language (`sim-buyer-<n>`: even n read Chinese)."""
     n = int(buyer_id.rsplit("-", 1)[1])

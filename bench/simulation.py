@@ -98,8 +98,6 @@ def profile(seller_id: str) -> dict[str, Any]:
             "country": "US",
         },
         "contact": {"name": "Sam", "phone": "+1 555 0199"},
-        "email": notices.SELLER_MAIL[seller_id][0],
-        "language": notices.SELLER_MAIL[seller_id][1],
     }
 
 
@@ -415,7 +413,11 @@ async def set_up_sellers(w: World) -> dict[str, str]:
         wid = warehouse["warehouse_id"]
         warehouses[seller_id] = wid
         await w.call(  # the label's sender: no profile, no label
-            "fulfillment", "PUT", f"/v1/sellers/{seller_id}/profile", seller, profile(seller_id)
+            "fulfillment",
+            "PUT",
+            f"/v1/sellers/{seller_id}/profile",
+            seller,
+            {**profile(seller_id), **notices.mail_profile(seller_id)},
         )
         for sku in PRODUCTS:
             await w.call(
