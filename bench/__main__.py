@@ -16,8 +16,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import load, measures
+from bench import budget, load, measures
 from shared import embedded
+from shared.settings import SERVICES
 
 console = Console()
 OUT = Path("bench-output")
@@ -28,21 +29,31 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+# What a run measures: SHOPFLOW_BENCH_ONLY=load (or store,stock,http,projection) for a part.
+PARTS = ("store", "stock", "http", "projection", "load")
+ONLY = [p for p in os.environ.get("SHOPFLOW_BENCH_ONLY", ",".join(PARTS)).split(",") if p]
+
+
 async def one_run(server: str, bootstrap: str) -> dict[str, float]:
     figures: dict[str, float] = {}
     await measures.settle(server)
-    console.print("  event store")
-    figures.update(await measures.store_rates(server))
-    url = await measures.fresh_db(server, None)
-    figures.update(await asyncio.to_thread(measures.eventsourcing_rates, server, url))
-    console.print("  a busy seller's stock")
-    figures.update(await measures.stock_figures(server))
-    console.print("  HTTP")
-    figures.update(await measures.http_figures(server, bootstrap))
-    console.print("  projection")
-    figures.update(await measures.projection_figures(server))
-    console.print("  journeys under load")
-    figures.update(await asyncio.to_thread(load.load_figures, server, bootstrap))
+    if "store" in ONLY:
+        console.print("  event store")
+        figures.update(await measures.store_rates(server))
+        url = await measures.fresh_db(server, None)
+        figures.update(await asyncio.to_thread(measures.eventsourcing_rates, server, url))
+    if "stock" in ONLY:
+        console.print("  a busy seller's stock")
+        figures.update(await measures.stock_figures(server))
+    if "http" in ONLY:
+        console.print("  HTTP")
+        figures.update(await measures.http_figures(server, bootstrap))
+    if "projection" in ONLY:
+        console.print("  projection")
+        figures.update(await measures.projection_figures(server))
+    if "load" in ONLY:
+        console.print("  journeys under load, their CPU budget, the idle stack")
+        figures.update(await asyncio.to_thread(load.load_figures, server, bootstrap))
     return figures
 
 
@@ -60,40 +71,77 @@ def report(summary: dict[str, dict[str, Any]]) -> str:
     ]
     for k, v in summary.items():
         lines.append(f"| {k} | {v['median']:,.1f} | {v['min']:,.1f} | {v['max']:,.1f} |")
-    lines += [
-        "",
-        "Ratios (same run, same server):",
-        f"- shopflow append, 8 writers / eventsourcing library, 8 threads: "
-        f"{med('append_8') / med('eventsourcing_8'):.2f} (target >= 8)",
-        f"- shopflow append, 8 writers / raw asyncpg INSERT, 8 connections: "
-        f"{med('append_8') / med('raw_insert_8'):.2f} (target >= 0.6)",
-        f"- shopflow append, 1 writer / eventsourcing, 1 thread: "
-        f"{med('append_1') / med('eventsourcing_1'):.2f}",
-        "",
-        "Against the targets:",
-        f"- journeys per second: {med('journeys_per_s'):,.1f} (target >= 300)",
-        f"- projection lag p99 at {med('offered_journeys_per_s'):.0f} journeys/s offered: "
-        f"{med('projection_lag_p99_ms'):,.0f} ms (target < 250 ms at 100/s; the machine "
-        f"completed {med('completed_at_offered_load_per_s'):.1f}/s of them)",
-        f"- projection lag at half the sustained rate: p50 "
-        f"{med('projection_lag_p50_ms_at_half_load'):,.0f} ms, p99 "
-        f"{med('projection_lag_p99_ms_at_half_load'):,.0f} ms",
-        f"- projection apply: {med('projection_apply_per_s'):,.0f} events/s (target >= 30,000)",
-        f"- rebuild: {med('rebuild_events_per_s'):,.0f} events/s (target >= 100,000)",
-        f"- a busy seller's stock reservation: {med('stock_reserve_first_100_ms'):.1f} ms over "
-        f"the first 100 orders, {med('stock_reserve_last_100_ms'):.1f} ms at "
-        f"{med('stock_orders_reached'):,.0f} orders (loaded from its snapshot)",
-        "",
-        "Cores busy while journeys ran at the sustained rate (of "
-        f"{os.cpu_count()}): "
-        + ", ".join(
-            f"{k.removeprefix('cpu_cores_')} {med(k):.2f}"
-            for k in summary
-            if k.startswith("cpu_cores_")
-        ),
-        "",
-        "See docs/performance.md for the method and what limits each figure.",
-    ]
+    if {"append_8", "eventsourcing_8", "raw_insert_8", "append_1"} <= summary.keys():
+        lines += [
+            "",
+            "Ratios (same run, same server):",
+            f"- shopflow append, 8 writers / eventsourcing library, 8 threads: "
+            f"{med('append_8') / med('eventsourcing_8'):.2f} (target >= 8)",
+            f"- shopflow append, 8 writers / raw asyncpg INSERT, 8 connections: "
+            f"{med('append_8') / med('raw_insert_8'):.2f} (target >= 0.6)",
+            f"- shopflow append, 1 writer / eventsourcing, 1 thread: "
+            f"{med('append_1') / med('eventsourcing_1'):.2f}",
+        ]
+    if "journeys_per_s" in summary:
+        lines += [
+            "",
+            "Against the targets:",
+            f"- CPU per journey: {med('journey_cpu_ms_total'):,.1f} ms (target <= 30)",
+            f"- journeys per second: {med('journeys_per_s'):,.1f} (target >= 60; then 300)",
+            f"- projection lag p99 at {med('offered_journeys_per_s'):.0f} journeys/s offered: "
+            f"{med('projection_lag_p99_ms'):,.0f} ms (the machine completed "
+            f"{med('completed_at_offered_load_per_s'):.1f}/s of them)",
+            f"- projection lag at half the sustained rate: p50 "
+            f"{med('projection_lag_p50_ms_at_half_load'):,.0f} ms, p99 "
+            f"{med('projection_lag_p99_ms_at_half_load'):,.0f} ms (target p99 < 250 ms)",
+            "",
+            "CPU budget of a journey (ms of CPU per journey, by process and mechanism; "
+            + ("py-spy samples" if med("sampled") else "py-spy missing: not split")
+            + "):",
+            "",
+            *budget.table(summary, SERVICES),
+            "",
+            "Per journey: "
+            + ", ".join(
+                f"{k.removeprefix('per_journey_')} {med(k):.1f}"
+                for k in summary
+                if k.startswith("per_journey_")
+            ),
+            "",
+            "Idle (nothing happening), CPU ms per second: "
+            + ", ".join(
+                f"{k.removeprefix('idle_cpu_ms_per_s_')} {med(k):.1f}"
+                for k in summary
+                if k.startswith("idle_cpu_ms_per_s_")
+            )
+            + "; per second: "
+            + ", ".join(
+                f"{k.removeprefix('idle_').removesuffix('_per_s')} {med(k):.1f}"
+                for k in summary
+                if k.startswith("idle_") and not k.startswith("idle_cpu") and k.endswith("_per_s")
+            ),
+            "",
+            "Cores busy while journeys ran at the sustained rate (of "
+            f"{os.cpu_count()}): "
+            + ", ".join(
+                f"{k.removeprefix('cpu_cores_')} {med(k):.2f}"
+                for k in summary
+                if k.startswith("cpu_cores_")
+            ),
+        ]
+    if "projection_apply_per_s" in summary:
+        lines.append(
+            f"- projection apply: {med('projection_apply_per_s'):,.0f} events/s "
+            f"(target >= 30,000); rebuild: {med('rebuild_events_per_s'):,.0f} events/s "
+            "(target >= 100,000)"
+        )
+    if "stock_reserve_first_100_ms" in summary:
+        lines.append(
+            f"- a busy seller's stock reservation: {med('stock_reserve_first_100_ms'):.1f} ms "
+            f"over the first 100 orders, {med('stock_reserve_last_100_ms'):.1f} ms at "
+            f"{med('stock_orders_reached'):,.0f} orders (loaded from its snapshot)"
+        )
+    lines += ["", "See docs/performance.md for the method and what limits each figure."]
     return "\n".join(lines) + "\n"
 
 
@@ -106,7 +154,9 @@ def chart(summary: dict[str, dict[str, Any]], path: Path) -> None:
     rates = {
         k: v
         for k, v in summary.items()
-        if "_ms" not in k and not k.startswith("cpu_") and not k.endswith(("_matched", "_reached"))
+        if "_ms" not in k
+        and not k.startswith(("cpu_", "per_journey_", "idle_", "sampled"))
+        and not k.endswith(("_matched", "_reached"))
     }
     fig, ax = plt.subplots(figsize=(9, 4.5))
     names = list(rates)
@@ -138,6 +188,7 @@ async def main() -> None:
     tansu = None
     try:
         server = embedded.start_postgres(workdir / "pg")
+        await budget.enable_statements(server, workdir / "pg")
         port = embedded.free_port()
         tansu = embedded.start_tansu(port, workdir / "tansu.log")
         runs = []

@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench import budget
 from bench.simulation import post_carrier_event, profile
 from shared import embedded
 from shared.auth import mint_token
@@ -51,6 +52,7 @@ POLL_S = (0.02, 1.0)  # the first and the longest wait between two polls: polls 
 JOURNEY_TIMEOUT_S = 60.0
 LOG = Path("bench-output") / "services.log"
 TARGET_LOAD = 100.0  # journeys/s offered for the lag figure (docs/performance.md)
+IDLE_S = float(os.environ.get("SHOPFLOW_BENCH_IDLE_S", "30"))  # the idle stack's CPU
 
 
 def bearer(
@@ -69,6 +71,11 @@ OPERATOR_H = bearer("operator", "load-hub")
 class Services:
     urls: dict[str, str]
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    databases: dict[str, str] = field(default_factory=dict)  # service -> its database
+
+    @property
+    def pids(self) -> dict[str, int]:
+        return {name: p.pid for name, p in zip(self.urls, self.processes, strict=True)}
 
 
 @contextmanager
@@ -90,6 +97,7 @@ def running_services(server_url: str, bootstrap: str) -> Iterator[Services]:
         asyncio.run(embedded.create_database(server_url, database))
         url = embedded.database_url(server_url, database)
         upgrade(name, url)
+        services.databases[name] = database
         port = embedded.free_port()
         env[f"SHOPFLOW_{name.upper()}_DATABASE_URL"] = url
         env[f"SHOPFLOW_{name.upper()}_PORT"] = str(port)
@@ -244,6 +252,27 @@ class Driver:
         await self.until(f"view of {oid}", visible)
         return time.perf_counter() - started
 
+    async def counters(self) -> dict[str, float]:
+        """The services' counters behind the budget, summed over the services: HTTP
+        requests, consumed events by outcome (applied, skipped), events relayed."""
+        found: dict[str, float] = {}
+        names = {
+            "shopflow_http_requests_total": "http_requests",
+            "shopflow_relay_published_total": "events_relayed",
+        }
+        for url in self.urls.values():
+            r = await self.client.get(f"{url}/metrics", headers=OPERATOR_H)
+            for family in text_string_to_metric_families(r.text):
+                for sample in family.samples:
+                    if sample.name == "shopflow_consumer_events_total":
+                        key = f"events_{sample.labels['outcome']}"
+                    elif sample.name in names:
+                        key = names[sample.name]
+                    else:
+                        continue
+                    found[key] = found.get(key, 0.0) + sample.value
+        return found
+
     async def lag_buckets(self) -> dict[float, float]:
         """The projection-lag histogram's cumulative bucket counts, by upper bound."""
         r = await self.client.get(f"{self.urls['analytics']}/metrics", headers=OPERATOR_H)
@@ -292,11 +321,11 @@ def quantile(q: float, before: dict[float, float], after: dict[float, float]) ->
     return bounds[-1]
 
 
-async def closed_loop(driver: Driver, workers: int, max_journeys: int, max_s: float) -> float:
-    """Journeys per second with `workers` journeys always in flight."""
+async def closed_loop(driver: Driver, workers: int, max_journeys: int, max_s: float) -> int:
+    """Journeys done with `workers` journeys always in flight, at most `max_journeys`, for
+    at most `max_s` seconds."""
     done = 0
-    started = time.perf_counter()
-    stop_at = started + max_s
+    stop_at = time.perf_counter() + max_s
 
     async def worker() -> None:
         nonlocal done
@@ -305,7 +334,7 @@ async def closed_loop(driver: Driver, workers: int, max_journeys: int, max_s: fl
             done += 1
 
     await asyncio.gather(*(worker() for _ in range(workers)))
-    return done / (time.perf_counter() - started)
+    return done
 
 
 async def offered_load(
@@ -337,27 +366,63 @@ async def offered_load(
     }
 
 
-async def drive(services: Services) -> dict[str, float]:
+async def idle_cost(services: Services, seconds: float) -> dict[str, float]:
+    """CPU milliseconds per second of each process, and of the machine, while nothing
+    happens for `seconds` (timers, polls, heartbeats)."""
+    before = cpu_seconds(services)
+    await asyncio.sleep(seconds)
+    after = cpu_seconds(services)
+    idle = {f"idle_cpu_ms_per_s_{k}": 1000 * (after[k] - before[k]) / seconds for k in after}
+    idle["idle_cpu_ms_per_s_ours"] = sum(
+        v for k, v in idle.items() if not k.endswith(("_machine", "_load_driver"))
+    )
+    return idle
+
+
+async def counts(driver: Driver, server_url: str, services: Services) -> dict[str, float]:
+    return {
+        **await driver.counters(),
+        **await budget.database_counts(server_url, services.databases),
+    }
+
+
+async def drive(services: Services, server_url: str) -> dict[str, float]:
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
         driver = Driver(services, client)
         await driver.set_up()
         await driver.journey()  # warm-up: every consumer group has joined after it
+        idle_from = await counts(driver, server_url, services)
+        figures = await idle_cost(services, IDLE_S)
+        counts_before = await counts(driver, server_url, services)
+        for k, v in counts_before.items():  # what the idle stack does: polls, timers
+            figures[f"idle_{k}_per_s"] = (v - idle_from.get(k, 0.0)) / IDLE_S
+        sampler = budget.Sampler(
+            {**services.pids, "load_driver": os.getpid()}, LOG.parent / "py-spy"
+        )
+        sampler.start()
         cpu_before = cpu_seconds(services)
         started = time.perf_counter()
-        sustained = await closed_loop(driver, 16, 2_000, 20.0)
+        journeys = await closed_loop(driver, 16, 2_000, 20.0)
         elapsed = time.perf_counter() - started
-        figures = {"journeys_per_s": sustained}
-        for name, seconds in cpu_seconds(services).items():
-            figures[f"cpu_cores_{name}"] = (seconds - cpu_before[name]) / elapsed
+        cpu_after = cpu_seconds(services)
+        samples = sampler.stop()
+        counts_after = await counts(driver, server_url, services)
+        figures["journeys_per_s"] = journeys / elapsed
+        cpu = {name: cpu_after[name] - cpu_before[name] for name in cpu_after}
+        for name, seconds in cpu.items():
+            figures[f"cpu_cores_{name}"] = seconds / elapsed
+        increase = {k: counts_after[k] - counts_before.get(k, 0.0) for k in counts_after}
+        figures.update(budget.figures(journeys, cpu, samples, increase))
+        figures["sampled"] = float(bool(samples))
         figures.update(await offered_load(driver, TARGET_LOAD, 5.0, 45.0))
         # and at half of what this machine sustains, to see the lag of a loaded, not
         # overloaded, system
-        half = await offered_load(driver, max(sustained / 2, 0.5), 10.0, 45.0)
+        half = await offered_load(driver, max(figures["journeys_per_s"] / 2, 0.5), 10.0, 45.0)
         figures.update({f"{k}_at_half_load": v for k, v in half.items()})
         return figures
 
 
 def load_figures(server_url: str, bootstrap: str) -> dict[str, float]:
     with running_services(server_url, bootstrap) as services:
-        return asyncio.run(drive(services))
+        return asyncio.run(drive(services, server_url))
