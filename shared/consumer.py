@@ -24,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared import context, metrics
-from shared.db import Database, is_outage
+from shared.db import Database, driver_connection, is_outage
 from shared.events import REGISTRY, Envelope, EventPayload
 from shared.progress import StreamProgress
 from shared.settings import Settings
@@ -77,6 +77,27 @@ _TAKEN = text(
     WHERE p.consumer = :consumer AND p.stream_id = u.stream_id
     """
 )
+# Events no reaction wants, passed over without a transaction: each stream's run of versions
+# moves its watermark on in one statement where it continues it exactly (the stream's first
+# versions create its row); the streams it returns were passed over, the rest go through the
+# inbox's transaction (a repeat, a gap, versions ahead: `StreamProgress`).
+_PASS_OVER = """
+    WITH runs AS (
+        SELECT * FROM unnest($2::text[], $3::integer[], $4::integer[]) AS r(stream_id, first, last)
+    ), advanced AS (
+        UPDATE consumer_progress AS p SET watermark = runs.last
+        FROM runs
+        WHERE p.consumer = $1 AND p.stream_id = runs.stream_id
+          AND p.watermark = runs.first - 1 AND cardinality(p.ahead) = 0
+        RETURNING p.stream_id
+    ), created AS (
+        INSERT INTO consumer_progress (consumer, stream_id, watermark)
+        SELECT $1, runs.stream_id, runs.last FROM runs WHERE runs.first = 1
+        ON CONFLICT (consumer, stream_id) DO NOTHING
+        RETURNING stream_id
+    )
+    SELECT stream_id FROM advanced UNION ALL SELECT stream_id FROM created
+"""
 _PARK = text(
     """
     INSERT INTO dead_letters (consumer, topic, partition, "offset", event_id, key, value, error,
@@ -145,7 +166,10 @@ class ConsumerRunner:
     async def _apply_all(self, envelopes: list[Envelope]) -> int:
         """In one transaction: take the events in the inbox (an event whose stream version
         was taken before is a repeat, however old), run the reactions (or the batch handler)
-        on the new ones, and record what was taken. Returns how many were applied."""
+        on the new ones, and record what was taken. Returns how many were applied. Events
+        none of which a reaction wants are passed over first (`_pass_over`)."""
+        if self.batch_handler is None and not any(self._wanted(e) for e in envelopes):
+            envelopes = await self._pass_over(envelopes)
         if not envelopes:
             return 0
         async with self.db.transaction() as conn:
@@ -172,6 +196,33 @@ class ConsumerRunner:
                     applied += 1
             await _save_progress(conn, self.name, progress, {e.stream_id for e in fresh})
         return applied
+
+    async def _pass_over(self, envelopes: list[Envelope]) -> list[Envelope]:
+        """Record events no reaction wants as taken with one statement and no transaction
+        where each stream's versions here continue its watermark without a gap (the common
+        case: in order, nothing ahead); returns the events that need the inbox's transaction."""
+        versions: dict[str, list[int]] = {}
+        for envelope in envelopes:
+            versions.setdefault(envelope.stream_id, []).append(envelope.stream_version)
+        runs = {
+            stream: (min(vs), max(vs))
+            for stream, vs in versions.items()
+            if sorted(vs) == list(range(min(vs), max(vs) + 1))
+        }
+        if not runs:
+            return envelopes
+        streams = sorted(runs)
+        async with self.db.connect() as conn:
+            raw = await driver_connection(conn)
+            rows = await raw.fetch(
+                _PASS_OVER,
+                self.name,
+                streams,
+                [runs[s][0] for s in streams],
+                [runs[s][1] for s in streams],
+            )
+        passed = {row["stream_id"] for row in rows}
+        return [e for e in envelopes if e.stream_id not in passed]
 
     async def process_batch(self, messages: list[Message]) -> None:
         """Apply a poll's records of one partition in one transaction (the reactions one

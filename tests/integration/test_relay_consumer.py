@@ -4,9 +4,11 @@ PostgreSQL and broker."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import asyncpg
@@ -19,7 +21,7 @@ from shared import embedded
 from shared.consumer import ConsumerRunner, Message
 from shared.db import Database, is_outage
 from shared.events import Envelope
-from shared.events.order import OrderCompleted
+from shared.events.order import OrderCompleted, OrderStatusChanged
 from shared.eventstore import EventStore
 from shared.kafka import ensure_topics
 from shared.relay import Relay
@@ -655,3 +657,89 @@ async def test_is_outage_tells_a_database_out_of_reach_from_a_statement_it_refus
         await error_of(db, "SELEC 1"),
     ]
     assert not any(is_outage(exc) for exc in refused_statements), refused_statements
+
+
+async def _stream_of(db: Database, store: EventStore, kinds: str) -> tuple[str, list[Message]]:
+    """A new order stream whose events are, version after version, `kinds`: `w` an event the
+    test's reaction wants (OrderCompleted), `u` one it does not (OrderStatusChanged); each
+    as the consumer would read it from the topic."""
+    order_id = uuid.uuid4()
+    stream = f"order/{order_id}"
+    for version, kind in enumerate(kinds):
+        event = (
+            OrderCompleted(order_id=order_id, completed_at=NOW, auto=True)
+            if kind == "w"
+            else OrderStatusChanged(
+                order_id=order_id, from_status=None, to_status="UNPAID", changed_at=NOW
+            )
+        )
+        async with db.transaction() as conn:
+            await store.append(conn, stream, version, [event], occurred_at=NOW, order_id=order_id)
+    async with db.connect() as conn:
+        stored = await store.read_all(conn, limit=10_000)
+    values = [e.envelope for e in stored if e.envelope.stream_id == stream]
+    messages = [
+        Message("t", 0, n, stream, e.model_dump_json())
+        for n, e in enumerate(sorted(values, key=lambda e: e.stream_version))
+    ]
+    return stream, messages
+
+
+async def _progress_of(db: Database, consumer: str, stream: str) -> tuple[int, list[int]] | None:
+    async with db.connect() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT watermark, ahead FROM consumer_progress "
+                    "WHERE consumer = :c AND stream_id = :s"
+                ),
+                {"c": consumer, "s": stream},
+            )
+        ).first()
+    return (row.watermark, sorted(row.ahead)) if row else None
+
+
+async def test_events_no_reaction_wants_are_passed_over_without_a_transaction(
+    env, monkeypatch
+) -> None:
+    """A poll of events none of which a reaction wants moves its streams' progress on with
+    one statement outside any transaction; what it wants after them is applied once, and a
+    replay of everything applies nothing again."""
+    settings, db, store = env
+    stream, (u1, u2, w3, u4) = await _stream_of(db, store, "uuwu")
+    runner = runner_for(settings, db, "g-pass-over")
+    transactions = 0
+    real = db.transaction
+
+    @contextlib.asynccontextmanager
+    async def counted() -> AsyncIterator[AsyncConnection]:
+        nonlocal transactions
+        transactions += 1
+        async with real() as conn:
+            yield conn
+
+    monkeypatch.setattr(db, "transaction", counted)
+    await runner.process_batch([u1, u2])
+    assert transactions == 0
+    assert await _progress_of(db, "g-pass-over", stream) == (2, [])
+    await runner.process_batch([w3])
+    assert transactions == 1 and await applied_count(db) == 1
+    await runner.process_batch([u4])
+    assert transactions == 1 and await _progress_of(db, "g-pass-over", stream) == (4, [])
+    await runner.process_batch([u1, u2, w3, u4, w3])
+    assert await applied_count(db) == 1
+
+
+async def test_events_passed_over_across_a_gap_keep_the_gap_for_the_inbox(env) -> None:
+    """Versions that do not continue the watermark (one missing, one repeated) go through
+    the inbox's transaction: the missing version is still applied when it comes."""
+    settings, db, store = env
+    stream, (w1, u2, u3, u4) = await _stream_of(db, store, "wuuu")
+    runner = runner_for(settings, db, "g-gap")
+    await runner.process_batch([u2, u3])  # version 1 not seen yet
+    assert await _progress_of(db, "g-gap", stream) == (0, [2, 3])
+    await runner.process_batch([u4, u4])
+    assert await _progress_of(db, "g-gap", stream) == (0, [2, 3, 4])
+    await runner.process_batch([w1])
+    assert await applied_count(db) == 1
+    assert await _progress_of(db, "g-gap", stream) == (4, [])
