@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.clock import SimulatedClock
 from shared.db import Database
@@ -56,6 +59,35 @@ async def test_deadlines_fire_once_when_due_even_with_competing_schedulers(db: D
         await schedule(conn, "test", "s1", T0 + timedelta(minutes=1))
     await asyncio.gather(*(drain(s) for s in schedulers))
     assert fired["s1"] == 2 and sum(fired.values()) == 61
+
+
+async def test_a_pass_with_nothing_due_opens_no_transaction(db: Database, monkeypatch) -> None:
+    """Most passes find nothing due: they cost one statement, not a transaction; a deadline
+    that comes due is fired by the next pass."""
+    clock = SimulatedClock(start=T0)
+    fired: list[str] = []
+
+    async def handler(deadline: Deadline, now: datetime) -> None:
+        fired.append(deadline.subject_id)
+
+    async with db.transaction() as conn:
+        await schedule(conn, "later", "s1", T0 + timedelta(minutes=1))
+    transactions = 0
+    real = db.transaction
+
+    @contextlib.asynccontextmanager
+    async def counted() -> AsyncIterator[AsyncConnection]:
+        nonlocal transactions
+        transactions += 1
+        async with real() as conn:
+            yield conn
+
+    monkeypatch.setattr(db, "transaction", counted)
+    scheduler = DeadlineScheduler(db, clock, "order", {"later": handler})
+    assert await scheduler.fire_due() == 0 and transactions == 0
+    clock.advance(timedelta(minutes=1))
+    assert await scheduler.fire_due() == 1 and transactions == 1 and fired == ["s1"]
+    assert await scheduler.fire_due() == 0 and transactions == 1
 
 
 async def test_a_failing_deadline_is_retried_later_not_lost(db: Database) -> None:
