@@ -139,7 +139,15 @@ class Driver:
     async def call(
         self, service: str, method: str, path: str, headers: dict[str, str], body: Any = None
     ) -> Any:
-        r = await self.client.request(method, self.urls[service] + path, headers=headers, json=body)
+        """The request, again (at most 5 times) while it answers that a concurrent write won
+        (409 concurrent-update: the API asks to retry; journeys of one seller share its
+        stock)."""
+        for _ in range(5):
+            r = await self.client.request(
+                method, self.urls[service] + path, headers=headers, json=body
+            )
+            if r.status_code != 409 or "concurrent-update" not in r.text:
+                break
         if r.status_code >= 300:
             raise RuntimeError(f"{method} {service}{path}: {r.status_code} {r.text[:300]}")
         return r.json() if r.content else None

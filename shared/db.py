@@ -30,6 +30,9 @@ class Database:
             pool_recycle=1800,
             hide_parameters=True,  # errors (and so logs) never carry the bound values
         )
+        # Reads outside a unit of work run statement by statement, without BEGIN and
+        # ROLLBACK around them: a third of the round trips of a request that only reads.
+        self._reads: AsyncEngine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @property
     def libpq_url(self) -> str:
@@ -49,13 +52,14 @@ class Database:
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for reads; inside a `unit_of_work`, its connection (so a read sees
-        what the unit wrote)."""
+        """A connection for reads, each statement on its own (autocommit: what needs
+        several statements to agree, or writes, takes a `transaction`); inside a
+        `unit_of_work`, its connection (so a read sees what the unit wrote)."""
         ambient = self._ambient()
         if ambient is not None:
             yield ambient
             return
-        async with self.engine.connect() as conn:
+        async with self._reads.connect() as conn:
             yield conn
 
     @asynccontextmanager
