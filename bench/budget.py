@@ -182,7 +182,9 @@ class Sampler:
             path = self.directory / f"{name}.txt"
             rules = _DRIVER_RULES if name == "load_driver" else _FRAME_RULES
             found[name] = (
-                samples_by_mechanism(path.read_text(), rules) if path.exists() else Counter()
+                samples_by_mechanism(path.read_text(errors="replace"), rules)
+                if path.exists()
+                else Counter()
             )
         return found
 
