@@ -34,7 +34,7 @@ PARTS = ("store", "stock", "http", "projection", "load")
 ONLY = [p for p in os.environ.get("SHOPFLOW_BENCH_ONLY", ",".join(PARTS)).split(",") if p]
 
 
-async def one_run(server: str, bootstrap: str) -> dict[str, float]:
+async def one_run(server: str, bootstrap: str, infra: dict[str, int]) -> dict[str, float]:
     figures: dict[str, float] = {}
     await measures.settle(server)
     if "store" in ONLY:
@@ -53,7 +53,7 @@ async def one_run(server: str, bootstrap: str) -> dict[str, float]:
         figures.update(await measures.projection_figures(server))
     if "load" in ONLY:
         console.print("  journeys under load, their CPU budget, the idle stack")
-        figures.update(await asyncio.to_thread(load.load_figures, server, bootstrap))
+        figures.update(await asyncio.to_thread(load.load_figures, server, bootstrap, infra))
     return figures
 
 
@@ -194,7 +194,8 @@ async def main() -> None:
         runs = []
         for n in range(RUNS):
             console.print(f"[bold]run {n + 1} of {RUNS}[/]")
-            runs.append(await one_run(server, f"127.0.0.1:{port}"))
+            infra = {"postgres": embedded.postmaster_pid(workdir / "pg") or 0, "broker": tansu.pid}
+            runs.append(await one_run(server, f"127.0.0.1:{port}", infra))
         summary = measures.median_and_spread(runs)
         await asyncio.to_thread(write_outputs, summary)
         table = Table(title=f"shopflow benchmarks ({machine()})")

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -293,17 +293,32 @@ class Driver:
         return buckets
 
 
-def cpu_seconds(services: Services) -> dict[str, float]:
-    """CPU time so far of each service process, of this driver, and of the whole machine
-    (PostgreSQL and the broker are most of the rest), from /proc."""
+def _cpu_of(pid: int, with_children: bool = False) -> float:
+    """utime + stime of `pid` from /proc; with its children: the reaped ones (cutime +
+    cstime) and the living ones (PostgreSQL's backends)."""
     tick = os.sysconf("SC_CLK_TCK")
-
-    def of(pid: int) -> float:
+    try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    except FileNotFoundError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])
+    if with_children:
+        ticks += int(fields[13]) + int(fields[14])
+        children = Path(f"/proc/{pid}/task/{pid}/children")
+        if children.exists():
+            return ticks / tick + sum(_cpu_of(int(c)) for c in children.read_text().split())
+    return ticks / tick
 
-    times = {name: of(p.pid) for name, p in zip(services.urls, services.processes, strict=True)}
-    times["load_driver"] = of(os.getpid())
+
+def cpu_seconds(services: Services, infra: Mapping[str, int] | None = None) -> dict[str, float]:
+    """CPU time so far of each service process, of this driver, of PostgreSQL (its
+    postmaster and backends) and the broker when their pids are given (`infra`), and of the
+    whole machine, from /proc."""
+    times = {name: _cpu_of(pid) for name, pid in services.pids.items()}
+    times["load_driver"] = _cpu_of(os.getpid())
+    for name, pid in (infra or {}).items():
+        times[name] = _cpu_of(pid, with_children=True)
+    tick = os.sysconf("SC_CLK_TCK")
     busy = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
     times["machine"] = (sum(int(v) for v in busy) - int(busy[3]) - int(busy[4])) / tick
     return times
@@ -374,15 +389,17 @@ async def offered_load(
     }
 
 
-async def idle_cost(services: Services, seconds: float) -> dict[str, float]:
+async def idle_cost(
+    services: Services, seconds: float, infra: Mapping[str, int]
+) -> dict[str, float]:
     """CPU milliseconds per second of each process, and of the machine, while nothing
     happens for `seconds` (timers, polls, heartbeats)."""
-    before = cpu_seconds(services)
+    before = cpu_seconds(services, infra)
     await asyncio.sleep(seconds)
-    after = cpu_seconds(services)
+    after = cpu_seconds(services, infra)
     idle = {f"idle_cpu_ms_per_s_{k}": 1000 * (after[k] - before[k]) / seconds for k in after}
     idle["idle_cpu_ms_per_s_ours"] = sum(
-        v for k, v in idle.items() if not k.endswith(("_machine", "_load_driver"))
+        v for k, v in idle.items() if k.removeprefix("idle_cpu_ms_per_s_") in services.urls
     )
     return idle
 
@@ -394,14 +411,14 @@ async def counts(driver: Driver, server_url: str, services: Services) -> dict[st
     }
 
 
-async def drive(services: Services, server_url: str) -> dict[str, float]:
+async def drive(services: Services, server_url: str, infra: Mapping[str, int]) -> dict[str, float]:
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
         driver = Driver(services, client)
         await driver.set_up()
         await driver.journey()  # warm-up: every consumer group has joined after it
         idle_from = await counts(driver, server_url, services)
-        figures = await idle_cost(services, IDLE_S)
+        figures = await idle_cost(services, IDLE_S, infra)
         counts_before = await counts(driver, server_url, services)
         for k, v in counts_before.items():  # what the idle stack does: polls, timers
             figures[f"idle_{k}_per_s"] = (v - idle_from.get(k, 0.0)) / IDLE_S
@@ -409,15 +426,18 @@ async def drive(services: Services, server_url: str) -> dict[str, float]:
             {**services.pids, "load_driver": os.getpid()}, LOG.parent / "py-spy"
         )
         sampler.start()
-        cpu_before = cpu_seconds(services)
+        cpu_before = cpu_seconds(services, infra)
+        profiler_before = sum(_cpu_of(p) for p in sampler.pids_running)
         started = time.perf_counter()
         journeys = await closed_loop(driver, 16, 2_000, 20.0)
         elapsed = time.perf_counter() - started
-        cpu_after = cpu_seconds(services)
+        cpu_after = cpu_seconds(services, infra)
+        profiler = sum(_cpu_of(p) for p in sampler.pids_running) - profiler_before
         samples = sampler.stop()
         counts_after = await counts(driver, server_url, services)
         figures["journeys_per_s"] = journeys / elapsed
         cpu = {name: cpu_after[name] - cpu_before[name] for name in cpu_after}
+        cpu["profiler"] = profiler
         for name, seconds in cpu.items():
             figures[f"cpu_cores_{name}"] = seconds / elapsed
         increase = {k: counts_after[k] - counts_before.get(k, 0.0) for k in counts_after}
@@ -431,6 +451,8 @@ async def drive(services: Services, server_url: str) -> dict[str, float]:
         return figures
 
 
-def load_figures(server_url: str, bootstrap: str) -> dict[str, float]:
+def load_figures(
+    server_url: str, bootstrap: str, infra: Mapping[str, int] | None = None
+) -> dict[str, float]:
     with running_services(server_url, bootstrap) as services:
-        return asyncio.run(drive(services, server_url))
+        return asyncio.run(drive(services, server_url, infra or {}))

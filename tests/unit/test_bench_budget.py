@@ -80,19 +80,19 @@ def test_cpu_is_shared_out_in_proportion_to_the_samples() -> None:
     assert split(10.0, {}, ("http", "event_loop")) == {"http": 0.0, "event_loop": 10.0}
 
 
-def test_a_runs_figures_are_per_journey_and_the_rest_of_the_machine_is_postgres_and_broker() -> (
-    None
-):
+def test_a_runs_figures_are_per_journey_with_postgres_and_the_broker_on_their_own() -> None:
     out = figures(
         journeys=10,
-        cpu_s={"order": 1.0, "load_driver": 0.5, "machine": 4.0},
+        cpu_s={"order": 1.0, "load_driver": 0.5, "postgres": 1.5, "broker": 0.5, "machine": 4.0},
         samples={"order": Counter({"http": 1, "consumer": 1})},
         counts={"http_requests": 100, "statements_order": 300, "transactions_order": 50},
     )
     assert out["journey_cpu_ms_order"] == 100.0
     assert out["journey_cpu_ms_order_http"] == 50.0
     assert out["journey_cpu_ms_load_driver_event_loop"] == 50.0  # not sampled
-    assert out["journey_cpu_ms_postgres_and_broker"] == 250.0
+    assert (out["journey_cpu_ms_postgres"], out["journey_cpu_ms_broker"]) == (150.0, 50.0)
+    assert "journey_cpu_ms_postgres_event_loop" not in out
+    assert out["journey_cpu_ms_rest_of_machine"] == 50.0
     assert out["journey_cpu_ms_total"] == 400.0
     assert out["per_journey_http_requests"] == 10.0
     assert (out["per_journey_statements"], out["per_journey_transactions"]) == (30.0, 5.0)
