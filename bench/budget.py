@@ -139,7 +139,7 @@ class Sampler:
 
     pids: Mapping[str, int]
     directory: Path
-    rate: int = 200
+    rate: int = 50  # samples per second per process: py-spy at 200 Hz took 0.6 of a core
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
