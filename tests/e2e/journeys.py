@@ -77,9 +77,13 @@ BOOK, PEN = 90000, 10000
 
 
 async def lamp_shop(
-    orders: httpx.AsyncClient, fulfillment: httpx.AsyncClient, seller: dict[str, str]
-) -> None:
-    """The seller lists a lamp (台灯, 90 000 VND) and stocks five in a warehouse in Hanoi."""
+    orders: httpx.AsyncClient,
+    fulfillment: httpx.AsyncClient,
+    seller: dict[str, str],
+    on_hand: int = 5,
+) -> str:
+    """The seller lists a lamp (台灯, 90 000 VND) and stocks `on_hand` in a warehouse in
+    Hanoi; the stock's URL, to restock."""
     r = await orders.post(
         "/v1/products",
         headers=seller,
@@ -102,10 +106,10 @@ async def lamp_shop(
     )
     assert r.status_code == 201, r.text
     warehouse_id = r.json()["warehouse_id"]
-    r = await fulfillment.put(
-        f"/v1/warehouses/{warehouse_id}/stock/LAMP", headers=seller, json={"on_hand": 5}
-    )
+    stock_url = f"/v1/warehouses/{warehouse_id}/stock/LAMP"
+    r = await fulfillment.put(stock_url, headers=seller, json={"on_hand": on_hand})
     assert r.status_code == 200, r.text
+    return stock_url
 
 
 async def lamp_order(

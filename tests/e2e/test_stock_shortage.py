@@ -18,7 +18,7 @@ from services.order.app import create_order_app
 from shared.auth import mint_token
 from shared.clock import SimulatedClock
 from tests.conftest import eventually
-from tests.e2e.journeys import ADDRESS, keep_profile, pay, planned_packages
+from tests.e2e.journeys import ADDRESS, keep_profile, lamp_shop, pay, planned_packages
 
 SELLER_ID = "shop-short"
 
@@ -74,31 +74,8 @@ async def test_an_order_short_of_stock_waits_is_restocked_or_cancelled_at_the_se
     (orders, fulfillment, analytics), clock, secret = stack
     seller = auth(secret, "seller", "staff", seller_id=SELLER_ID)
     buyer = auth(secret, "buyer", "buyer-1")
-    r = await orders.post(
-        "/v1/products",
-        headers=seller,
-        json={
-            "sku": "LAMP",
-            "title": "Lamp",
-            "price": {"amount": 50000, "currency": "VND"},
-            "weight_g": 800,
-        },
-    )
-    assert r.status_code == 201, r.text
-    r = await fulfillment.post(
-        "/v1/warehouses",
-        headers=seller,
-        json={
-            "name": "Kho",
-            "address": {**ADDRESS, "line1": "1 Kho St"},
-            "contact": {"name": "Kho", "phone": "+84 24 1234"},
-        },
-    )
-    assert r.status_code == 201, r.text
-    stock_url = f"/v1/warehouses/{r.json()['warehouse_id']}/stock/LAMP"
     await keep_profile(fulfillment, seller)
-    r = await fulfillment.put(stock_url, headers=seller, json={"on_hand": 1})
-    assert r.status_code == 200, r.text
+    stock_url = await lamp_shop(orders, fulfillment, seller, on_hand=1)
 
     # two orders of 2 lamps, one lamp in stock: both wait, and the buyer sees it
     first = await placed_order(orders, clock, buyer, units=2)
