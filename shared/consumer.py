@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared import context, metrics
 from shared.db import Database, driver_connection, is_outage
 from shared.events import REGISTRY, Envelope, EventPayload
+from shared.kafka import EventHeaders
 from shared.progress import StreamProgress
 from shared.settings import Settings
 from shared.waiting import pause
@@ -117,6 +118,7 @@ class Message:
     offset: int
     key: str | None
     value: str
+    headers: EventHeaders | None = None  # None: the producer set none, the value is read
 
 
 class DeadLetterNotFound(LookupError):
@@ -169,7 +171,8 @@ class ConsumerRunner:
         on the new ones, and record what was taken. Returns how many were applied. Events
         none of which a reaction wants are passed over first (`_pass_over`)."""
         if self.batch_handler is None and not any(self._wanted(e) for e in envelopes):
-            envelopes = await self._pass_over(envelopes)
+            passed = await self._pass_over([(e.stream_id, e.stream_version) for e in envelopes])
+            envelopes = [e for e in envelopes if e.stream_id not in passed]
         if not envelopes:
             return 0
         async with self.db.transaction() as conn:
@@ -197,20 +200,21 @@ class ConsumerRunner:
             await _save_progress(conn, self.name, progress, {e.stream_id for e in fresh})
         return applied
 
-    async def _pass_over(self, envelopes: list[Envelope]) -> list[Envelope]:
-        """Record events no reaction wants as taken with one statement and no transaction
-        where each stream's versions here continue its watermark without a gap (the common
-        case: in order, nothing ahead); returns the events that need the inbox's transaction."""
+    async def _pass_over(self, events: list[tuple[str, int]]) -> set[str]:
+        """Record events no reaction wants, given as (stream, version), as taken with one
+        statement and no transaction where each stream's versions here continue its
+        watermark without a gap (the common case: in order, nothing ahead). Returns the
+        streams passed over; the other events need the inbox's transaction."""
         versions: dict[str, list[int]] = {}
-        for envelope in envelopes:
-            versions.setdefault(envelope.stream_id, []).append(envelope.stream_version)
+        for stream_id, version in events:
+            versions.setdefault(stream_id, []).append(version)
         runs = {
             stream: (min(vs), max(vs))
             for stream, vs in versions.items()
             if sorted(vs) == list(range(min(vs), max(vs) + 1))
         }
         if not runs:
-            return envelopes
+            return set()
         streams = sorted(runs)
         async with self.db.connect() as conn:
             raw = await driver_connection(conn)
@@ -221,15 +225,40 @@ class ConsumerRunner:
                 [runs[s][0] for s in streams],
                 [runs[s][1] for s in streams],
             )
-        passed = {row["stream_id"] for row in rows}
-        return [e for e in envelopes if e.stream_id not in passed]
+        return {row["stream_id"] for row in rows}
+
+    async def _pass_over_by_headers(self, messages: list[Message]) -> list[Message]:
+        """Pass over the records whose headers name an event type no reaction wants, without
+        reading their values; returns the rest (wanted, without headers, or not passed)."""
+        unwanted = [
+            m.headers
+            for m in messages
+            if m.headers is not None and m.headers.event_type not in self.reactions
+        ]
+        if not unwanted:
+            return messages
+        passed = await self._pass_over([(h.stream_id, h.stream_version) for h in unwanted])
+        rest = [
+            m
+            for m in messages
+            if m.headers is None
+            or m.headers.event_type in self.reactions
+            or m.headers.stream_id not in passed
+        ]
+        skipped = len(messages) - len(rest)
+        self.seen += skipped
+        metrics.CONSUMED.labels(self.name, "skipped").inc(skipped)
+        return rest
 
     async def process_batch(self, messages: list[Message]) -> None:
         """Apply a poll's records of one partition in one transaction (the reactions one
         after the other, or the batch handler once): one commit and one pass through the
         inbox per poll. While the database is unreachable the same batch is tried again; if
         anything else fails in it, it is rolled back whole and the records go one by one,
-        with retries and dead letters."""
+        with retries and dead letters. Records of event types no reaction wants are passed
+        over first by their headers, unread."""
+        if self.batch_handler is None:
+            messages = await self._through_outages(self._pass_over_by_headers, messages)
         if len(messages) < 2:
             for message in messages:
                 await self.process(message)
@@ -394,6 +423,7 @@ class ConsumerRunner:
                                 offset=record.offset,
                                 key=record.key.decode() if record.key else None,
                                 value=record.value.decode() if record.value else "",
+                                headers=EventHeaders.from_kafka(record.headers),
                             )
                             for record in records
                         ]

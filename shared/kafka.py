@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -15,6 +17,42 @@ from shared.settings import Settings
 
 class UnknownTopic(ValueError):
     pass
+
+
+_HEADER_NAMES = ("event_type", "stream_id", "stream_version")
+
+
+@dataclass(frozen=True)
+class EventHeaders:
+    """The Kafka headers the relay puts on every record: a consumer passes over an event it
+    has no reaction for with these alone, without parsing the record's value."""
+
+    event_type: str
+    stream_id: str
+    stream_version: int
+
+    def to_kafka(self) -> list[tuple[str, bytes]]:
+        return [
+            ("event_type", self.event_type.encode()),
+            ("stream_id", self.stream_id.encode()),
+            ("stream_version", str(self.stream_version).encode()),
+        ]
+
+    @classmethod
+    def from_kafka(cls, headers: Sequence[tuple[str, bytes]]) -> EventHeaders | None:
+        """The record's headers, or None where a producer left them out (then the value is
+        read): records published before they existed, or by someone else's producer."""
+        found = {name: value for name, value in headers if name in _HEADER_NAMES}
+        if len(found) < len(_HEADER_NAMES):
+            return None
+        try:
+            return cls(
+                found["event_type"].decode(),
+                found["stream_id"].decode(),
+                int(found["stream_version"]),
+            )
+        except (UnicodeDecodeError, ValueError):
+            return None
 
 
 async def connect_admin(settings: Settings, timeout_s: float = 30.0) -> AIOKafkaAdminClient:

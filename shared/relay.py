@@ -37,7 +37,7 @@ from sqlalchemy import text
 from shared import metrics
 from shared.db import Database, driver_connection
 from shared.eventstore import EVENTS_CHANNEL, EventStore, Position, StoredEvent
-from shared.kafka import ensure_topics, make_producer
+from shared.kafka import EventHeaders, ensure_topics, make_producer
 from shared.settings import Settings
 from shared.waiting import pause
 
@@ -129,13 +129,17 @@ class Relay:
 
     async def publish(self, events: list[StoredEvent]) -> None:
         """Send and wait for every acknowledgement. aiokafka keeps one batch in flight per
-        partition, so events of one key keep their order."""
+        partition, so events of one key keep their order. Each record carries its event's
+        type and stream version as headers (`EventHeaders`)."""
         assert self._producer is not None, "start() the relay first"
         futures = [
             await self._producer.send(
                 self.store.topic,
                 e.envelope.model_dump_json().encode(),
                 key=e.envelope.key.encode(),
+                headers=EventHeaders(
+                    e.envelope.event_type, e.envelope.stream_id, e.envelope.stream_version
+                ).to_kafka(),
             )
             for e in events
         ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import uuid
 from collections import defaultdict
@@ -23,7 +24,7 @@ from shared.db import Database, is_outage
 from shared.events import Envelope
 from shared.events.order import OrderCompleted, OrderStatusChanged
 from shared.eventstore import EventStore
-from shared.kafka import ensure_topics
+from shared.kafka import EventHeaders, ensure_topics
 from shared.relay import Relay
 from shared.settings import Settings
 from tests.conftest import Infra, eventually, make_settings
@@ -93,7 +94,10 @@ async def read_topic(settings: Settings, expected: int) -> list[dict]:
         while len(records) < expected and loop.time() < deadline:
             batch = await consumer.getmany(timeout_ms=500)
             for msgs in batch.values():
-                records.extend({"key": m.key.decode(), **json.loads(m.value)} for m in msgs)
+                records.extend(
+                    {"key": m.key.decode(), "headers": dict(m.headers), **json.loads(m.value)}
+                    for m in msgs
+                )
     finally:
         await consumer.stop()
     return records
@@ -157,6 +161,11 @@ async def test_events_reach_the_topic_with_the_envelope_in_per_order_order(env) 
         assert r.keys() >= REQUIRED_ENVELOPE_FIELDS
         assert r["producer"] == "order" and r["event_type"] == "OrderCompleted"
         assert r["key"] == r["order_id"]
+        assert r["headers"] == {  # what a consumer passes an event over by, unread
+            "event_type": b"OrderCompleted",
+            "stream_id": r["stream_id"].encode(),
+            "stream_version": str(r["stream_version"]).encode(),
+        }
         by_key[r["key"]].append(r["stream_version"])
     assert set(by_key) == {str(i) for i in ids}
     assert all(versions == [1, 2, 3, 4, 5] for versions in by_key.values())
@@ -743,3 +752,44 @@ async def test_events_passed_over_across_a_gap_keep_the_gap_for_the_inbox(env) -
     await runner.process_batch([w1])
     assert await applied_count(db) == 1
     assert await _progress_of(db, "g-gap", stream) == (4, [])
+
+
+async def test_records_whose_headers_name_an_unwanted_type_are_passed_over_unread(
+    env, monkeypatch
+) -> None:
+    """The event type travels as a header: a record no reaction wants is passed over without
+    its value being parsed (here a value that could not be), without a transaction and
+    without a dead letter; a wanted one with headers is applied as before."""
+    settings, db, store = env
+    stream, (u1, u2, w3) = await _stream_of(db, store, "uuw")
+    runner = runner_for(settings, db, "g-headers")
+    transactions = 0
+    real = db.transaction
+
+    @contextlib.asynccontextmanager
+    async def counted() -> AsyncIterator[AsyncConnection]:
+        nonlocal transactions
+        transactions += 1
+        async with real() as conn:
+            yield conn
+
+    def with_headers(message: Message, value: str | None = None) -> Message:
+        envelope = Envelope.model_validate_json(message.value)
+        headers = EventHeaders(envelope.event_type, envelope.stream_id, envelope.stream_version)
+        return dataclasses.replace(message, value=value or message.value, headers=headers)
+
+    monkeypatch.setattr(db, "transaction", counted)
+    await runner.process_batch([with_headers(u1, "not json"), with_headers(u2, "{")])
+    assert transactions == 0 and await _dead_letters(db) == 0
+    assert await _progress_of(db, "g-headers", stream) == (2, [])
+    await runner.process_batch([with_headers(w3)])
+    assert transactions == 1 and await applied_count(db) == 1
+    assert await _progress_of(db, "g-headers", stream) == (3, [])
+
+
+def test_event_headers_round_trip_and_are_absent_when_a_producer_left_any_out() -> None:
+    headers = EventHeaders("OrderPlaced", "order/1", 7)
+    assert EventHeaders.from_kafka(headers.to_kafka()) == headers
+    assert EventHeaders.from_kafka(headers.to_kafka()[:2]) is None
+    assert EventHeaders.from_kafka([*headers.to_kafka()[:2], ("stream_version", b"x")]) is None
+    assert EventHeaders.from_kafka([]) is None
