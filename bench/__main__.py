@@ -126,9 +126,26 @@ def report(summary: dict[str, dict[str, Any]]) -> str:
             + ", ".join(
                 f"{k.removeprefix('cpu_cores_')} {med(k):.2f}"
                 for k in summary
-                if k.startswith("cpu_cores_")
+                if k.startswith("cpu_cores_") and "_workers_" not in k
             ),
         ]
+        for k in summary:  # the same closed loop with more workers per service
+            if k.startswith("journeys_per_s_workers_"):
+                n = k.removeprefix("journeys_per_s_workers_")
+                lines += [
+                    "",
+                    f"Journeys/s, 1 worker vs {n} workers per service: "
+                    f"{med('journeys_per_s'):,.1f} vs {med(k):,.1f}; the machine's cores busy "
+                    f"(of {os.cpu_count()}): {med('cpu_cores_machine'):.2f} vs "
+                    f"{med(f'cpu_cores_machine_workers_{n}'):.2f} (the {n}-worker run: no "
+                    f"profiler, groups settled in {med(f'settle_s_workers_{n}'):.0f} s). "
+                    f"Cores by process with {n} workers: "
+                    + ", ".join(
+                        f"{c.removeprefix('cpu_cores_').removesuffix(f'_workers_{n}')} {med(c):.2f}"
+                        for c in summary
+                        if c.startswith("cpu_cores_") and c.endswith(f"_workers_{n}")
+                    ),
+                ]
     if "projection_apply_per_s" in summary:
         lines.append(
             f"- projection apply: {med('projection_apply_per_s'):,.0f} events/s "

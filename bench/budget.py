@@ -86,16 +86,29 @@ _DRIVER_RULES: tuple[tuple[str, str], ...] = (
 )
 
 
-def mechanism(stack: str, rules: Iterable[tuple[str, str]] = _FRAME_RULES) -> str:
+def worker_name(service: str, index: int) -> str:
+    """A service's worker process by name: the service's own for its first, `order#2`, ...
+    for the others (`figures` folds them back into the service)."""
+    return service if index == 0 else f"{service}#{index + 1}"
+
+
+def service_of(process: str) -> str:
+    """The service (or process) a worker's name (`worker_name`) belongs to."""
+    return process.partition("#")[0]
+
+
+def mechanism(
+    stack: str, rules: Iterable[tuple[str, str]] = _FRAME_RULES, *, innermost_first: bool = False
+) -> str:
     """The mechanism a sampled stack (py-spy's raw format: frames `name (file:line)` from
     the outermost, `;`-separated) is spent in: the first frame past the entry frames decides
     (a task's outermost coroutine names what it serves); a stack with no frame past them is
     the event loop's own work (uvloop, asyncpg's protocol: native code without Python
-    frames). The load driver's `_DRIVER_RULES` are tried from the innermost frame out (its
-    journeys call the HTTP client)."""
+    frames). `innermost_first`: the rules are tried from the innermost frame out instead
+    (the load driver's `_DRIVER_RULES`: its journeys call the HTTP client)."""
     rules = tuple(rules)
     frames = stack.split(";")
-    if rules == _DRIVER_RULES:
+    if innermost_first:
         for frame in reversed(frames):
             for fragment, name in rules:
                 if fragment in frame:
@@ -111,14 +124,16 @@ def mechanism(stack: str, rules: Iterable[tuple[str, str]] = _FRAME_RULES) -> st
     return "event_loop"
 
 
-def samples_by_mechanism(raw: str, rules: Iterable[tuple[str, str]] = _FRAME_RULES) -> Counter[str]:
+def samples_by_mechanism(
+    raw: str, rules: Iterable[tuple[str, str]] = _FRAME_RULES, *, innermost_first: bool = False
+) -> Counter[str]:
     """py-spy's raw output (`stack count` per line) summed by mechanism."""
     rules = tuple(rules)
     found: Counter[str] = Counter()
     for line in raw.splitlines():
         stack, _, count = line.rpartition(" ")
         if stack and count.isdigit():
-            found[mechanism(stack, rules)] += int(count)
+            found[mechanism(stack, rules, innermost_first=innermost_first)] += int(count)
     return found
 
 
@@ -187,9 +202,13 @@ class Sampler:
                 process.kill()
                 process.wait()
             path = self.directory / f"{name}.txt"
-            rules = _DRIVER_RULES if name == "load_driver" else _FRAME_RULES
+            driver = name == "load_driver"
             found[name] = (
-                samples_by_mechanism(path.read_text(errors="replace"), rules)
+                samples_by_mechanism(
+                    path.read_text(errors="replace"),
+                    _DRIVER_RULES if driver else _FRAME_RULES,
+                    innermost_first=driver,
+                )
                 if path.exists()
                 else Counter()
             )
@@ -269,9 +288,11 @@ def figures(
     """One run's budget as figures: `journey_cpu_ms_<process>[_<mechanism>]` (CPU ms per
     journey; `postgres_and_broker` is the machine's busy time less our processes) and
     `per_journey_<count>`. `cpu_s`: CPU seconds during the run per process, with `machine`;
-    `counts`: the counters' increase during the run."""
+    `samples`: py-spy's samples per process; a service's workers (`order#2`, ...) in either
+    are folded into the service's row. `counts`: the counters' increase during the run."""
     out: dict[str, float] = {}
     n = max(journeys, 1)
+    cpu_s, samples = _fold_workers(cpu_s, samples)
     ours = 0.0
     for name, seconds in cpu_s.items():
         if name == "machine":
@@ -298,6 +319,19 @@ def figures(
         sum(v for k, v in counts.items() if k.startswith("statements_")) / n
     )
     return out
+
+
+def _fold_workers(
+    cpu_s: Mapping[str, float], samples: Mapping[str, Counter[str]]
+) -> tuple[dict[str, float], dict[str, Counter[str]]]:
+    """CPU seconds and samples per service: the sums over its workers."""
+    cpu: dict[str, float] = {}
+    for name, seconds in cpu_s.items():
+        cpu[service_of(name)] = cpu.get(service_of(name), 0.0) + seconds
+    folded: dict[str, Counter[str]] = {}
+    for name, counter in samples.items():
+        folded.setdefault(service_of(name), Counter()).update(counter)
+    return cpu, folded
 
 
 def table(summary: Mapping[str, Mapping[str, float]], processes: Iterable[str]) -> list[str]:

@@ -53,6 +53,10 @@ JOURNEY_TIMEOUT_S = 60.0
 LOG = Path("bench-output") / "services.log"
 TARGET_LOAD = 100.0  # journeys/s offered for the lag figure (docs/performance.md)
 IDLE_S = float(os.environ.get("SHOPFLOW_BENCH_IDLE_S", "30"))  # the idle stack's CPU
+# workers per service of the second, shorter run ("" or "1": none)
+WORKERS = int(os.environ.get("SHOPFLOW_BENCH_WORKERS", "2") or "1")
+SETTLED_S = 2.0  # a journey this fast ran through every consumer group with no rebalance
+SETTLE_WITHIN_S = 180.0
 
 
 def bearer(
@@ -69,18 +73,29 @@ OPERATOR_H = bearer("operator", "load-hub")
 
 @dataclass
 class Services:
-    urls: dict[str, str]
-    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    urls: dict[str, list[str]] = field(default_factory=dict)  # service -> its workers' URLs
+    processes: dict[str, list[subprocess.Popen[bytes]]] = field(default_factory=dict)
     databases: dict[str, str] = field(default_factory=dict)  # service -> its database
 
     @property
+    def workers(self) -> int:
+        return max((len(p) for p in self.processes.values()), default=0)
+
+    @property
     def pids(self) -> dict[str, int]:
-        return {name: p.pid for name, p in zip(self.urls, self.processes, strict=True)}
+        """Every worker's pid by its name (`budget.worker_name`: `order`, `order#2`, ...)."""
+        return {
+            budget.worker_name(name, i): process.pid
+            for name, processes in self.processes.items()
+            for i, process in enumerate(processes)
+        }
 
 
 @contextmanager
-def running_services(server_url: str, bootstrap: str) -> Iterator[Services]:
-    """The five services as processes on fresh databases and a fresh topic namespace."""
+def running_services(server_url: str, bootstrap: str, workers: int = 1) -> Iterator[Services]:
+    """The five services as processes (`workers` of each, each on its own port) on fresh
+    databases and a fresh topic namespace. A service's workers share its database and
+    consumer groups; its relay runs in the one holding the leader lock."""
     run = uuid.uuid4().hex[:8]
     env = {
         **os.environ,
@@ -91,38 +106,40 @@ def running_services(server_url: str, bootstrap: str) -> Iterator[Services]:
         "SHOPFLOW_RELAY_POLL_INTERVAL_S": "0.2",
         "SHOPFLOW_ORDER_REMORSE_WINDOW_MINUTES": "0",
     }
-    services = Services({})
+    services = Services()
     for name in SERVICES:
         database = f"load_{run}_{name}"
         asyncio.run(embedded.create_database(server_url, database))
         url = embedded.database_url(server_url, database)
         upgrade(name, url)
         services.databases[name] = database
-        port = embedded.free_port()
         env[f"SHOPFLOW_{name.upper()}_DATABASE_URL"] = url
-        env[f"SHOPFLOW_{name.upper()}_PORT"] = str(port)
-        services.urls[name] = f"http://127.0.0.1:{port}"
+        services.urls[name] = []
+        services.processes[name] = []
     LOG.parent.mkdir(exist_ok=True)
     log = LOG.open("ab")  # cancelled journeys at the end of a run show as client disconnects
+    started: list[tuple[subprocess.Popen[bytes], int]] = []
     try:
         for name in SERVICES:
-            services.processes.append(
-                subprocess.Popen(
+            for _ in range(workers):
+                port = embedded.free_port()
+                process = subprocess.Popen(
                     [sys.executable, "-m", f"services.{name}"],
-                    env=env,
+                    env={**env, f"SHOPFLOW_{name.upper()}_PORT": str(port)},
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
                 )
-            )
-        for process, url in zip(services.processes, services.urls.values(), strict=True):
-            port = int(url.rsplit(":", 1)[1])
+                services.processes[name].append(process)
+                services.urls[name].append(f"http://127.0.0.1:{port}")
+                started.append((process, port))
+        for process, port in started:
             embedded.wait_for_port("127.0.0.1", port, process)
         yield services
     finally:
-        for process in services.processes:
+        for process, _ in started:
             process.terminate()
-        for process in services.processes:
+        for process, _ in started:
             try:
                 process.wait(20)
             except subprocess.TimeoutExpired:
@@ -135,6 +152,13 @@ class Driver:
     def __init__(self, services: Services, client: httpx.AsyncClient) -> None:
         self.urls = services.urls
         self.client = client
+        self._turn = dict.fromkeys(services.urls, 0)
+
+    def url(self, service: str) -> str:
+        """The next of the service's workers, in turn."""
+        urls = self.urls[service]
+        self._turn[service] += 1
+        return urls[self._turn[service] % len(urls)]
 
     async def call(
         self, service: str, method: str, path: str, headers: dict[str, str], body: Any = None
@@ -144,7 +168,7 @@ class Driver:
         stock)."""
         for _ in range(5):
             r = await self.client.request(
-                method, self.urls[service] + path, headers=headers, json=body
+                method, self.url(service) + path, headers=headers, json=body
             )
             if r.status_code != 409 or "concurrent-update" not in r.text:
                 break
@@ -217,7 +241,7 @@ class Driver:
 
         async def planned() -> Any:
             r = await self.client.get(
-                f"{self.urls['fulfillment']}/v1/orders/{oid}/packages", headers=SELLER_H
+                f"{self.url('fulfillment')}/v1/orders/{oid}/packages", headers=SELLER_H
             )
             return r.json() if r.status_code == 200 and r.json()["status"] == "PLANNED" else None
 
@@ -234,7 +258,7 @@ class Driver:
 
             async def dropped(pid: str = pid) -> bool:
                 r = await self.client.post(
-                    f"{self.urls['pickup']}/v1/packages/{pid}/drop-off", headers=OPERATOR_H
+                    f"{self.url('pickup')}/v1/packages/{pid}/drop-off", headers=OPERATOR_H
                 )
                 return r.status_code == 200
 
@@ -242,7 +266,7 @@ class Driver:
             for status in ("IN_TRANSIT", "DELIVERED"):
                 await post_carrier_event(
                     self.client,
-                    f"{self.urls['fulfillment']}/v1/carrier-events",
+                    f"{self.url('fulfillment')}/v1/carrier-events",
                     DEV_JWT_SECRET,
                     DEV_CARRIER_SECRET,
                     shipped["carrier"],
@@ -253,7 +277,7 @@ class Driver:
 
         async def visible() -> bool:
             r = await self.client.get(
-                f"{self.urls['analytics']}/v1/order-views/{oid}", headers=OPERATOR_H
+                f"{self.url('analytics')}/v1/order-views/{oid}", headers=OPERATOR_H
             )
             return r.status_code == 200 and r.json()["status"] == "DELIVERED"
 
@@ -261,14 +285,15 @@ class Driver:
         return time.perf_counter() - started
 
     async def counters(self) -> dict[str, float]:
-        """The services' counters behind the budget, summed over the services: HTTP
+        """The services' counters behind the budget, summed over the services and their
+        workers (each process counts its own): HTTP
         requests, consumed events by outcome (applied, skipped), events relayed."""
         found: dict[str, float] = {}
         names = {
             "shopflow_http_requests_total": "http_requests",
             "shopflow_relay_published_total": "events_relayed",
         }
-        for url in self.urls.values():
+        for url in (u for urls in self.urls.values() for u in urls):
             r = await self.client.get(f"{url}/metrics", headers=OPERATOR_H)
             for family in text_string_to_metric_families(r.text):
                 for sample in family.samples:
@@ -283,7 +308,7 @@ class Driver:
 
     async def lag_buckets(self) -> dict[float, float]:
         """The projection-lag histogram's cumulative bucket counts, by upper bound."""
-        r = await self.client.get(f"{self.urls['analytics']}/metrics", headers=OPERATOR_H)
+        r = await self.client.get(f"{self.url('analytics')}/metrics", headers=OPERATOR_H)
         buckets: dict[float, float] = {}
         for family in text_string_to_metric_families(r.text):
             if family.name == "shopflow_projection_lag_seconds":
@@ -311,10 +336,13 @@ def _cpu_of(pid: int, with_children: bool = False) -> float:
 
 
 def cpu_seconds(services: Services, infra: Mapping[str, int] | None = None) -> dict[str, float]:
-    """CPU time so far of each service process, of this driver, of PostgreSQL (its
-    postmaster and backends) and the broker when their pids are given (`infra`), and of the
-    whole machine, from /proc."""
-    times = {name: _cpu_of(pid) for name, pid in services.pids.items()}
+    """CPU time so far of each service (the sum over its workers), of this driver, of
+    PostgreSQL (its postmaster and backends) and the broker when their pids are given
+    (`infra`), and of the whole machine, from /proc."""
+    times: dict[str, float] = {}
+    for name, pid in services.pids.items():
+        service = budget.service_of(name)
+        times[service] = times.get(service, 0.0) + _cpu_of(pid)
     times["load_driver"] = _cpu_of(os.getpid())
     for name, pid in (infra or {}).items():
         times[name] = _cpu_of(pid, with_children=True)
@@ -358,6 +386,17 @@ async def closed_loop(driver: Driver, workers: int, max_journeys: int, max_s: fl
 
     await asyncio.gather(*(worker() for _ in range(workers)))
     return done
+
+
+async def settle(driver: Driver) -> float:
+    """Warm-up journeys until three in a row each take under `SETTLED_S` (a consumer group
+    rebalancing as its members join stalls a journey for seconds), for at most
+    `SETTLE_WITHIN_S`; the seconds it took."""
+    started = time.perf_counter()
+    fast = 0
+    while fast < 3 and time.perf_counter() - started < SETTLE_WITHIN_S:
+        fast = fast + 1 if await driver.journey() < SETTLED_S else 0
+    return time.perf_counter() - started
 
 
 async def offered_load(
@@ -416,7 +455,7 @@ async def drive(services: Services, server_url: str, infra: Mapping[str, int]) -
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
         driver = Driver(services, client)
         await driver.set_up()
-        await driver.journey()  # warm-up: every consumer group has joined after it
+        await settle(driver)
         idle_from = await counts(driver, server_url, services)
         figures = await idle_cost(services, IDLE_S, infra)
         counts_before = await counts(driver, server_url, services)
@@ -451,8 +490,37 @@ async def drive(services: Services, server_url: str, infra: Mapping[str, int]) -
         return figures
 
 
+async def drive_workers(services: Services, infra: Mapping[str, int]) -> dict[str, float]:
+    """The closed loop alone (no profiler) with several workers per service: journeys per
+    second and cores busy, as `<figure>_workers_<n>`."""
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        driver = Driver(services, client)
+        await driver.set_up()
+        settled_s = await settle(driver)
+        cpu_before = cpu_seconds(services, infra)
+        started = time.perf_counter()
+        journeys = await closed_loop(driver, 16, 2_000, 20.0)
+        elapsed = time.perf_counter() - started
+        cpu_after = cpu_seconds(services, infra)
+    n = services.workers
+    figures = {
+        f"journeys_per_s_workers_{n}": journeys / elapsed,
+        f"settle_s_workers_{n}": settled_s,
+    }
+    for name in cpu_after:
+        figures[f"cpu_cores_{name}_workers_{n}"] = (cpu_after[name] - cpu_before[name]) / elapsed
+    return figures
+
+
 def load_figures(
     server_url: str, bootstrap: str, infra: Mapping[str, int] | None = None
 ) -> dict[str, float]:
+    """The full measurement with one worker per service; then, with `WORKERS` of each on
+    fresh databases, the closed loop's rate and cores."""
     with running_services(server_url, bootstrap) as services:
-        return asyncio.run(drive(services, server_url, infra or {}))
+        figures = asyncio.run(drive(services, server_url, infra or {}))
+    if WORKERS > 1:
+        with running_services(server_url, bootstrap, WORKERS) as services:
+            figures.update(asyncio.run(drive_workers(services, infra or {})))
+    return figures

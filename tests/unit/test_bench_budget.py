@@ -7,7 +7,15 @@ from collections import Counter
 
 import pytest
 
-from bench.budget import _DRIVER_RULES, figures, mechanism, samples_by_mechanism, split
+from bench.budget import (
+    _DRIVER_RULES,
+    figures,
+    mechanism,
+    samples_by_mechanism,
+    service_of,
+    split,
+    worker_name,
+)
 
 ENTRY = (
     "_run_module_as_main (<frozen runpy>:198);<module> (services/order/__main__.py:3);"
@@ -60,8 +68,22 @@ def test_the_stack_of_the_loop_itself_is_the_event_loop() -> None:
 
 def test_the_drivers_time_in_the_http_client_is_told_from_its_own_logic() -> None:
     journey = "run (asyncio/runners.py:1);journey (bench/load.py:200);call (bench/load.py:150)"
-    assert mechanism(f"{journey};request (httpx/_client.py:1)", _DRIVER_RULES) == "http_client"
-    assert mechanism(f"{journey};loads (json/__init__.py:1)", _DRIVER_RULES) == "journey_logic"
+
+    def driver(stack: str) -> str:
+        return mechanism(stack, _DRIVER_RULES, innermost_first=True)
+
+    assert driver(f"{journey};request (httpx/_client.py:1)") == "http_client"
+    assert driver(f"{journey};loads (json/__init__.py:1)") == "journey_logic"
+
+
+def test_rules_are_tried_from_the_outermost_frame_unless_told() -> None:
+    stack = "journey (bench/load.py:200);request (httpx/_client.py:1)"
+    assert mechanism(stack, _DRIVER_RULES) == "journey_logic"
+    assert mechanism(stack, _DRIVER_RULES, innermost_first=True) == "http_client"
+    raw = f"{stack} 4\n"
+    assert samples_by_mechanism(raw, _DRIVER_RULES, innermost_first=True) == Counter(
+        {"http_client": 4}
+    )
 
 
 def test_raw_output_is_summed_by_mechanism() -> None:
@@ -96,3 +118,26 @@ def test_a_runs_figures_are_per_journey_with_postgres_and_the_broker_on_their_ow
     assert out["journey_cpu_ms_total"] == 400.0
     assert out["per_journey_http_requests"] == 10.0
     assert (out["per_journey_statements"], out["per_journey_transactions"]) == (30.0, 5.0)
+
+
+def test_a_services_workers_are_named_apart_and_belong_to_it() -> None:
+    names = [worker_name("order", i) for i in range(3)]
+    assert names == ["order", "order#2", "order#3"]
+    assert {service_of(n) for n in names} == {"order"}
+    assert service_of("load_driver") == "load_driver"
+
+
+def test_a_services_workers_fold_into_its_row() -> None:
+    out = figures(
+        journeys=10,
+        cpu_s={"order": 1.0, "order#2": 0.5, "load_driver": 0.5, "machine": 3.0},
+        samples={
+            "order": Counter({"http": 2}),
+            "order#2": Counter({"http": 1, "consumer": 3}),
+        },
+        counts={},
+    )
+    assert out["journey_cpu_ms_order"] == 150.0
+    assert (out["journey_cpu_ms_order_http"], out["journey_cpu_ms_order_consumer"]) == (75.0, 75.0)
+    assert not any("#" in k for k in out)
+    assert out["journey_cpu_ms_rest_of_machine"] == 100.0
