@@ -50,7 +50,12 @@ def asyncapi() -> dict[str, Any]:
             payload["title"] = f"{name} envelope"
             payload["properties"]["event_type"] = {"const": name, "type": "string"}
             payload["properties"]["payload"] = {"$ref": f"{name}.schema.json"}
-            messages[name] = {"name": name, "contentType": "application/json", "payload": payload}
+            messages[name] = {
+                "name": name,
+                "contentType": "application/json",
+                "headers": _headers(name),
+                "payload": payload,
+            }
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -61,6 +66,21 @@ def asyncapi() -> dict[str, Any]:
         "channels": channels,
         "operations": operations,
         "components": {"messages": messages},
+    }
+
+
+def _headers(name: str) -> dict[str, Any]:
+    """The Kafka headers the relay sets on every record (`shared.kafka.EventHeaders`)."""
+    return {
+        "type": "object",
+        "description": "Kafka record headers, UTF-8: what a consumer needs to pass over an "
+        "event it does not handle without parsing the value.",
+        "required": ["event_type", "stream_id", "stream_version"],
+        "properties": {
+            "event_type": {"const": name, "type": "string"},
+            "stream_id": {"type": "string"},
+            "stream_version": {"type": "string", "pattern": "^[1-9][0-9]*$"},
+        },
     }
 
 

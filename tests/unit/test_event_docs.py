@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from shared.events.docs import documents
+from shared.events.docs import asyncapi, documents
+from shared.kafka import EventHeaders
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "events"
 
@@ -23,3 +24,10 @@ def test_asyncapi_names_every_order_event_on_its_topic() -> None:
     channel = doc["channels"]["orderEvents"]
     assert channel["address"] == "shopflow.order.events"
     assert {"OrderPlaced", "OrderCancelled", "OrderStatusChanged"} <= set(channel["messages"])
+
+
+def test_asyncapi_documents_the_headers_the_relay_sets() -> None:
+    sent = dict(EventHeaders("OrderPlaced", "order/1", 3).to_kafka())
+    headers = asyncapi()["components"]["messages"]["OrderPlaced"]["headers"]
+    assert set(headers["required"]) == set(headers["properties"]) == set(sent)
+    assert headers["properties"]["event_type"]["const"] == sent["event_type"].decode()
