@@ -9,6 +9,7 @@ cloned from a migrated template, and its own topic namespace.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
@@ -22,12 +23,34 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared import embedded
 from shared.clock import SimulatedClock
+from shared.db import Database
 from shared.migrations import upgrade
 from shared.serve import BackgroundServer, serve_in_background
 from shared.settings import DEV_CARRIER_SECRET, Settings
+
+
+@dataclass
+class Transactions:
+    opened: int = 0
+
+
+def count_transactions(db: Database, monkeypatch: pytest.MonkeyPatch) -> Transactions:
+    """Count the transactions `db` opens from now on (`.opened`)."""
+    count = Transactions()
+    real = db.transaction
+
+    @contextlib.asynccontextmanager
+    async def counted() -> AsyncIterator[AsyncConnection]:
+        count.opened += 1
+        async with real() as conn:
+            yield conn
+
+    monkeypatch.setattr(db, "transaction", counted)
+    return count
 
 
 @dataclass(frozen=True)

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.clock import SimulatedClock
 from shared.db import Database
 from shared.deadlines import Deadline, DeadlineScheduler, schedule
 from shared.eventstore import EventStore
 from shared.relay import Relay
-from tests.conftest import make_settings
+from tests.conftest import count_transactions, make_settings
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
@@ -72,22 +69,13 @@ async def test_a_pass_with_nothing_due_opens_no_transaction(db: Database, monkey
 
     async with db.transaction() as conn:
         await schedule(conn, "later", "s1", T0 + timedelta(minutes=1))
-    transactions = 0
-    real = db.transaction
+    transactions = count_transactions(db, monkeypatch)
 
-    @contextlib.asynccontextmanager
-    async def counted() -> AsyncIterator[AsyncConnection]:
-        nonlocal transactions
-        transactions += 1
-        async with real() as conn:
-            yield conn
-
-    monkeypatch.setattr(db, "transaction", counted)
     scheduler = DeadlineScheduler(db, clock, "order", {"later": handler})
-    assert await scheduler.fire_due() == 0 and transactions == 0
+    assert await scheduler.fire_due() == 0 and transactions.opened == 0
     clock.advance(timedelta(minutes=1))
-    assert await scheduler.fire_due() == 1 and transactions == 1 and fired == ["s1"]
-    assert await scheduler.fire_due() == 0 and transactions == 1
+    assert await scheduler.fire_due() == 1 and transactions.opened == 1 and fired == ["s1"]
+    assert await scheduler.fire_due() == 0 and transactions.opened == 1
 
 
 async def test_a_failing_deadline_is_retried_later_not_lost(db: Database) -> None:

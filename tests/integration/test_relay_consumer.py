@@ -4,12 +4,10 @@ PostgreSQL and broker."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import asyncpg
@@ -27,7 +25,7 @@ from shared.eventstore import EventStore
 from shared.kafka import EventHeaders, ensure_topics
 from shared.relay import Relay
 from shared.settings import Settings
-from tests.conftest import Infra, eventually, make_settings
+from tests.conftest import Infra, count_transactions, eventually, make_settings
 from tests.pg_proxy import PgProxy
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
@@ -717,24 +715,15 @@ async def test_events_no_reaction_wants_are_passed_over_without_a_transaction(
     settings, db, store = env
     stream, (u1, u2, w3, u4) = await _stream_of(db, store, "uuwu")
     runner = runner_for(settings, db, "g-pass-over")
-    transactions = 0
-    real = db.transaction
+    transactions = count_transactions(db, monkeypatch)
 
-    @contextlib.asynccontextmanager
-    async def counted() -> AsyncIterator[AsyncConnection]:
-        nonlocal transactions
-        transactions += 1
-        async with real() as conn:
-            yield conn
-
-    monkeypatch.setattr(db, "transaction", counted)
     await runner.process_batch([u1, u2])
-    assert transactions == 0
+    assert transactions.opened == 0
     assert await _progress_of(db, "g-pass-over", stream) == (2, [])
     await runner.process_batch([w3])
-    assert transactions == 1 and await applied_count(db) == 1
+    assert transactions.opened == 1 and await applied_count(db) == 1
     await runner.process_batch([u4])
-    assert transactions == 1 and await _progress_of(db, "g-pass-over", stream) == (4, [])
+    assert transactions.opened == 1 and await _progress_of(db, "g-pass-over", stream) == (4, [])
     await runner.process_batch([u1, u2, w3, u4, w3])
     assert await applied_count(db) == 1
 
@@ -763,27 +752,18 @@ async def test_records_whose_headers_name_an_unwanted_type_are_passed_over_unrea
     settings, db, store = env
     stream, (u1, u2, w3) = await _stream_of(db, store, "uuw")
     runner = runner_for(settings, db, "g-headers")
-    transactions = 0
-    real = db.transaction
-
-    @contextlib.asynccontextmanager
-    async def counted() -> AsyncIterator[AsyncConnection]:
-        nonlocal transactions
-        transactions += 1
-        async with real() as conn:
-            yield conn
+    transactions = count_transactions(db, monkeypatch)
 
     def with_headers(message: Message, value: str | None = None) -> Message:
         envelope = Envelope.model_validate_json(message.value)
         headers = EventHeaders(envelope.event_type, envelope.stream_id, envelope.stream_version)
         return dataclasses.replace(message, value=value or message.value, headers=headers)
 
-    monkeypatch.setattr(db, "transaction", counted)
     await runner.process_batch([with_headers(u1, "not json"), with_headers(u2, "{")])
-    assert transactions == 0 and await _dead_letters(db) == 0
+    assert transactions.opened == 0 and await _dead_letters(db) == 0
     assert await _progress_of(db, "g-headers", stream) == (2, [])
     await runner.process_batch([with_headers(w3)])
-    assert transactions == 1 and await applied_count(db) == 1
+    assert transactions.opened == 1 and await applied_count(db) == 1
     assert await _progress_of(db, "g-headers", stream) == (3, [])
 
 
