@@ -1,4 +1,4 @@
-"""The consumer runner: a consumer of Kafka records whose reaction runs in one database
+"""The consumer runner: an aiokafka consumer group whose reaction runs in one database
 transaction together with the consumer's inbox: per source stream, the versions it took
 (`shared.progress`), so a redelivered event, or a replay of any age, is a no-op. Reactions
 are keyed by event class (a registered event model): a typo fails at import, an unregistered
@@ -6,10 +6,6 @@ class fails the start, and each reaction is handed the decoded event. Offsets ar
 after that transaction. An event that keeps failing is parked in `dead_letters` with its
 error, and the partition goes on; operators can retry it. A database outage is no event's
 failure: the runner waits it out and applies the same records once the database answers.
-
-A service's runners read through one aiokafka consumer in one group (`consume`): one fetch
-loop and one group membership per process, each poll handed to every runner following its
-topic (records of types it has no reaction for are passed over by their headers, unread).
 """
 
 from __future__ import annotations

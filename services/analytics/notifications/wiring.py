@@ -1,5 +1,5 @@
-"""Mail in the analytics service: its own consumer (own inbox) over every topic, and the
-sender loop. Nothing of it starts while no SMTP server is configured."""
+"""Mail in the analytics service: its own consumer group over every topic, and the sender
+loop. Nothing of it starts while no SMTP server is configured."""
 
 from __future__ import annotations
 

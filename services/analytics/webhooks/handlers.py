@@ -1,6 +1,6 @@
 """The webhooks' reactions: each event of a kind sellers subscribe to becomes a pending
-delivery to its seller's endpoints of that kind (its own consumer and inbox beside the
-projections' and the mailer's; the deliveries themselves are sent by the sender loop)."""
+delivery to its seller's endpoints of that kind (its own consumer group, so the projections
+and the mailer go their own pace)."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ class Webhooks:
 
 
 def install(runtime: ServiceRuntime, settings: WebhookSettings | None = None) -> Webhooks:
-    """Add the webhooks' consumer and sender to the runtime (the app puts `settings`
+    """Add the webhooks' consumer group and sender to the runtime (the app puts `settings`
     in its state as `webhook_settings`)."""
     webhook_settings = settings or WebhookSettings()
     runtime.add_consumer("webhooks", SOURCES, handlers.reactions())
