@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
@@ -398,14 +398,62 @@ class ConsumerRunner:
         return {"id": dead_letter_id, "resolved": True, "error": None}
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume with a Kafka consumer of its own, in a group named after the runner."""
-        await consume(self.name, [self], self.settings, stop)
+        self.consumer = AIOKafkaConsumer(
+            *self.topics,
+            bootstrap_servers=self.settings.bootstrap_servers(),
+            group_id=self.name,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=200,
+            fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms,
+            metadata_max_age_ms=self.settings.consumer_metadata_max_age_ms,
+        )
+        self._stop = stop
+        if not await _start_unless_stopped(self.consumer, stop):
+            return
+        try:
+            while not stop.is_set():
+                batch = await self.consumer.getmany(timeout_ms=200, max_records=200)
+                for records in batch.values():
+                    await self.process_batch(
+                        [
+                            Message(
+                                topic=record.topic,
+                                partition=record.partition,
+                                offset=record.offset,
+                                key=record.key.decode() if record.key else None,
+                                value=record.value.decode() if record.value else "",
+                                headers=EventHeaders.from_kafka(record.headers),
+                            )
+                            for record in records
+                        ]
+                    )
+                if batch:
+                    await self._commit()
+        except _Stopped:
+            log.warning(
+                "stopped while the database is unreachable; what was not applied is not "
+                "committed: the next run reads it again",
+                consumer=self.name,
+            )
+        finally:
+            await self.consumer.stop()
+            self.consumer = None
+
+    async def _commit(self) -> None:
+        assert self.consumer is not None
+        try:
+            await self.consumer.commit()
+        except (CommitFailedError, KafkaError) as exc:
+            # A rebalance took the partitions: the next owner re-reads from the last commit
+            # and the inbox turns the repeats into no-ops.
+            log.warning("offset commit failed", consumer=self.name, error=repr(exc))
 
     async def positions(self) -> dict[str, dict[str, int]]:
         """Own position and lag per partition (the admin API's group offsets fail on Tansu)."""
         if self.consumer is None:
             return {}
-        assigned = {tp for tp in self.consumer.assignment() if tp.topic in self.topics}
+        assigned = self.consumer.assignment()
         ends = await self.consumer.end_offsets(list(assigned))
         return {
             f"{tp.topic}:{tp.partition}": {
@@ -415,71 +463,6 @@ class ConsumerRunner:
             }
             for tp in sorted(assigned)
         }
-
-
-async def consume(
-    group: str, runners: Sequence[ConsumerRunner], settings: Settings, stop: asyncio.Event
-) -> None:
-    """One Kafka consumer in `group` for all `runners` (a service's: one fetch loop and one
-    group membership per process, not one per reaction group): each poll's records of a
-    partition go to every runner that follows their topic, one runner after the other, each
-    with its own inbox; the offsets are committed once all of them took the poll."""
-    topics = sorted({t for runner in runners for t in runner.topics})
-    consumer = AIOKafkaConsumer(
-        *topics,
-        bootstrap_servers=settings.bootstrap_servers(),
-        group_id=group,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_poll_records=200,
-        fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
-        metadata_max_age_ms=settings.consumer_metadata_max_age_ms,
-    )
-    for runner in runners:
-        runner._stop = stop
-    if not await _start_unless_stopped(consumer, stop):
-        return
-    for runner in runners:
-        runner.consumer = consumer
-    try:
-        while not stop.is_set():
-            batch = await consumer.getmany(timeout_ms=200, max_records=200)
-            for tp, records in batch.items():
-                messages = [
-                    Message(
-                        topic=record.topic,
-                        partition=record.partition,
-                        offset=record.offset,
-                        key=record.key.decode() if record.key else None,
-                        value=record.value.decode() if record.value else "",
-                        headers=EventHeaders.from_kafka(record.headers),
-                    )
-                    for record in records
-                ]
-                for runner in runners:
-                    if tp.topic in runner.topics:
-                        await runner.process_batch(messages)
-            if batch:
-                await _commit(consumer, group)
-    except _Stopped:
-        log.warning(
-            "stopped while the database is unreachable; what was not applied is not "
-            "committed: the next run reads it again",
-            consumer=group,
-        )
-    finally:
-        for runner in runners:
-            runner.consumer = None
-        await consumer.stop()
-
-
-async def _commit(consumer: AIOKafkaConsumer, group: str) -> None:
-    try:
-        await consumer.commit()
-    except (CommitFailedError, KafkaError) as exc:
-        # A rebalance took the partitions: the next owner re-reads from the last commit
-        # and the inbox turns the repeats into no-ops.
-        log.warning("offset commit failed", consumer=group, error=repr(exc))
 
 
 async def _progress(

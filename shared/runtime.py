@@ -13,7 +13,7 @@ from typing import Any
 import structlog
 
 from shared.clock import Clock, clock_for_speed
-from shared.consumer import BatchHandler, ConsumerRunner, Reactions, consume
+from shared.consumer import BatchHandler, ConsumerRunner, Reactions
 from shared.db import Database
 from shared.deadlines import DeadlineHandler, DeadlineScheduler
 from shared.eventstore import EventStore
@@ -53,20 +53,11 @@ class ServiceRuntime:
         reactions: Reactions,
         batch_handler: BatchHandler | None = None,
     ) -> ConsumerRunner:
-        group = f"{self.consumer_group}.{name}"
+        group = f"{self.settings.kafka_topic_prefix}shopflow.{self.service}.{name}"
         topics = [self.settings.topic(s) for s in from_services]
         runner = ConsumerRunner(self.db, self.settings, group, topics, reactions, batch_handler)
         self.consumers[group] = runner
         return runner
-
-    @property
-    def consumer_group(self) -> str:
-        """The service's one Kafka consumer group: its consumers (each with its own inbox,
-        named `<group>.<name>`) read through one Kafka consumer per process."""
-        return f"{self.settings.kafka_topic_prefix}shopflow.{self.service}"
-
-    async def _consume(self, stop: asyncio.Event) -> None:
-        await consume(self.consumer_group, list(self.consumers.values()), self.settings, stop)
 
     def add_loop(self, name: str, loop: Callable[[asyncio.Event], Awaitable[None]]) -> None:
         """A background loop of the service's own (e.g. a sender), started with the relay and
@@ -84,8 +75,8 @@ class ServiceRuntime:
         self._stop.clear()
         self._spawn("relay", self.relay.run)
         self._spawn("scheduler", self.scheduler.run)
-        if self.consumers:
-            self._spawn(self.consumer_group, self._consume)
+        for name, consumer in self.consumers.items():
+            self._spawn(name, consumer.run)
         for name, loop in self.loops.items():
             self._spawn(name, loop)
         # The long-lived objects made so far (modules, app, routes) leave the collector's
