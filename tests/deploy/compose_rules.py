@@ -261,7 +261,8 @@ print(json.dumps(found))
 
 def topics_match_the_services(compose: Compose) -> Problems:
     """The topics job creates every topic a service publishes or reads, with the partitions
-    and replication the services are configured with (they would create them so); a topic
+    and replication the services are configured with (they would create them so), keeping
+    every event (consumer groups reset to the start and the analytics rebuild replay them); a topic
     has at least as many partitions as any group reading it has members; the replication
     fits the brokers; every service waits for the job."""
     services = compose["services"]
@@ -278,6 +279,8 @@ def topics_match_the_services(compose: Compose) -> Problems:
         if "broker" in str(environment(c).get("KAFKA_PROCESS_ROLES", ""))
     ]
     problems = []
+    if "retention.ms=-1" not in " ".join(map(str, job.get("command") or [])):
+        problems.append(f"{TOPICS_JOB}: the topics do not keep every event (retention.ms=-1)")
     if replication > len(brokers):
         problems.append(f"{TOPICS_JOB}: replication {replication} over {len(brokers)} brokers")
     served = containers(compose, "serve")

@@ -162,6 +162,14 @@ def test_partitions_other_than_the_services_are_found(broken: rules.Compose) -> 
     assert "shopflow.order.events: 1 partitions for 2 replicas reading" in problems
 
 
+def test_topics_that_forget_events_are_found(broken: rules.Compose) -> None:
+    job = service(broken, rules.TOPICS_JOB)
+    job["command"] = [c.replace(" --config retention.ms=-1", "") for c in job["command"]]
+    assert rules.topics_match_the_services(broken) == [
+        "kafka-topics: the topics do not keep every event (retention.ms=-1)"
+    ]
+
+
 def test_replication_over_the_brokers_is_found(broken: rules.Compose) -> None:
     del broken["services"]["kafka-3"]
     assert rules.topics_match_the_services(broken) == [
