@@ -1,12 +1,16 @@
 """deploy/Dockerfile: multi-stage, every base pinned to an exact version, run as a non-root
-user, and no `embedded` extra (no PostgreSQL or broker binaries in the image)."""
+user, no `embedded` extra (no PostgreSQL or broker binaries in the image), and only real
+settings in its environment."""
 
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 import pytest
+
+from tests.deploy.settings_env import known_env_names
 
 DOCKERFILE = Path(__file__).resolve().parents[2] / "deploy" / "Dockerfile"
 # an exact release (3.11.14), optionally with a variant (-slim-bookworm); then a digest or not
@@ -67,8 +71,33 @@ def _unpinned(image: str) -> list[str]:
     return []
 
 
+def unknown_settings(text: str) -> list[str]:
+    """ENV variables of the image that are neither the platform's (PATH, PYTHON*, PIP_*)
+    nor settings the code reads."""
+    known = known_env_names()
+    names = [
+        word.split("=", 1)[0]
+        for keyword, rest in instructions(text)
+        if keyword == "ENV"
+        for word in (shlex.split(rest) if "=" in rest else rest.split()[:1])
+    ]
+    return [
+        name
+        for name in names
+        if name != "PATH" and not name.startswith(("PYTHON", "PIP_")) and name not in known
+    ]
+
+
 def test_the_dockerfile_holds() -> None:
     assert problems(DOCKERFILE.read_text()) == []
+
+
+def test_the_image_sets_only_real_settings() -> None:
+    text = DOCKERFILE.read_text()
+    assert unknown_settings(text) == []
+    assert "SHOPFLOW_METRICS_ACCESS" in text
+    misspelt = text.replace("SHOPFLOW_METRICS_ACCESS", "SHOPFLOW_METRIC_ACCESS")
+    assert unknown_settings(misspelt) == ["SHOPFLOW_METRIC_ACCESS"]
 
 
 @pytest.mark.parametrize(
