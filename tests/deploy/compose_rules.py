@@ -8,6 +8,7 @@ says what it is: `serve <service>` (a service) or `migrate <service>` (its migra
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import subprocess
@@ -123,7 +124,7 @@ def _database_url(service: str, env: Mapping[str, str]) -> str | None:
 def every_service_runs_replicated(compose: Compose) -> Problems:
     served = containers(compose, "serve")
     problems = [f"{s}: no container serves it" for s in SERVICES if s not in served]
-    for service, (name, container) in served.items():
+    for name, container in served.values():
         replicas = (container.get("deploy") or {}).get("replicas", 1)
         if replicas < MIN_REPLICAS:
             problems.append(f"{name}: {replicas} replica(s), at least {MIN_REPLICAS}")
@@ -139,7 +140,7 @@ def every_service_has_a_healthcheck(compose: Compose) -> Problems:
         if not test or check.get("disable") or test in (["NONE"], "NONE"):
             problems.append(f"{name}: no healthcheck")
             continue
-        port = _under(environment(container), lambda s: s.port_for(service))
+        port = _under(environment(container), functools.partial(Settings.port_for, service=service))
         text = " ".join(test) if isinstance(test, list) else str(test)
         if f":{port}/readyz" not in text:
             problems.append(f"{name}: the healthcheck does not ask :{port}/readyz")
@@ -222,7 +223,7 @@ def metrics_are_scrapable(compose: Compose, prometheus: Mapping[str, Any]) -> Pr
         env = environment(container)
         if _settings(env).metrics_access != "port":
             problems.append(f"{name}: /metrics needs a token (SHOPFLOW_METRICS_ACCESS=port)")
-        port = _under(env, lambda s: s.metrics_port_for(service))
+        port = _under(env, functools.partial(Settings.metrics_port_for, service=service))
         if port not in targets.get(name, set()):
             problems.append(f"{name}: Prometheus does not scrape it on its metrics port {port}")
     return problems
@@ -325,4 +326,3 @@ RULES: tuple[Callable[[Compose], Problems], ...] = (
 def all_problems(compose: Compose) -> Iterator[str]:
     for rule in RULES:
         yield from rule(compose)
-

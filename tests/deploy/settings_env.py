@@ -41,9 +41,7 @@ def settings_classes() -> dict[str | None, tuple[type[BaseSettings], ...]]:
         for path in sorted((ROOT / "services" / service).rglob("settings.py")):
             if "migrations" in path.parts:
                 continue
-            module = importlib.import_module(
-                ".".join(path.relative_to(ROOT).with_suffix("").parts)
-            )
+            module = importlib.import_module(".".join(path.relative_to(ROOT).with_suffix("").parts))
             classes += [
                 cls
                 for _, cls in inspect.getmembers(module, inspect.isclass)
@@ -133,13 +131,16 @@ def config_errors(service: str, env: Mapping[str, str]) -> list[str]:
                 errors.append(f"{cls.__name__}: {exc}")
                 continue
             if isinstance(built, Settings):
-                for lookup in (built.database_url_for, lambda _: built.bootstrap_servers()):
+                for lookup in (built.database_url_for, built.port_for, built.metrics_port_for):
                     try:
                         lookup(service)
                     except (RuntimeError, ValueError) as exc:
                         errors.append(f"{cls.__name__}: {exc}")
+                try:
+                    built.bootstrap_servers()
+                except RuntimeError as exc:
+                    errors.append(f"{cls.__name__}: {exc}")
     return errors
-
 
 
 def _only(env: Mapping[str, str]) -> Any:

@@ -172,9 +172,7 @@ def test_topics_that_forget_events_are_found(broken: rules.Compose) -> None:
 
 def test_replication_over_the_brokers_is_found(broken: rules.Compose) -> None:
     del broken["services"]["kafka-3"]
-    assert rules.topics_match_the_services(broken) == [
-        "kafka-topics: replication 3 over 2 brokers"
-    ]
+    assert rules.topics_match_the_services(broken) == ["kafka-topics: replication 3 over 2 brokers"]
 
 
 # --- the settings module the checks use -----------------------------------------------------

@@ -89,7 +89,8 @@ def test_metrics_behind_a_token_or_an_unscraped_port_are_found(
 
 def test_the_dashboard_reads_only_metrics_that_exist(dashboard: dict[str, Any]) -> None:
     assert unknown_metrics(dashboard) == []
-    used = {n for p in dashboard["panels"] for t in p["targets"] for n in _METRIC.findall(t["expr"])}
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    used = {name for expr in exprs for name in _METRIC.findall(expr)}
     assert "shopflow_deadlines_due" in used and "kafka_consumergroup_lag" in used
 
 
@@ -116,6 +117,7 @@ def test_grafana_is_provisioned_with_the_datasource_and_the_dashboard(
     ]
     mounts = rules.load()["services"]["grafana"]["volumes"]
     assert f"./grafana/dashboards:{provider['options']['path']}:ro" in mounts
-    assert Path(DASHBOARD).name in rules.load()["services"]["grafana"]["environment"][
+    home = rules.load()["services"]["grafana"]["environment"][
         "GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"
     ]
+    assert home == f"{provider['options']['path']}/{Path(DASHBOARD).name}"
