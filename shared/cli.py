@@ -33,9 +33,16 @@ COMMANDS_GROUP = "shopflow.commands"
 
 def _add_plugin_commands() -> None:
     """Tools built on the platform (the simulator in bench/) add their commands through the
-    `shopflow.commands` entry points; the platform never imports them."""
+    `shopflow.commands` entry points; the platform never imports them. A tool left out of
+    the installation (the production image has no bench/) adds no command."""
     for entry in entry_points(group=COMMANDS_GROUP):
-        app.command(entry.name)(entry.load())
+        try:
+            command = entry.load()
+        except ModuleNotFoundError as exc:
+            if exc.name != entry.module.split(".")[0]:
+                raise
+            continue
+        app.command(entry.name)(command)
 
 
 console = Console(soft_wrap=True)

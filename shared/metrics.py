@@ -37,6 +37,12 @@ DEAD_LETTERS = Counter("shopflow_dead_letters_total", "Events parked as dead let
 DEADLINES_FIRED = Counter(
     "shopflow_deadlines_fired_total", "Deadlines fired", ["service", "kind", "outcome"]
 )
+DEADLINES_DUE = Gauge(
+    "shopflow_deadlines_due",
+    "Deadlines due and not yet fired that the scheduler found in its last pass (at most its "
+    "batch; 0 when nothing was due)",
+    ["service"],
+)
 PURGED = Counter("shopflow_purged_rows_total", "Rows purged after retention", ["service", "table"])
 PICKUP_REVIEWS_OVERDUE = Counter(
     "shopflow_pickup_subscription_reviews_overdue_total",

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from shared import metrics
 from shared.clock import SimulatedClock
 from shared.db import Database
 from shared.deadlines import Deadline, DeadlineScheduler, schedule
@@ -100,6 +101,24 @@ async def test_a_failing_deadline_is_retried_later_not_lost(db: Database) -> Non
     clock.advance(timedelta(minutes=2))
     assert await scheduler.fire_due() == 1
     assert len(calls) == 2
+
+
+async def test_the_scheduler_reports_the_deadlines_it_found_due(db: Database) -> None:
+    """shopflow_deadlines_due (the Grafana panel "deadlines due"): what the last pass found
+    due, at most a batch; 0 once nothing is due."""
+    clock = SimulatedClock(start=T0)
+
+    async def handler(deadline: Deadline, now: datetime) -> None:
+        pass
+
+    async with db.transaction() as conn:
+        for i in range(5):
+            await schedule(conn, "gauge", f"s{i}", T0)
+    scheduler = DeadlineScheduler(db, clock, "deadlines-due", {"gauge": handler}, batch_size=3)
+    due = metrics.DEADLINES_DUE.labels("deadlines-due")
+    assert await scheduler.fire_due() == 3 and due._value.get() == 3
+    assert await scheduler.fire_due() == 2 and due._value.get() == 2
+    assert await scheduler.fire_due() == 0 and due._value.get() == 0
 
 
 async def test_retention_purges_old_idempotency_keys_never_events_nor_the_inbox(
