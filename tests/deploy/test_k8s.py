@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import os
 import re
 import subprocess
@@ -134,6 +135,22 @@ def _operator_schemas() -> dict[str, Any]:
     return yaml.safe_load((K8S / "schemas" / "operators.yaml").read_text())
 
 
+@cache  # one object validated once per run, however many tests see it unchanged
+def _kubernetes_problems(where: str, key: str, doc: str) -> list[str]:
+    problems = []
+    for version in KUBERNETES_VERSIONS:
+        try:
+            kubernetes_validate.validate(json.loads(doc), version, strict=True)
+        except kubernetes_validate.ValidationError as e:
+            problems.append(f"{where} (Kubernetes {version}): {e.message}")
+        except (
+            kubernetes_validate.SchemaNotFoundError,
+            kubernetes_validate.InvalidSchemaError,
+        ) as e:
+            problems.append(f"{where}: no schema of {key} in Kubernetes {version} ({e!r})")
+    return problems
+
+
 def schema_problems(docs: list[Manifest]) -> list[str]:
     problems = []
     schemas = _operator_schemas()
@@ -148,16 +165,7 @@ def schema_problems(docs: list[Manifest]) -> list[str]:
                 for e in validator.iter_errors(doc)
             ]
             continue
-        for version in KUBERNETES_VERSIONS:
-            try:
-                kubernetes_validate.validate(doc, version, strict=True)
-            except kubernetes_validate.ValidationError as e:
-                problems.append(f"{where} (Kubernetes {version}): {e.message}")
-            except (
-                kubernetes_validate.SchemaNotFoundError,
-                kubernetes_validate.InvalidSchemaError,
-            ) as e:
-                problems.append(f"{where} (Kubernetes {version}): no schema: {e}")
+        problems += _kubernetes_problems(where, key, json.dumps(doc, sort_keys=True))
     return problems
 
 
@@ -611,17 +619,21 @@ def _mebibytes(quantity: str) -> int:
 
 
 def _deployment(docs: list[Manifest], name: str = "order") -> Manifest:
-    found = named(docs, "Deployment", name)
-    assert found is not None
-    return found
+    return the(docs, "Deployment", name)
 
 
 def _container(docs: list[Manifest], name: str = "order") -> Manifest:
     return _deployment(docs, name)["spec"]["template"]["spec"]["containers"][0]
 
 
+def the(docs: list[Manifest], kind: str, name: str) -> Manifest:
+    found = named(docs, kind, name)
+    assert found is not None, f"no {kind}/{name}"
+    return found
+
+
 def _drop(docs: list[Manifest], kind: str, name: str) -> None:
-    docs.remove(named(docs, kind, name))
+    docs.remove(the(docs, kind, name))
 
 
 def _set_env(docs: list[Manifest], name: str, value: str, service: str = "order") -> None:
@@ -630,9 +642,7 @@ def _set_env(docs: list[Manifest], name: str, value: str, service: str = "order"
 
 
 def _config(docs: list[Manifest]) -> dict[str, str]:
-    config = named(docs, "ConfigMap", "shopflow-config")
-    assert config is not None
-    return config["data"]
+    return the(docs, "ConfigMap", "shopflow-config")["data"]
 
 
 BROKEN: dict[str, tuple[Callable[[list[Manifest]], None], str, str]] = {
@@ -654,17 +664,17 @@ BROKEN: dict[str, tuple[Callable[[list[Manifest]], None], str, str]] = {
         "two",
     ),
     "a misspelt CloudNativePG field": (
-        lambda d: named(d, "Cluster", "order-db")["spec"].update(instance=3),  # type: ignore[index]
+        lambda d: the(d, "Cluster", "order-db")["spec"].update(instance=3),
         "schemas",
         "instance",
     ),
     "a KafkaTopic without its cluster label": (
-        lambda d: named(d, "KafkaTopic", "shopflow.order.events")["metadata"].pop("labels"),  # type: ignore[index]
+        lambda d: the(d, "KafkaTopic", "shopflow.order.events")["metadata"].pop("labels"),
         "schemas",
         "labels",
     ),
     "a node pool with an unknown role": (
-        lambda d: named(d, "KafkaNodePool", "broker")["spec"].update(roles=["brokers"]),  # type: ignore[index]
+        lambda d: the(d, "KafkaNodePool", "broker")["spec"].update(roles=["brokers"]),
         "schemas",
         "brokers",
     ),
@@ -694,12 +704,12 @@ BROKEN: dict[str, tuple[Callable[[list[Manifest]], None], str, str]] = {
         "0 HorizontalPodAutoscalers",
     ),
     "an HPA beyond the partitions": (
-        lambda d: named(d, "HorizontalPodAutoscaler", "order")["spec"].update(maxReplicas=99),  # type: ignore[index]
+        lambda d: the(d, "HorizontalPodAutoscaler", "order")["spec"].update(maxReplicas=99),
         "workloads",
         "over the 12 partitions",
     ),
     "a PDB that blocks every eviction": (
-        lambda d: named(d, "PodDisruptionBudget", "order")["spec"].update(minAvailable=2),  # type: ignore[index]
+        lambda d: the(d, "PodDisruptionBudget", "order")["spec"].update(minAvailable=2),
         "workloads",
         "lets no pod be evicted",
     ),
@@ -765,19 +775,19 @@ BROKEN: dict[str, tuple[Callable[[list[Manifest]], None], str, str]] = {
         "not its Cluster's uri",
     ),
     "a policy reaching another database": (
-        lambda d: named(d, "NetworkPolicy", "order")["spec"]["egress"][1]["to"][0][  # type: ignore[index]
-            "podSelector"
-        ]["matchLabels"].update({"cnpg.io/cluster": "pickup-db"}),
+        lambda d: the(d, "NetworkPolicy", "order")["spec"]["egress"][1]["to"][0]["podSelector"][
+            "matchLabels"
+        ].update({"cnpg.io/cluster": "pickup-db"}),
         "network",
         "reaches pickup-db",
     ),
     "a policy open to everything": (
-        lambda d: named(d, "NetworkPolicy", "order")["spec"]["egress"].append({}),  # type: ignore[index]
+        lambda d: the(d, "NetworkPolicy", "order")["spec"]["egress"].append({}),
         "network",
         "open to anywhere",
     ),
     "a topic with other partitions": (
-        lambda d: named(d, "KafkaTopic", "shopflow.order.events")["spec"].update(partitions=6),  # type: ignore[index]
+        lambda d: the(d, "KafkaTopic", "shopflow.order.events")["spec"].update(partitions=6),
         "kafka",
         "6 partitions",
     ),
@@ -787,24 +797,24 @@ BROKEN: dict[str, tuple[Callable[[list[Manifest]], None], str, str]] = {
         "=24",
     ),
     "a misnamed topic": (
-        lambda d: named(d, "KafkaTopic", "shopflow.order.events")["spec"].update(  # type: ignore[index]
+        lambda d: the(d, "KafkaTopic", "shopflow.order.events")["spec"].update(
             topicName="shopflow.orders.events"
         ),
         "kafka",
         "topics",
     ),
     "a topic replicated twice": (
-        lambda d: named(d, "KafkaTopic", "shopflow.pickup.events")["spec"].update(replicas=2),  # type: ignore[index]
+        lambda d: the(d, "KafkaTopic", "shopflow.pickup.events")["spec"].update(replicas=2),
         "kafka",
         "2 replicas",
     ),
     "two brokers": (
-        lambda d: named(d, "KafkaNodePool", "broker")["spec"].update(replicas=2),  # type: ignore[index]
+        lambda d: the(d, "KafkaNodePool", "broker")["spec"].update(replicas=2),
         "kafka",
         "2 brokers",
     ),
     "min ISR 1": (
-        lambda d: named(d, "Kafka", "shopflow")["spec"]["kafka"]["config"].update(  # type: ignore[index]
+        lambda d: the(d, "Kafka", "shopflow")["spec"]["kafka"]["config"].update(
             {"min.insync.replicas": 1}
         ),
         "kafka",
@@ -826,3 +836,10 @@ def test_a_broken_manifest_is_caught(broken: str) -> None:
     breaks(docs)
     problems = CHECKS[check](docs)
     assert any(words in problem for problem in problems), problems
+
+
+def test_the_operator_schemas_are_json_schemas() -> None:
+    schemas = _operator_schemas()
+    for kind, schema in schemas["kinds"].items():
+        jsonschema.Draft202012Validator.check_schema({"$defs": schemas["$defs"], **schema})
+        assert kind.endswith("/" + schema["properties"]["kind"]["const"])
