@@ -307,14 +307,17 @@ class Driver:
         return found
 
     async def lag_buckets(self) -> dict[float, float]:
-        """The projection-lag histogram's cumulative bucket counts, by upper bound."""
-        r = await self.client.get(f"{self.url('analytics')}/metrics", headers=OPERATOR_H)
+        """The projection-lag histogram's cumulative bucket counts, by upper bound, summed
+        over the analytics workers (each process observes its own)."""
         buckets: dict[float, float] = {}
-        for family in text_string_to_metric_families(r.text):
-            if family.name == "shopflow_projection_lag_seconds":
-                for sample in family.samples:
-                    if sample.name.endswith("_bucket"):
-                        buckets[float(sample.labels["le"])] = sample.value
+        for url in self.urls["analytics"]:
+            r = await self.client.get(f"{url}/metrics", headers=OPERATOR_H)
+            for family in text_string_to_metric_families(r.text):
+                if family.name == "shopflow_projection_lag_seconds":
+                    for sample in family.samples:
+                        if sample.name.endswith("_bucket"):
+                            bound = float(sample.labels["le"])
+                            buckets[bound] = buckets.get(bound, 0.0) + sample.value
         return buckets
 
 
